@@ -1,0 +1,1 @@
+"""Campaigns: many (particle, eta slice) trainings on Dask."""

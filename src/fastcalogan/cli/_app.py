@@ -1,0 +1,86 @@
+"""The ``fastcalogan`` click group and the error policy of the command line.
+
+User errors (:class:`~fastcalogan.errors.FastCaloGANError`) exit with code 2 and one line on
+stderr; ``--debug`` re-raises them with the traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from .. import __version__
+from ..errors import FastCaloGANError
+
+__all__ = ["cli", "console", "main", "progress_bar"]
+
+console = Console(stderr=True)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FastCaloGANError as err:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo("error: " + "; ".join(str(err).splitlines()), err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fastcalogan")
+@click.option("--debug", is_flag=True, help="Show tracebacks of user errors.")
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
+    """Fast calorimeter shower simulation with conditional GANs."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("fastcalogan").setLevel(level)
+
+
+@contextlib.contextmanager
+def progress_bar(description: str, total: int | None = None) -> Iterator[Any]:
+    """A rich progress bar; yields ``update(done, total)`` for library progress callbacks."""
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console) as prog:
+        task = prog.add_task(description, total=total, status="")
+
+        def update(done: int, total_: int | None = None, status: str = "") -> None:
+            prog.update(
+                task, completed=done, total=total_ if total_ is not None else total, status=status
+            )
+
+        yield update
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="fastcalogan")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,64 @@
+"""``fastcalogan inspect FILE``: what a shower or hit file holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import h5py
+from rich.table import Table
+
+from ..data import read_hits, read_shower_attrs, read_showers
+from ..data.inspect import summarise_hits, summarise_showers
+from ..errors import DataFormatError
+from ._app import cli, console
+from ._options import binning_option, resolve_binning
+
+
+@cli.command("inspect")
+@click.argument("path", type=click.Path(path_type=Path))
+@binning_option(required=False)
+@click.option("--particle", default=None, help="Particle of the binning (XML files with several).")
+def inspect_cmd(path: Path, binning: str | None, particle: str | None) -> None:
+    """Summarise a CaloChallenge shower file or a hit file.
+
+    Prints events per energy point, the voxel count, mean E_tot/E_inc and the mean energy
+    fraction of each layer per energy point.
+    """
+    if not path.exists():
+        raise DataFormatError(f"{path}: no such file")
+    try:
+        with h5py.File(path, "r") as f:
+            is_hits = "hits" in f
+    except OSError as err:
+        raise DataFormatError(f"{path}: cannot open as HDF5 ({err})") from err
+    if is_hits:
+        summary = summarise_hits(read_hits(path))
+        title = f"{path} (hits)"
+    else:
+        attrs = read_shower_attrs(path)
+        b = resolve_binning(binning, particle, attrs)
+        summary = summarise_showers(read_showers(path, binning=b), b)
+        title = f"{path} ({b.name}, {b.n_voxels} voxels)"
+    table = Table(title=title)
+    table.add_column("E_inc [MeV]", justify="right")
+    table.add_column("events", justify="right")
+    table.add_column("<E_tot/E_inc>", justify="right")
+    table.add_column("RMS/mean", justify="right")
+    names = summary["layer_names"]
+    for name in names:
+        table.add_column(f"f({name})", justify="right")
+    for row in summary["points"]:
+        table.add_row(
+            f"{row['energy']:.0f}",
+            str(row["events"]),
+            f"{row['response']:.4f}",
+            f"{row['resolution']:.4f}",
+            *(f"{x:.4f}" for x in row["layer_fractions"]),
+        )
+    console.print(table)
+    click.echo(
+        f"{summary['n_events']} events, {summary['n_points']} energy points"
+        + (f", {summary['n_voxels']} voxels" if "n_voxels" in summary else "")
+        + (f", mean hits/event {summary['mean_hits']:.1f}" if "mean_hits" in summary else "")
+    )

@@ -1,0 +1,35 @@
+"""Energy points and event counts of the FastCaloGAN / CaloChallenge dataset-1 samples."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["DS1_ENERGIES", "ds1_event_counts", "eta_slices"]
+
+#: The 15 dataset-1 energy points in MeV: 2^8 (256 MeV) to 2^22 (4.2 TeV), powers of two.
+DS1_ENERGIES: npt.NDArray[np.float64] = np.exp2(np.arange(8, 23, dtype=np.float64))
+
+
+def ds1_event_counts(scale: float = 1.0) -> npt.NDArray[np.int64]:
+    """Events per dataset-1 energy point, times ``scale`` (at least 1 each).
+
+    10k events up to 262 GeV, then 5k, 3k, 2k and 1k at 0.5, 1, 2 and 4 TeV.
+
+    >>> ds1_event_counts(0.01).tolist()[-5:]
+    [100, 50, 30, 20, 10]
+    """
+    counts = np.array([10_000] * 11 + [5_000, 3_000, 2_000, 1_000], dtype=float)
+    return np.maximum(1, np.round(counts * scale)).astype(np.int64)
+
+
+def eta_slices(
+    eta_min: float = 0.0, eta_max: float = 5.0, step: float = 0.05
+) -> list[tuple[float, float]]:
+    """|eta| slices of width ``step``; the FastCaloGAN default is 100 slices from 0 to 5.
+
+    >>> eta_slices(0.2, 0.3)
+    [(0.2, 0.25), (0.25, 0.3)]
+    """
+    n = round((eta_max - eta_min) / step)
+    return [(round(eta_min + i * step, 6), round(eta_min + (i + 1) * step, 6)) for i in range(n)]

@@ -1,0 +1,364 @@
+"""CaloChallenge shower files: ``incident_energies`` (N, 1) MeV and ``showers`` (N, n_voxels) MeV.
+
+Files are written atomically, gzip-compressed and chunked by events, so that files larger
+than memory can be streamed with :func:`iter_showers`. Every read is validated: missing
+datasets, shapes against the binning, dtypes, NaN/inf, negative energies and deposits
+larger than ``max_deposit_ratio`` times the incident energy.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import numpy.typing as npt
+
+from .._fileio import atomic_path
+from ..errors import DataFormatError
+from ..geometry import Binning
+
+__all__ = [
+    "ShowerData",
+    "ShowerWriter",
+    "iter_showers",
+    "read_shower_attrs",
+    "read_showers",
+    "validate_showers",
+    "write_showers",
+]
+
+#: Voxel energies below this (MeV) count as zero when checking for negative deposits.
+NEGATIVE_TOLERANCE_MEV = 1e-3
+#: Default ceiling of E_deposit / E_incident; antiprotons need more (rest mass).
+DEFAULT_MAX_DEPOSIT_RATIO = 2.0
+
+
+@dataclass(frozen=True)
+class ShowerData:
+    """Voxelised showers in memory.
+
+    Attributes:
+        incident_energies: shape ``(n_events,)``, MeV.
+        showers: shape ``(n_events, n_voxels)``, MeV, CaloChallenge voxel order.
+        attrs: file attributes (particle, eta slice, binning name, provenance).
+    """
+
+    incident_energies: npt.NDArray[np.float64]
+    showers: npt.NDArray[np.floating[Any]]
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_events(self) -> int:
+        """Number of showers."""
+        return int(self.showers.shape[0])
+
+    @property
+    def n_voxels(self) -> int:
+        """Number of voxels per shower."""
+        return int(self.showers.shape[1])
+
+    def total_energy(self) -> npt.NDArray[np.float64]:
+        """Deposited energy per shower, shape ``(n_events,)``, MeV."""
+        return self.showers.sum(axis=1, dtype=np.float64)
+
+    def select(self, mask: npt.NDArray[np.bool_]) -> ShowerData:
+        """The showers where ``mask`` is true."""
+        return ShowerData(self.incident_energies[mask], self.showers[mask], dict(self.attrs))
+
+
+def validate_showers(
+    incident_energies: npt.NDArray[Any],
+    showers: npt.NDArray[Any],
+    source: str,
+    binning: Binning | None = None,
+    max_deposit_ratio: float | None = DEFAULT_MAX_DEPOSIT_RATIO,
+    first_event: int = 0,
+) -> None:
+    """Check shower arrays; raise :class:`DataFormatError` naming ``source`` and the field.
+
+    Args:
+        incident_energies: shape ``(n,)`` or ``(n, 1)``, MeV.
+        showers: shape ``(n, n_voxels)``, MeV.
+        source: file name (or description) used in messages.
+        binning: if given, ``n_voxels`` must match it.
+        max_deposit_ratio: ceiling of deposit / incident energy; ``None`` disables the check.
+        first_event: index of the first row, so messages give the event number in the file.
+    """
+    if not np.issubdtype(showers.dtype, np.floating):
+        raise DataFormatError(
+            f"{source}: field 'showers' must hold floating-point MeV, found dtype {showers.dtype}"
+        )
+    if not np.issubdtype(incident_energies.dtype, np.number):
+        raise DataFormatError(
+            f"{source}: field 'incident_energies' must be numeric MeV, "
+            f"found dtype {incident_energies.dtype}"
+        )
+    if showers.ndim != 2:
+        raise DataFormatError(
+            f"{source}: field 'showers' must be 2-D (events, voxels), found shape {showers.shape}"
+        )
+    inc = np.asarray(incident_energies).reshape(len(incident_energies), -1)
+    if inc.shape[1] != 1:
+        raise DataFormatError(
+            f"{source}: field 'incident_energies' must have shape (N, 1), "
+            f"found {incident_energies.shape}"
+        )
+    if inc.shape[0] != showers.shape[0]:
+        raise DataFormatError(
+            f"{source}: 'incident_energies' has {inc.shape[0]} events but 'showers' has "
+            f"{showers.shape[0]}"
+        )
+    if binning is not None and showers.shape[1] != binning.n_voxels:
+        raise DataFormatError(
+            f"{source}: 'showers' has {showers.shape[1]} columns; binning {binning.name} needs "
+            f"{binning.n_voxels} (check --binning)"
+        )
+    for name, arr in (("incident_energies", inc), ("showers", showers)):
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            row = int(np.argwhere(bad)[0][0]) + first_event
+            raise DataFormatError(
+                f"{source}: field '{name}' holds NaN or inf (first in event {row}); "
+                "expected finite energies in MeV"
+            )
+    if (inc <= 0).any():
+        row = int(np.argwhere(inc <= 0)[0][0])
+        raise DataFormatError(
+            f"{source}: field 'incident_energies' must be > 0 MeV, found {inc[row, 0]} "
+            f"in event {row + first_event}"
+        )
+    if showers.size and showers.min() < -NEGATIVE_TOLERANCE_MEV:
+        row, col = (int(x) for x in np.argwhere(showers < -NEGATIVE_TOLERANCE_MEV)[0])
+        raise DataFormatError(
+            f"{source}: field 'showers' holds a negative energy {showers[row, col]:.4g} MeV "
+            f"(event {row + first_event}, voxel {col}); expected >= 0"
+        )
+    if max_deposit_ratio is not None and showers.size:
+        ratio = showers.sum(axis=1, dtype=np.float64) / inc[:, 0]
+        if (ratio > max_deposit_ratio).any():
+            row = int(np.argmax(ratio > max_deposit_ratio))
+            raise DataFormatError(
+                f"{source}: event {row + first_event} deposits {ratio[row]:.3g} x its incident "
+                f"energy ({inc[row, 0]:.6g} MeV); expected at most {max_deposit_ratio:g} x "
+                "(are the units MeV in both fields?)"
+            )
+
+
+def _open(path: Path) -> h5py.File:
+    if not path.exists():
+        raise DataFormatError(f"{path}: no such file")
+    try:
+        return h5py.File(path, "r")
+    except OSError as err:
+        raise DataFormatError(
+            f"{path}: cannot open as HDF5 (truncated or not an HDF5 file: {err})"
+        ) from err
+
+
+def _datasets(f: h5py.File, path: Path) -> tuple[h5py.Dataset, h5py.Dataset]:
+    missing = [k for k in ("incident_energies", "showers") if k not in f]
+    if missing:
+        raise DataFormatError(
+            f"{path}: missing dataset(s) {missing}; a CaloChallenge file has "
+            f"'incident_energies' (N, 1) and 'showers' (N, n_voxels), found {sorted(f.keys())}"
+        )
+    inc, sh = f["incident_energies"], f["showers"]
+    if not isinstance(inc, h5py.Dataset) or not isinstance(sh, h5py.Dataset):
+        raise DataFormatError(f"{path}: 'incident_energies' and 'showers' must be datasets")
+    return inc, sh
+
+
+def _read_block(ds: h5py.Dataset, sl: slice, path: Path, name: str) -> npt.NDArray[Any]:
+    try:
+        return np.asarray(ds[sl])
+    except (OSError, RuntimeError) as err:
+        raise DataFormatError(
+            f"{path}: field '{name}' cannot be read (file truncated or corrupt: {err})"
+        ) from err
+
+
+def read_shower_attrs(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """File attributes plus ``n_events`` and ``n_voxels``, without reading the showers."""
+    path = Path(path)
+    with _open(path) as f:
+        _inc, sh = _datasets(f, path)
+        attrs = {k: _plain(v) for k, v in f.attrs.items()}
+        attrs["n_events"] = int(sh.shape[0])
+        attrs["n_voxels"] = int(sh.shape[1]) if sh.ndim == 2 else -1
+    return attrs
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+def iter_showers(
+    path: str | os.PathLike[str],
+    chunk_events: int = 50_000,
+    binning: Binning | None = None,
+    max_deposit_ratio: float | None = DEFAULT_MAX_DEPOSIT_RATIO,
+) -> Iterator[ShowerData]:
+    """Stream a CaloChallenge file in blocks of ``chunk_events`` showers, each validated."""
+    path = Path(path)
+    with _open(path) as f:
+        inc, sh = _datasets(f, path)
+        attrs = {k: _plain(v) for k, v in f.attrs.items()}
+        if sh.ndim != 2:
+            raise DataFormatError(
+                f"{path}: field 'showers' must be 2-D (events, voxels), found shape {sh.shape}"
+            )
+        if inc.shape[0] != sh.shape[0]:
+            raise DataFormatError(
+                f"{path}: 'incident_energies' has {inc.shape[0]} events but 'showers' has "
+                f"{sh.shape[0]}"
+            )
+        n = sh.shape[0]
+        for start in range(0, n, chunk_events):
+            sl = slice(start, min(n, start + chunk_events))
+            e = _read_block(inc, sl, path, "incident_energies")
+            s = _read_block(sh, sl, path, "showers")
+            validate_showers(e, s, str(path), binning, max_deposit_ratio, first_event=start)
+            yield ShowerData(e.reshape(-1).astype(np.float64), s, attrs)
+
+
+def read_showers(
+    path: str | os.PathLike[str],
+    binning: Binning | None = None,
+    max_deposit_ratio: float | None = DEFAULT_MAX_DEPOSIT_RATIO,
+) -> ShowerData:
+    """Read a whole CaloChallenge file into memory (validated).
+
+    Args:
+        path: HDF5 file with ``incident_energies`` and ``showers``.
+        binning: if given, the voxel count must match.
+        max_deposit_ratio: ceiling of deposit / incident energy; ``None`` disables it.
+
+    Raises:
+        DataFormatError: missing file or dataset, wrong shapes or dtypes, NaN/inf, negative
+            or absurd energies, truncated file.
+    """
+    path = Path(path)
+    blocks = list(iter_showers(path, 1 << 62, binning, max_deposit_ratio))
+    if not blocks:
+        attrs = read_shower_attrs(path)
+        n_vox = max(0, int(attrs["n_voxels"]))
+        return ShowerData(np.zeros(0), np.zeros((0, n_vox), np.float32), attrs)
+    return blocks[0]
+
+
+class ShowerWriter:
+    """Append showers block by block to a CaloChallenge file, published atomically on close.
+
+    >>> import tempfile, pathlib, numpy as np
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "s.h5"
+    >>> with ShowerWriter(out, n_voxels=3, attrs={"particle": "photon"}) as w:
+    ...     w.append(np.array([1000.0]), np.array([[1.0, 2.0, 3.0]]))
+    >>> read_showers(out).showers.tolist()
+    [[1.0, 2.0, 3.0]]
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        n_voxels: int,
+        attrs: Mapping[str, Any] | None = None,
+        dtype: npt.DTypeLike = np.float32,
+        chunk_events: int = 1024,
+        compression_level: int = 4,
+    ) -> None:
+        self.path = Path(path)
+        self.n_voxels = int(n_voxels)
+        self._ctx = atomic_path(self.path)
+        self._tmp = self._ctx.__enter__()
+        self._file = h5py.File(self._tmp, "w")
+        chunk = max(1, min(chunk_events, max(1, (1 << 20) // max(1, self.n_voxels * 4))))
+        self._inc = self._file.create_dataset(
+            "incident_energies",
+            shape=(0, 1),
+            maxshape=(None, 1),
+            dtype=np.float64,
+            chunks=(max(chunk, 1024), 1),
+            compression="gzip",
+            compression_opts=compression_level,
+        )
+        self._sh = self._file.create_dataset(
+            "showers",
+            shape=(0, self.n_voxels),
+            maxshape=(None, self.n_voxels),
+            dtype=dtype,
+            chunks=(chunk, self.n_voxels),
+            compression="gzip",
+            compression_opts=compression_level,
+        )
+        for key, value in (attrs or {}).items():
+            self._file.attrs[key] = value
+        self.n_events = 0
+
+    def append(self, incident_energies: npt.ArrayLike, showers: npt.ArrayLike) -> None:
+        """Append a block: ``incident_energies`` shape ``(n,)``, ``showers`` ``(n, n_voxels)``."""
+        e = np.asarray(incident_energies, dtype=np.float64).reshape(-1, 1)
+        s = np.asarray(showers)
+        if s.ndim != 2 or s.shape[1] != self.n_voxels or s.shape[0] != e.shape[0]:
+            raise DataFormatError(
+                f"{self.path}: block of shape {s.shape} with {e.shape[0]} energies does not fit "
+                f"(n, {self.n_voxels})"
+            )
+        n0, n1 = self.n_events, self.n_events + e.shape[0]
+        self._inc.resize((n1, 1))
+        self._sh.resize((n1, self.n_voxels))
+        self._inc[n0:n1] = e
+        self._sh[n0:n1] = s
+        self.n_events = n1
+
+    def close(self, commit: bool = True) -> None:
+        """Finish the file; with ``commit`` false, drop it (nothing is published)."""
+        if self._file.id.valid:
+            self._file.close()
+        if commit:
+            self._ctx.__exit__(None, None, None)
+        else:
+            err = RuntimeError("aborted")
+            self._ctx.__exit__(type(err), err, None)
+
+    def __enter__(self) -> ShowerWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.close(commit=exc_type is None)
+
+
+def write_showers(
+    path: str | os.PathLike[str],
+    incident_energies: npt.ArrayLike,
+    showers: npt.ArrayLike,
+    attrs: Mapping[str, Any] | None = None,
+    dtype: npt.DTypeLike | None = None,
+) -> Path:
+    """Write showers in the CaloChallenge layout, atomically.
+
+    Args:
+        path: output HDF5 file.
+        incident_energies: shape ``(n,)`` or ``(n, 1)``, MeV.
+        showers: shape ``(n, n_voxels)``, MeV.
+        attrs: file attributes to store (particle, eta_min, eta_max, binning, ...).
+        dtype: storage dtype of ``showers`` (default: the array's, float32 if not floating).
+    """
+    s = np.asarray(showers)
+    if dtype is None:
+        dtype = s.dtype if np.issubdtype(s.dtype, np.floating) else np.float32
+    if s.ndim != 2:
+        raise DataFormatError(f"{path}: showers must be 2-D (events, voxels), found {s.shape}")
+    with ShowerWriter(path, s.shape[1], attrs, dtype=dtype) as w:
+        w.append(incident_energies, s)
+    return Path(path)

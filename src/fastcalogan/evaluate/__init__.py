@@ -1,0 +1,1 @@
+"""Evaluation: physics metrics of generated showers against a reference sample."""

@@ -1,0 +1,1 @@
+"""Generation: sampling API, ONNX export and onnxruntime inference."""

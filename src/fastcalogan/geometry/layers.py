@@ -1,0 +1,51 @@
+"""ATLAS calorimeter sampling ids and their names (CaloCell_ID::CaloSample)."""
+
+from __future__ import annotations
+
+from ..errors import BinningError
+
+__all__ = ["BARREL_LAYERS", "LAYER_NAMES", "layer_name"]
+
+LAYER_NAMES: dict[int, str] = {
+    0: "PreSamplerB",
+    1: "EMB1",
+    2: "EMB2",
+    3: "EMB3",
+    4: "PreSamplerE",
+    5: "EME1",
+    6: "EME2",
+    7: "EME3",
+    8: "HEC0",
+    9: "HEC1",
+    10: "HEC2",
+    11: "HEC3",
+    12: "TileBar0",
+    13: "TileBar1",
+    14: "TileBar2",
+    15: "TileGap1",
+    16: "TileGap2",
+    17: "TileGap3",
+    18: "TileExt0",
+    19: "TileExt1",
+    20: "TileExt2",
+    21: "FCAL0",
+    22: "FCAL1",
+    23: "FCAL2",
+}
+
+#: The layers a particle crosses in the barrel (|eta| < 1.4), front to back.
+BARREL_LAYERS: tuple[int, ...] = (0, 1, 2, 3, 12, 13, 14)
+
+
+def layer_name(layer_id: int) -> str:
+    """Name of an ATLAS sampling id.
+
+    >>> layer_name(12)
+    'TileBar0'
+    """
+    try:
+        return LAYER_NAMES[int(layer_id)]
+    except KeyError as err:
+        raise BinningError(
+            f"layer id {layer_id} is not an ATLAS sampling id (expected 0..23)"
+        ) from err

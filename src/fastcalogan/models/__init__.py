@@ -1,0 +1,1 @@
+"""Models: generators and critics (plain nn.Modules built from typed configs)."""

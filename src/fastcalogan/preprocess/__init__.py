@@ -1,0 +1,1 @@
+"""Preprocessing: invertible transforms between MeV voxels and network inputs."""

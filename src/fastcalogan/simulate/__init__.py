@@ -1,0 +1,1 @@
+"""Reference simulator: physics-based parametric EM and hadronic showers (numpy, seeded)."""

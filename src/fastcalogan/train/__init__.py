@@ -1,0 +1,1 @@
+"""Training: the WGAN-GP loop, energy injection, atomic checkpoints and resume."""

@@ -1,0 +1,1 @@
+"""Voxelisation: hits -> voxel energies (energy-conserving), its inverse, relevant layers."""
