@@ -25,9 +25,16 @@ from rich.progress import (
 from .. import __version__
 from ..errors import FastCaloGANError
 
-__all__ = ["cli", "console", "main", "progress_bar"]
+__all__ = ["cli", "console", "main", "progress_bar", "stdout_console"]
 
+#: Progress bars and notes go to stderr; results (tables) go to stdout via ``stdout_console()``.
 console = Console(stderr=True)
+
+
+def stdout_console() -> Console:
+    """A console on the current stdout; wide when stdout is not a terminal (logs, pipes)."""
+    probe = Console()
+    return Console(width=None if probe.is_terminal else 200)
 
 
 class _Group(click.Group):

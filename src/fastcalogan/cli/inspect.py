@@ -11,7 +11,7 @@ from rich.table import Table
 from ..data import read_hits, read_shower_attrs, read_showers
 from ..data.inspect import summarise_hits, summarise_showers
 from ..errors import DataFormatError
-from ._app import cli, console
+from ._app import cli, stdout_console
 from ._options import binning_option, resolve_binning
 
 
@@ -56,7 +56,7 @@ def inspect_cmd(path: Path, binning: str | None, particle: str | None) -> None:
             f"{row['resolution']:.4f}",
             *(f"{x:.4f}" for x in row["layer_fractions"]),
         )
-    console.print(table)
+    stdout_console().print(table)
     click.echo(
         f"{summary['n_events']} events, {summary['n_points']} energy points"
         + (f", {summary['n_voxels']} voxels" if "n_voxels" in summary else "")
