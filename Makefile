@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= demo-output
 
-.PHONY: demo test lint typecheck install bench clean
+.PHONY: demo test lint install bench schemas clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ test: lint
 
 demo: $(STAMP)
 	$(BIN)/fastcalogan demo --out $(DEMO_OUT)
+
+schemas: $(STAMP)
+	$(BIN)/python -m fastcalogan._schemas schemas
 
 bench: $(STAMP)
 	$(BIN)/fastcalogan bench --quick -o bench.json

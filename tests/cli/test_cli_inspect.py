@@ -21,7 +21,9 @@ def test_inspect_prints_points_and_layer_fractions(tmp_path: Path) -> None:
 
 
 def test_inspect_hit_file(tmp_path: Path) -> None:
-    hits = HitShowers.from_event_ids([1000.0, 1000.0], [0, 1, 1], [1, 2, 3], [0, 0, 0], [1, 2, 2], [100, 200, 300])
+    hits = HitShowers.from_event_ids(
+        [1000.0, 1000.0], [0, 1, 1], [1, 2, 3], [0, 0, 0], [1, 2, 2], [100, 200, 300]
+    )
     path = write_hits(tmp_path / "h.h5", hits)
     result = CliRunner().invoke(cli, ["inspect", str(path)], terminal_width=200)
     assert result.exit_code == 0, result.output

@@ -36,7 +36,10 @@ def test_reads_per_energy_files(tmp_path: Path, tiny_binning: Binning) -> None:
 def test_csv_errors(tmp_path: Path, tiny_binning: Binning) -> None:
     rows = np.ones((2, 10))
     p = _write(tmp_path / "pid22_E1024_eta_20_25.csv", rows)
-    with pytest.raises(DataFormatError, match=r"csv:1: row has 10 columns; expected 18 \(2 leading \+ 16 voxels of tiny\)"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"csv:1: row has 10 columns; expected 18 \(2 leading \+ 16 voxels of tiny\)",
+    ):
         read_atlas_csv(p, tiny_binning)
     with pytest.raises(DataFormatError, match="cannot read the energy point"):
         energy_from_filename("showers.csv")

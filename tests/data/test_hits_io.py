@@ -34,7 +34,9 @@ def test_round_trip_and_streaming(tmp_path: Path) -> None:
     assert back.attrs["particle"] == "photon"
     blocks = list(iter_hits(path, chunk_events=2))
     assert [b.n_events for b in blocks] == [2, 2, 1]
-    np.testing.assert_allclose(np.concatenate([b.total_energy() for b in blocks]), hits.total_energy())
+    np.testing.assert_allclose(
+        np.concatenate([b.total_energy() for b in blocks]), hits.total_energy()
+    )
 
 
 def test_events_are_sorted_and_sliced() -> None:

@@ -6,7 +6,13 @@ import h5py
 import numpy as np
 import pytest
 
-from fastcalogan.data import ShowerWriter, iter_showers, read_shower_attrs, read_showers, write_showers
+from fastcalogan.data import (
+    ShowerWriter,
+    iter_showers,
+    read_shower_attrs,
+    read_showers,
+    write_showers,
+)
 from fastcalogan.errors import DataFormatError
 from fastcalogan.geometry import Binning, load_binning
 
@@ -32,7 +38,9 @@ def test_written_file_has_exactly_the_calochallenge_layout(tmp_path: Path, tiny_
     assert not list(tmp_path.glob(".*tmp"))  # no temporary left behind
 
 
-def test_reads_a_plain_calochallenge_file(tmp_path: Path, tiny_binning: Binning, tiny_showers) -> None:
+def test_reads_a_plain_calochallenge_file(
+    tmp_path: Path, tiny_binning: Binning, tiny_showers
+) -> None:
     inc, showers = tiny_showers
     path = _plain_file(tmp_path / "cc.hdf5", inc.reshape(-1, 1), showers.astype(np.float64))
     data = read_showers(path, binning=tiny_binning)
@@ -49,7 +57,9 @@ def test_streaming_in_chunks_equals_whole_read(tmp_path: Path, tiny_showers) -> 
             w.append(inc[a : a + 10], showers[a : a + 10])
     chunks = list(iter_showers(path, chunk_events=20))
     assert [c.n_events for c in chunks] == [20, 20, 20, 4]
-    np.testing.assert_array_equal(np.concatenate([c.showers for c in chunks]), read_showers(path).showers)
+    np.testing.assert_array_equal(
+        np.concatenate([c.showers for c in chunks]), read_showers(path).showers
+    )
 
 
 def test_aborted_writer_publishes_nothing(tmp_path: Path) -> None:
@@ -94,7 +104,10 @@ GOOD_SH = np.full((4, 16), 10.0)
             r"bad.h5: field 'showers' holds a negative energy -5 MeV \(event 0, voxel 3\)",
         ),
         (
-            {"incident_energies": GOOD_INC, "showers": np.vstack([GOOD_SH[:3], np.full((1, 16), 200.0)])},
+            {
+                "incident_energies": GOOD_INC,
+                "showers": np.vstack([GOOD_SH[:3], np.full((1, 16), 200.0)]),
+            },
             r"bad.h5: event 3 deposits 3.2 x its incident energy \(1000 MeV\); expected at most 2 x",
         ),
         (
@@ -130,7 +143,9 @@ def test_truncated_file_is_reported(tmp_path: Path, tiny_showers) -> None:
     data = path.read_bytes()
     truncated = tmp_path / "truncated.h5"
     truncated.write_bytes(data[: len(data) // 2])
-    with pytest.raises(DataFormatError, match=r"truncated.h5: (cannot open as HDF5|field .* cannot be read)"):
+    with pytest.raises(
+        DataFormatError, match=r"truncated.h5: (cannot open as HDF5|field .* cannot be read)"
+    ):
         read_showers(truncated)
 
 

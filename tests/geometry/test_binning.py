@@ -50,30 +50,32 @@ def test_calochallenge_index_order(tiny_binning: Binning) -> None:
 
 def test_voxel_centres_follow_calochallenge(tiny_binning: Binning) -> None:
     # alpha centres are the mid-points of linspace(-pi, pi, n + 1); r centres mid-points of edges
-    np.testing.assert_allclose(tiny_binning.voxel_alpha_centre[4:12], [-math.pi / 2] * 4 + [math.pi / 2] * 4)
+    np.testing.assert_allclose(
+        tiny_binning.voxel_alpha_centre[4:12], [-math.pi / 2] * 4 + [math.pi / 2] * 4
+    )
     np.testing.assert_allclose(tiny_binning.voxel_r_centre[4:8], [2.5, 7.5, 15, 30])
     np.testing.assert_allclose(tiny_binning.voxel_eta[:4], [5, 15, 35, 75])
     np.testing.assert_allclose(tiny_binning.voxel_phi[4:8], [-2.5, -7.5, -15, -30])
 
 
 @settings(max_examples=25, deadline=None)
-@given(
-    layers=st.lists(
-        st.tuples(st.integers(1, 6), st.integers(1, 5)), min_size=1, max_size=4
-    )
-)
+@given(layers=st.lists(st.tuples(st.integers(1, 6), st.integers(1, 5)), min_size=1, max_size=4))
 def test_index_map_is_a_bijection(layers: list[tuple[int, int]]) -> None:
     spec = [(i, list(range(n_r + 1)), n_a) for i, (n_r, n_a) in enumerate(layers)]
     b = Binning.from_layers("prop", "photon", (0, 1), spec)
     seen = np.concatenate(
         [
-            b.voxel_index(lay.layer_id, *np.meshgrid(np.arange(lay.n_alpha), np.arange(lay.n_r))).ravel()
+            b.voxel_index(
+                lay.layer_id, *np.meshgrid(np.arange(lay.n_alpha), np.arange(lay.n_r))
+            ).ravel()
             for lay in b.layers
         ]
     )
     assert sorted(seen.tolist()) == list(range(b.n_voxels))
     assert np.array_equal(
-        b.voxel_index(0, b.voxel_alpha_bin[: b.layers[0].n_voxels], b.voxel_r_bin[: b.layers[0].n_voxels]),
+        b.voxel_index(
+            0, b.voxel_alpha_bin[: b.layers[0].n_voxels], b.voxel_r_bin[: b.layers[0].n_voxels]
+        ),
         np.arange(b.layers[0].n_voxels),
     )
 
@@ -116,13 +118,18 @@ def test_bad_layer_binnings_are_named(kwargs: dict, message: str) -> None:
 
 def test_xml_errors_name_the_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.xml"
-    bad.write_text("<Bins><Bin name='photon' etaMin='0' etaMax='130'><Layer id='1' n_bin_alpha='1'/>")
+    bad.write_text(
+        "<Bins><Bin name='photon' etaMin='0' etaMax='130'><Layer id='1' n_bin_alpha='1'/>"
+    )
     with pytest.raises(BinningError, match=r"bad.xml: not valid XML"):
         read_binning_xml(bad)
     bad.write_text(
         "<Bins><Bin name='photon' etaMin='0' etaMax='130'><Layer id='1' n_bin_alpha='1'/></Bin></Bins>"
     )
-    with pytest.raises(BinningError, match=r"bad.xml: <Bin name='photon'> <Layer id='1'>: missing attribute 'r_edges'"):
+    with pytest.raises(
+        BinningError,
+        match=r"bad.xml: <Bin name='photon'> <Layer id='1'>: missing attribute 'r_edges'",
+    ):
         read_binning_xml(bad)
     with pytest.raises(BinningError, match=r"no <Bin name='pion'> \(found \['photon'\]\)"):
         read_binning_xml(bad, particle="pion")

@@ -1,6 +1,12 @@
 """Command line: a click group with one thin module per stage."""
 
+from . import campaign as _campaign  # noqa: F401  (registers campaign run/status/report)
+from . import generate as _generate  # noqa: F401  (registers the command)
 from . import inspect as _inspect  # noqa: F401  (registers the command)
+from . import select as _select  # noqa: F401  (registers the command)
+from . import simulate as _simulate  # noqa: F401  (registers the command)
+from . import train as _train  # noqa: F401  (registers the command)
+from . import voxelise as _voxelise  # noqa: F401  (registers voxelise and invert)
 from ._app import cli, main
 
 __all__ = ["cli", "main"]

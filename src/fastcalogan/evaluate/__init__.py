@@ -1,1 +1,37 @@
 """Evaluation: physics metrics of generated showers against a reference sample."""
+
+from .classifier import ClassifierResult, classifier_test, roc_auc, voxel_inputs
+from .comparison import EnergyGroup, compare_observables, energy_groups, response_resolution
+from .config import METRICS, ClassifierConfig, EvaluateConfig
+from .evaluation import (
+    HEADLINE_KEYS,
+    METRICS_KEYS,
+    EvaluateResult,
+    Reporter,
+    evaluate,
+    load_histograms,
+)
+from .neighbours import NeighbourResult, nearest_neighbour_check, normalised_voxels
+
+__all__ = [
+    "HEADLINE_KEYS",
+    "METRICS",
+    "METRICS_KEYS",
+    "ClassifierConfig",
+    "ClassifierResult",
+    "EnergyGroup",
+    "EvaluateConfig",
+    "EvaluateResult",
+    "NeighbourResult",
+    "Reporter",
+    "classifier_test",
+    "compare_observables",
+    "energy_groups",
+    "evaluate",
+    "load_histograms",
+    "nearest_neighbour_check",
+    "normalised_voxels",
+    "response_resolution",
+    "roc_auc",
+    "voxel_inputs",
+]

@@ -1,1 +1,46 @@
-"""Voxelisation: hits -> voxel energies (energy-conserving), its inverse, relevant layers."""
+"""Voxelisation: hits -> voxel energies (energy-conserving), its inverse, relevant layers.
+
+- :func:`voxelise_hits` / :func:`voxelise`: hits -> CaloChallenge voxels, with leakage beyond
+  the last r edge and energy in unused layers reported.
+- :func:`relevant_layers`: FastCaloGAN's rule for the layers worth modelling.
+- :func:`validate_binning`: a binning against a fine proxy binning (energies, centroids).
+- :func:`invert` / :func:`invert_showers`: voxels -> hits as FastCaloGAN's Athena step.
+"""
+
+from ._binning import binning_of_file
+from .config import InvertConfig, VoxeliseConfig
+from .invert import InvertResult, VoxelGrid, invert, invert_showers, voxel_grid
+from .relevant import layers_from_energies, relevant_layers, restrict_to_layers
+from .validate import BinningValidation, LayerComparison, proxy_binning, validate_binning
+from .voxelise import (
+    Voxelised,
+    VoxeliseResult,
+    hit_slots,
+    summary_path_for,
+    voxelise,
+    voxelise_hits,
+)
+
+__all__ = [
+    "BinningValidation",
+    "InvertConfig",
+    "InvertResult",
+    "LayerComparison",
+    "VoxelGrid",
+    "VoxeliseConfig",
+    "VoxeliseResult",
+    "Voxelised",
+    "binning_of_file",
+    "hit_slots",
+    "invert",
+    "invert_showers",
+    "layers_from_energies",
+    "proxy_binning",
+    "relevant_layers",
+    "restrict_to_layers",
+    "summary_path_for",
+    "validate_binning",
+    "voxel_grid",
+    "voxelise",
+    "voxelise_hits",
+]

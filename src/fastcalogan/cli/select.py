@@ -1,0 +1,91 @@
+"""``fastcalogan select RUN_DIR``: choose the best checkpoint by chi2/NDF."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from .._config import load, parse
+from ..select import SelectConfig, SelectResult, select_best
+from ._app import cli, console, progress_bar
+
+
+def _table(title: str, rows: list[dict[str, Any]], best_iteration: int) -> Table:
+    table = Table(title=title)
+    for col in ("iteration", "chi2", "NDF", "chi2/NDF", ""):
+        table.add_column(col, justify="right")
+    for row in rows:
+        mark = "best" if int(row["iteration"]) == best_iteration else ""
+        table.add_row(
+            str(row["iteration"]),
+            f"{row['chi2']:.1f}",
+            str(row["ndf"]),
+            f"{row['chi2_ndf']:.3f}",
+            mark,
+        )
+    return table
+
+
+def _points_table(title: str, row: dict[str, Any]) -> Table:
+    table = Table(title=title)
+    table.add_column("E_inc [MeV]", justify="right")
+    table.add_column("chi2/NDF", justify="right")
+    for key, value in row.items():
+        if key.startswith("chi2_ndf E="):
+            table.add_row(key.removeprefix("chi2_ndf E="), f"{value:.3f}")
+    return table
+
+
+def _show(result: SelectResult, name: str) -> None:
+    rows = json.loads(result.table_path.with_suffix(".json").read_text())["rows"]
+    rows = [r for r in rows if r.get("range", name) == name]
+    console.print(_table(f"{name}: chi2/NDF per checkpoint", rows, result.best_iteration))
+    best = next(r for r in rows if int(r["iteration"]) == result.best_iteration)
+    console.print(_points_table(f"{name}: iteration {result.best_iteration}", best))
+
+
+@cli.command("select")
+@click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a key.")
+@click.option(
+    "--figure-of-merit",
+    type=click.Choice(["etot", "etot+layers"]),
+    default=None,
+    help="etot (default) or etot+layers.",
+)
+@click.option(
+    "--reference",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Showers to compare with (default: the run's training file).",
+)
+def select_cmd(
+    run_dir: Path,
+    config_path: Path | None,
+    overrides: tuple[str, ...],
+    figure_of_merit: str | None,
+    reference: Path | None,
+) -> None:
+    """Score every checkpoint of RUN_DIR and print the chi2/NDF table."""
+    extra = list(overrides) + ([f"figure_of_merit={figure_of_merit}"] if figure_of_merit else [])
+    if config_path is not None:
+        config = load(config_path, SelectConfig, extra)
+    else:
+        from .._config import apply_overrides
+
+        config = parse(apply_overrides({}, extra), SelectConfig, "--set")
+    with progress_bar("select", None) as update:
+        result = select_best(config, run_dir, reference, progress=update)
+    for sub in result.per_range or (result,):
+        name = sub.best_checkpoint.parent.parent.name if result.per_range else run_dir.name
+        _show(sub, name)
+    console.print(
+        f"best: {result.best_checkpoint} (chi2/NDF {result.chi2_ndf:.3f}); "
+        f"table {result.table_path}, plot {result.plot_path}"
+    )
+    click.echo(f"{result.chi2_ndf:.6g}")

@@ -1,0 +1,42 @@
+"""``fastcalogan train CONFIG.yaml``: train (or resume) a GAN."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .._config import load
+from ..train import TrainConfig, train
+from ._app import cli, console, progress_bar
+
+
+@cli.command("train")
+@click.argument("config_path", metavar="CONFIG.yaml", type=click.Path(path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a key.")
+@click.option(
+    "--run-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output folder (default: runs/<config name>). Resumes when it holds checkpoints.",
+)
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Shower file to train on (default: the config's data).",
+)
+def train_cmd(
+    config_path: Path, overrides: tuple[str, ...], run_dir: Path | None, data: Path | None
+) -> None:
+    """Train a conditional WGAN-GP; a run folder with checkpoints is resumed."""
+    config = load(config_path, TrainConfig, overrides)
+    out = run_dir or Path("runs") / config_path.stem
+    total = config.iterations * (3 if config.energy_ranges == "split3" else 1)
+    with progress_bar("train", total) as update:
+        result = train(config, data, out, progress=update)
+    console.print(
+        f"trained to iteration {result.last_iteration} in {result.seconds:.1f} s "
+        f"({result.iterations_per_s:.1f} it/s); {len(result.checkpoints)} checkpoints"
+    )
+    click.echo(str(result.run_dir))

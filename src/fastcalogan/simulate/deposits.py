@@ -1,0 +1,363 @@
+"""Per-event energy deposits by layer: the physics shared by the voxel and the hit paths.
+
+A batch of showers is described by a list of :class:`Component` objects (the e.m. shower,
+the hadronic part, minimum-ionising tracks). Each carries the visible energy per layer
+(after sampling fluctuations), the number of spots (hits) per layer and what the lateral
+samplers need. Both output paths draw these from the generator first, in the same order,
+so for a given seed they agree shower by shower on the layer energies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import betaincinv as beta_ppf
+from scipy.special import gammainc
+
+from ..geometry import Particle
+from .em import ACCORDION, draw_profile, spot_count
+from .material import TrackMap
+
+__all__ = ["EARLY", "HADRON", "Component", "draw_deposits"]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class EarlyTracks:
+    """Charged tracks at the start of an e.m. shower, which GFlash underestimates [E].
+
+    Attributes:
+        mev_per_x0: visible energy per track and X0 (MeV).
+        length_x0: how far the tracks run before the shower takes over (X0).
+        max_share: at most this share of the shower energy goes into them.
+        radius_mm: lateral spread (median radius) of their deposits.
+    """
+
+    mev_per_x0: float = 10.0
+    length_x0: float = 0.5
+    max_share: float = 0.3
+    radius_mm: float = 4.0
+
+
+@dataclass(frozen=True)
+class HadronModel:
+    """Parameters of the pion model [design note section 2; E = engineering estimate].
+
+    Attributes:
+        lambda_pi: pion interaction length over lambda_I.
+        e0_gev, m: Groom's f_h = (E/E0)^(m-1).
+        fem_sigma0, fem_sigma_slope: sigma(f_em) = sigma0 - slope ln(E/GeV).
+        fem_floor: smallest mean f_em (charge exchange keeps a few pi0 at low energy).
+        alpha_scale: e.m. part alpha over a single photon's (several pi0s start it).
+        a_sigma, d_sigma: per-event log-normal spreads of Bock's a and d.
+        response_sigma: per-event log-normal spread of the whole visible shower.
+        invisible_sigma: relative spread of the visible share of the non-e.m. energy
+            (nuclear binding losses) is ``invisible_sigma / sqrt(E_h / GeV)``, capped at
+            ``invisible_sigma_max``; drawn from a Beta so it never exceeds the available energy.
+        spots0, spots_power: hadronic hits N = spots0 * E_h^power (E_h in GeV).
+        r50_mm, r50_per_lambda_mm, r50_max_mm: hadronic median radius versus depth.
+        mip_width: Moyal scale of the per-layer MIP loss over its mean.
+        mip_radius_mm: lateral spread of the track deposits.
+        mip_hits: hits per crossed layer for the track.
+    """
+
+    lambda_pi: float = 1.2
+    e0_gev: float = 1.0
+    m: float = 0.83
+    fem_sigma0: float = 0.17
+    fem_sigma_slope: float = 0.012
+    fem_floor: float = 0.05
+    alpha_scale: float = 0.8
+    a_sigma: float = 0.15
+    d_sigma: float = 0.10
+    response_sigma: float = 0.02
+    invisible_sigma: float = 0.40
+    invisible_sigma_max: float = 0.30
+    spots0: float = 30.0
+    spots_power: float = 0.7
+    r50_mm: float = 40.0
+    r50_per_lambda_mm: float = 30.0
+    r50_max_mm: float = 150.0
+    mip_width: float = 0.08
+    mip_radius_mm: float = 1.0
+    mip_hits: int = 3
+
+
+EARLY = EarlyTracks()
+HADRON = HadronModel()
+#: Protons and neutrons: Groom's fit for baryons [Lef07: m = 0.85, E0 = 2.6 GeV].
+_BARYON = {2212: (2.6, 0.85), 2112: (2.6, 0.85)}
+#: Hits per layer are capped so 4 TeV showers stay bounded in memory [design note 5.6].
+MAX_HITS_PER_LAYER = 2000
+
+
+@dataclass
+class Component:
+    """One part of a batch of showers.
+
+    Attributes:
+        kind: ``gflash`` (e.m. profile in X0), ``hadron`` (Gamma in lambda_I) or ``track``.
+        energy: visible energy, shape ``(n, n_layers)``, MeV (layers: ``ACTIVE_LAYERS``).
+        counts: hits per layer, shape ``(n, n_layers)``.
+        start: profile start depth (X0 or lambda_I), shape ``(n,)``.
+        shape, rate: Gamma profile shape and rate (per X0 or lambda_I), shape ``(n,)``.
+        bounds: layer front/back depth relative to ``start`` (clamped at 0),
+            shape ``(n, n_layers, 2)``.
+        cdf: profile CDF at ``bounds``, shape ``(n, n_layers, 2)``.
+        t_max: GFlash T (X0), shape ``(n,)`` (``gflash`` only).
+        energy_gev: shower energy for the radial fits, shape ``(n,)`` (``gflash`` only).
+        radius_scale: per-event factor on hadronic radii, shape ``(n,)`` (``hadron`` only).
+        radius_mm: Moliere radius per layer (``gflash``) or track radius, shape ``(n_layers,)``.
+    """
+
+    kind: Literal["gflash", "hadron", "track"]
+    energy: F64
+    counts: I64
+    start: F64 = field(default_factory=lambda: np.zeros(0))
+    shape: F64 = field(default_factory=lambda: np.zeros(0))
+    rate: F64 = field(default_factory=lambda: np.zeros(0))
+    bounds: F64 = field(default_factory=lambda: np.zeros((0, 0, 2)))
+    cdf: F64 = field(default_factory=lambda: np.zeros((0, 0, 2)))
+    t_max: F64 = field(default_factory=lambda: np.zeros(0))
+    energy_gev: F64 = field(default_factory=lambda: np.zeros(0))
+    radius_scale: F64 = field(default_factory=lambda: np.zeros(0))
+    radius_mm: F64 = field(default_factory=lambda: np.zeros(0))
+
+
+def _profile(
+    start: F64, shape: F64, rate: F64, layer_bounds: F64
+) -> tuple[F64, F64, F64]:
+    """Relative bounds, CDF at them, and the fraction of the profile in each layer."""
+    rel = np.maximum(layer_bounds - start[:, None, None], 0.0)
+    cdf = gammainc(shape[:, None, None], rate[:, None, None] * rel)
+    return rel, cdf, cdf[..., 1] - cdf[..., 0]
+
+
+#: Smallest Gamma shape of a layer's sampling fluctuation: the stochastic term does not
+#: hold for deposits of a few MeV, so their relative spread is capped at 1/sqrt(4) = 50 %.
+MIN_SAMPLING_SHAPE = 4.0
+
+
+def _fluctuate(rng: np.random.Generator, energy: F64, c: F64) -> F64:
+    """Sampling fluctuation E -> Gamma(k, E/k) with k = E/c^2 (GeV), so sigma/E = c/sqrt(E).
+
+    Summed over layers of one medium this gives exactly c/sqrt(E_total) (Gamma variables
+    with a common scale add), as Geant4's GFlash ``ApplySampling`` does; ``k`` is floored
+    at :data:`MIN_SAMPLING_SHAPE` for tiny deposits.
+    """
+    e = np.maximum(energy, 0.0)
+    shape = np.maximum(e / 1e3 / np.maximum(c, 1e-9) ** 2, MIN_SAMPLING_SHAPE)
+    return np.where(e > 0.0, rng.gamma(shape, e / shape), 0.0)
+
+
+def _spots(n_total: F64, fraction: F64, energy: F64) -> I64:
+    counts = np.ceil(n_total[:, None] * fraction)
+    counts = np.where(energy > 0.0, np.clip(counts, 1, MAX_HITS_PER_LAYER), 0)
+    return counts.astype(np.int64)
+
+
+def _overlap(lo: F64, hi: F64, bounds: F64) -> F64:
+    """Length of [lo, hi] (shape ``(n,)``) inside each layer's ``bounds`` ``(n, L, 2)``."""
+    a = np.maximum(bounds[..., 0], lo[:, None])
+    b = np.minimum(bounds[..., 1], hi[:, None])
+    return np.maximum(b - a, 0.0)
+
+
+def em_deposits(
+    rng: np.random.Generator, particle: Particle, energy: F64, track: TrackMap
+) -> list[Component]:
+    """E.m. showers of photons (start ~ Exp(9/7 X0)) and electrons (start at 0).
+
+    Args:
+        rng: the batch's generator.
+        particle: an ``em`` particle.
+        energy: incident energies, shape ``(n,)``, MeV.
+        track: the material map of the batch's tracks.
+    """
+    n = energy.shape[0]
+    photon = particle.pdg == 22
+    t0 = rng.exponential(9.0 / 7.0, n) if photon else np.zeros(n)
+    t_max, alpha, beta = draw_profile(energy, rng.standard_normal((2, n)))
+    bounds = track.layer_bounds("x0")
+    c_em = np.array([m.c_em for m in track.media])
+    # early charged tracks: 2 after a conversion, 1 for an electron
+    n_tracks = 2.0 if photon else 1.0
+    early_total = np.minimum(
+        n_tracks * EARLY.mev_per_x0 * EARLY.length_x0, EARLY.max_share * energy
+    )
+    early_len = early_total / (n_tracks * EARLY.mev_per_x0)
+    early_raw = n_tracks * EARLY.mev_per_x0 * _overlap(t0, t0 + early_len, bounds)
+    shower_energy = energy - early_total
+    rel, cdf, frac = _profile(t0, alpha, beta, bounds)
+    raw = shower_energy[:, None] * frac
+    vis = _fluctuate(rng, raw, c_em[None, :])
+    early_vis = _fluctuate(rng, early_raw, c_em[None, :])
+    e_gev = energy / 1e3
+    shower = Component(
+        "gflash",
+        vis,
+        _spots(spot_count(shower_energy / 1e3), frac, raw),
+        start=t0,
+        shape=alpha,
+        rate=beta,
+        bounds=rel,
+        cdf=cdf,
+        t_max=t_max,
+        energy_gev=e_gev,
+        radius_mm=np.array([m.moliere_mm for m in track.media]),
+    )
+    early = Component(
+        "track",
+        early_vis,
+        np.where(early_raw > 0, int(n_tracks), 0).astype(np.int64),
+        radius_mm=np.full(len(track.media), EARLY.radius_mm),
+    )
+    return [shower, early]
+
+
+def _mip_track(
+    track: TrackMap, kinetic: F64, x_int: F64
+) -> tuple[F64, F64, npt.NDArray[np.bool_]]:
+    """Ionisation before the first interaction, stopping the particle at its range.
+
+    Returns:
+        ``(loss, end, interacts)``: true loss per segment ``(n, n_segments)`` (MeV), the
+        depth where the track ends (lambda_I) and whether it ends in an interaction.
+    """
+    edges = track.lambda_edges
+    rate = track.mip_per_lambda
+    thick = np.diff(edges, axis=1)
+    cum = np.concatenate([np.zeros((edges.shape[0], 1)), np.cumsum(rate * thick, axis=1)], 1)
+    # the segment in which the cumulative loss reaches the kinetic energy (or none)
+    k = np.sum(cum[:, 1:] < kinetic[:, None], axis=1)
+    rows = np.arange(edges.shape[0])
+    ks = np.minimum(k, thick.shape[1] - 1)
+    stop = edges[rows, ks] + (kinetic - cum[rows, ks]) / rate[rows, ks]
+    stop = np.where(k < thick.shape[1], stop, np.inf)
+    end = np.minimum(x_int, stop)
+    length = np.clip(np.minimum(end[:, None], edges[:, 1:]) - edges[:, :-1], 0.0, thick)
+    return rate * length, end, x_int < stop
+
+
+def hadron_deposits(
+    rng: np.random.Generator, particle: Particle, kinetic: F64, track: TrackMap
+) -> list[Component]:
+    """Pion-model showers: MIP track, first interaction, e.m. and hadronic parts.
+
+    Args:
+        rng: the batch's generator.
+        particle: a ``hadron`` particle (simulated at its kinetic energy; antibaryons add
+            their rest mass at the end of the track).
+        kinetic: kinetic energies, shape ``(n,)``, MeV.
+        track: the material map of the batch's tracks.
+    """
+    h = HADRON
+    n, n_lay = kinetic.shape[0], track.active.shape[0]
+    # --- draws, always in this order and these shapes
+    x_int = rng.exponential(h.lambda_pi, n)
+    moyal_z = rng.standard_normal((n, n_lay))
+    g = rng.standard_normal((4, n))  # Bock a, Bock d, radius scale, response
+    u_invisible = rng.random(n)
+    em_normals = rng.standard_normal((2, n))
+    # --- the track up to the interaction (or the end of its range)
+    loss, end, interacts = _mip_track(track, kinetic, x_int)
+    e_shower = np.where(interacts, kinetic - loss.sum(axis=1), 0.0) + particle.deposit_offset
+    e_shower = np.maximum(e_shower, 0.0)
+    # Moyal(0, 1) = -ln(Z^2): mean gamma_E + ln 2; shift so the mean loss is kept
+    moyal = -np.log(np.maximum(moyal_z**2, 1e-300)) - (np.euler_gamma + np.log(2.0))
+    mip_scale = np.array([m.mip_scale for m in track.media])
+    mip_raw = loss[:, track.active] * mip_scale[None, :]
+    mip_vis = np.maximum(mip_raw * (1.0 + h.mip_width * moyal), 0.0)
+    # --- e.m. fraction [Groom07], Beta-distributed around its mean
+    e0, m = _BARYON.get(abs(particle.pdg), (h.e0_gev, h.m))
+    e_gev = np.maximum(e_shower / 1e3, 1e-3)
+    mean = np.clip(1.0 - np.power(e_gev / e0, m - 1.0), h.fem_floor, 0.95)
+    sigma = np.clip(h.fem_sigma0 - h.fem_sigma_slope * np.log(e_gev), 0.03, None)
+    sigma = np.minimum(sigma, 0.9 * np.sqrt(mean * (1.0 - mean)))
+    kappa = mean * (1.0 - mean) / sigma**2 - 1.0
+    f_em = rng.beta(mean * kappa, (1.0 - mean) * kappa)
+    response = np.exp(h.response_sigma * g[3] - 0.5 * h.response_sigma**2)
+    e_em = f_em * e_shower
+    e_had = e_shower - e_em
+    # --- e.m. part: GFlash from the interaction point, alpha reduced
+    start_x0 = track.lambda_to_x0(np.minimum(end, track.lambda_edges[:, -1] + 10.0))
+    t_max, alpha, beta = draw_profile(e_em, em_normals, alpha_scale=h.alpha_scale)
+    rel_x0, cdf_em, frac_em = _profile(start_x0, alpha, beta, track.layer_bounds("x0"))
+    raw_em = (e_em * response)[:, None] * frac_em
+    # --- hadronic part: Gamma in lambda_I with Bock's a and d, times the local h/e
+    ln_e = np.log(e_gev)
+    a_bock = np.maximum(0.6165 + 0.3183 * ln_e, 0.3) * np.exp(h.a_sigma * g[0])
+    d_bock = np.maximum(0.9099 - 0.0237 * ln_e, 0.3) * np.exp(h.d_sigma * g[1])
+    start_l = np.minimum(end, track.lambda_edges[:, -1] + 10.0)
+    rel_l, cdf_h, frac_h = _profile(start_l, a_bock, d_bock, track.layer_bounds("lambda"))
+    h_over_e = np.array([m.h_over_e for m in track.media])
+    # visible share of the non-e.m. energy: q h/e with q in [0, 1/max(h/e)], mean 1
+    q_max = 1.0 / h_over_e.max()
+    rel = np.minimum(h.invisible_sigma / np.sqrt(np.maximum(e_had / 1e3, 1e-3)),
+                     h.invisible_sigma_max)
+    mu, sd = 1.0 / q_max, rel / q_max
+    k = mu * (1.0 - mu) / sd**2 - 1.0
+    q = q_max * beta_ppf(mu * k, (1.0 - mu) * k, u_invisible)
+    raw_h = (e_had * response * q)[:, None] * frac_h * h_over_e[None, :]
+    width = np.maximum(0.7 - 0.05 * ln_e, 0.2)
+    s_ln = np.sqrt(np.log1p(width**2))
+    radius_scale = np.exp(s_ln * g[2] - 0.5 * s_ln**2)
+    # --- sampling fluctuations
+    c_em = np.array([m.c_em for m in track.media])
+    c_had = np.array([m.c_had for m in track.media])
+    vis_em = _fluctuate(rng, raw_em, c_em[None, :])
+    vis_h = _fluctuate(rng, raw_h, c_had[None, :])
+    moliere = np.array([m.moliere_mm for m in track.media])
+    mip = Component(
+        "track",
+        mip_vis,
+        np.where(mip_vis > 0, h.mip_hits, 0).astype(np.int64),
+        radius_mm=np.full(n_lay, h.mip_radius_mm),
+    )
+    em = Component(
+        "gflash",
+        vis_em,
+        _spots(spot_count(e_em / 1e3), frac_em, raw_em),
+        start=start_x0,
+        shape=alpha,
+        rate=beta,
+        bounds=rel_x0,
+        cdf=cdf_em,
+        t_max=t_max,
+        energy_gev=np.maximum(e_em / 1e3, 1e-3),
+        radius_mm=moliere,
+    )
+    had = Component(
+        "hadron",
+        vis_h,
+        _spots(h.spots0 * np.power(e_had / 1e3, h.spots_power), frac_h, raw_h),
+        start=start_l,
+        shape=a_bock,
+        rate=d_bock,
+        bounds=rel_l,
+        cdf=cdf_h,
+        radius_scale=radius_scale,
+    )
+    return [mip, em, had]
+
+
+def draw_deposits(
+    rng: np.random.Generator, particle: Particle, energy: F64, track: TrackMap
+) -> list[Component]:
+    """The components of a batch of showers (e.m. or pion model by particle)."""
+    if particle.shower == "em":
+        return em_deposits(rng, particle, energy, track)
+    return hadron_deposits(rng, particle, energy, track)
+
+
+def hadron_radius(comp: Component, depth: F64, events: I64 | slice) -> F64:
+    """Median radius (mm) of the hadronic deposits at ``depth`` (lambda_I from the start)."""
+    h = HADRON
+    r50 = np.minimum(h.r50_mm + h.r50_per_lambda_mm * depth, h.r50_max_mm)
+    scale = comp.radius_scale[events]
+    return r50 * (scale[:, None] if np.ndim(depth) == 2 else scale)

@@ -1,0 +1,381 @@
+"""Hits -> voxels: every hit's energy lands in exactly one voxel, a leakage bin or "unbinned".
+
+Bins are half-open: radial bin k holds ``r_edges[k] <= r < r_edges[k + 1]``, so a hit exactly on
+an inner edge goes outwards and a hit at or beyond the last edge is *leakage* of its layer.
+Alpha bins cover (-pi, pi]: bin j holds ``alpha_edges[j] < alpha <= alpha_edges[j + 1]``, with
+alpha = -pi counted in the first bin and alpha = +pi in the last. Hits in layers the binning
+does not use are *unbinned*. Leakage and unbinned energy are returned and logged, never dropped
+silently: per event ``showers.sum() + leakage.sum() + unbinned`` equals the hits' energy.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import numpy.typing as npt
+
+from .. import __version__
+from .._fileio import write_json
+from .._logging import ProgressCallback
+from ..data import HitShowers, ShowerWriter, iter_hits
+from ..errors import ConfigError, DataFormatError
+from ..geometry import Binning, default_binning, load_binning
+from .config import VoxeliseConfig
+from .relevant import layers_from_energies
+
+__all__ = [
+    "VoxeliseResult",
+    "Voxelised",
+    "hit_slots",
+    "summary_path_for",
+    "voxelise",
+    "voxelise_hits",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Alpha values further than this outside [-pi, pi] are wrapped (rad); closer ones are float
+#: rounding (float32 pi is larger than float64 pi) and are clipped into the edge bins.
+_ALPHA_WRAP_TOLERANCE = 1e-5
+#: Events within this relative distance of ``relevant_energy_mev`` form the relevant-layer sample.
+_ENERGY_POINT_TOLERANCE = 0.01
+
+
+@dataclass(frozen=True)
+class Voxelised:
+    """Voxel energies of a block of showers.
+
+    Attributes:
+        showers: shape ``(n_events, n_voxels)``, MeV, CaloChallenge voxel order.
+        leakage: shape ``(n_events, n_layers)``, MeV at or beyond each layer's last r edge.
+        unbinned: shape ``(n_events,)``, MeV in layers the binning does not use.
+    """
+
+    showers: npt.NDArray[np.float64]
+    leakage: npt.NDArray[np.float64]
+    unbinned: npt.NDArray[np.float64]
+
+    def total_energy(self) -> npt.NDArray[np.float64]:
+        """All energy per event, shape ``(n_events,)``, MeV: voxels + leakage + unbinned."""
+        return self.showers.sum(axis=1) + self.leakage.sum(axis=1) + self.unbinned
+
+
+def hit_slots(
+    layer: npt.ArrayLike, r: npt.ArrayLike, alpha: npt.ArrayLike, binning: Binning
+) -> npt.NDArray[np.int64]:
+    """Where each hit's energy goes, shape ``(n_hits,)``.
+
+    Slots ``0..n_voxels-1`` are voxels, ``n_voxels + i`` is the leakage of the i-th used layer
+    and ``n_voxels + n_layers`` collects hits in unused layers.
+
+    >>> b = Binning.from_layers("t", "photon", (0, 1), [(1, [0, 5, 10], 2)])
+    >>> r = [0.0, 5.0, 10.0, 3.0, 1.0]
+    >>> hit_slots([1, 1, 1, 1, 2], r, [-math.pi, 0.1, 0.0, math.pi, 0.0], b)
+    array([0, 3, 4, 2, 5])
+    """
+    lay = np.asarray(layer, dtype=np.int64).reshape(-1)
+    rr = np.asarray(r, dtype=np.float64).reshape(-1)
+    aa = np.asarray(alpha, dtype=np.float64).reshape(-1)
+    n_vox, n_layers = binning.n_voxels, binning.n_layers
+    lut = np.full(max(64, max(binning.layer_ids) + 1), -1, dtype=np.int64)
+    lut[list(binning.layer_ids)] = np.arange(n_layers)
+    in_range = (lay >= 0) & (lay < lut.size)
+    pos = np.full(lay.shape, -1, dtype=np.int64)
+    pos[in_range] = lut[lay[in_range]]
+    far = np.abs(aa) > math.pi + _ALPHA_WRAP_TOLERANCE
+    if far.any():
+        # alpha is an angle: bring stray values into (-pi, pi]
+        aa = aa.copy()
+        aa[far] = math.pi - np.mod(math.pi - aa[far], 2 * math.pi)
+    slots = np.full(lay.shape, n_vox + n_layers, dtype=np.int64)
+    for i, lb in enumerate(binning.layers):
+        idx = np.flatnonzero(pos == i)
+        if idx.size == 0:
+            continue
+        r_bin = np.searchsorted(np.asarray(lb.r_edges), rr[idx], side="right") - 1
+        if lb.n_alpha == 1:
+            a_bin = np.zeros_like(r_bin)
+        else:
+            a_bin = np.searchsorted(lb.alpha_edges(), aa[idx], side="left") - 1
+            np.clip(a_bin, 0, lb.n_alpha - 1, out=a_bin)
+        leaked = r_bin >= lb.n_r
+        voxel = binning.layer_offsets[i] + a_bin * lb.n_r + np.minimum(r_bin, lb.n_r - 1)
+        slots[idx] = np.where(leaked, n_vox + i, voxel)
+    return slots
+
+
+def voxelise_hits(hits: HitShowers, binning: Binning) -> Voxelised:
+    """Sum hit energies into voxels, per-layer leakage and unbinned energy.
+
+    One ``np.bincount`` over ``event * n_slots + slot`` does the whole block.
+
+    Args:
+        hits: showers as hits (r in mm, alpha in rad, layer sampling id, energy MeV).
+        binning: the voxel binning.
+
+    Returns:
+        :class:`Voxelised` with showers ``(n_events, n_voxels)``, leakage
+        ``(n_events, n_layers)`` and unbinned ``(n_events,)``, all float64 MeV.
+    """
+    n_vox, n_layers = binning.n_voxels, binning.n_layers
+    n_slots = n_vox + n_layers + 1
+    slots = hit_slots(hits.layer, hits.r, hits.alpha, binning)
+    flat = hits.event_id * n_slots + slots
+    sums = np.bincount(flat, weights=hits.energy, minlength=hits.n_events * n_slots)
+    sums = sums.reshape(hits.n_events, n_slots)
+    return Voxelised(
+        showers=np.ascontiguousarray(sums[:, :n_vox]),
+        leakage=np.ascontiguousarray(sums[:, n_vox : n_vox + n_layers]),
+        unbinned=np.ascontiguousarray(sums[:, n_vox + n_layers]),
+    )
+
+
+@dataclass(frozen=True)
+class VoxeliseResult:
+    """What :func:`voxelise` wrote and the energy bookkeeping of the run.
+
+    Attributes:
+        out_path: the CaloChallenge shower file.
+        summary_path: the JSON summary next to it.
+        n_events: showers written. n_hits: hits read.
+        binning: binning name or file stored in the output's ``binning`` attribute.
+        layer_ids: sampling ids of the written voxels. n_voxels: columns of ``showers``.
+        relevant_layers: the kept layers when the relevant-layer rule was applied, else None.
+        total_energy_mev: energy of all hits, MeV.
+        voxel_energy_mev, leakage_mev, unbinned_mev: where it went, MeV.
+        leakage_fraction: leakage / total energy.
+        leakage_fraction_per_layer: sampling id -> that layer's leakage / total energy (they
+            add up to ``leakage_fraction``).
+        unbinned_fraction: energy in layers without voxels / total energy.
+    """
+
+    out_path: Path
+    summary_path: Path
+    n_events: int
+    n_hits: int
+    binning: str
+    layer_ids: tuple[int, ...]
+    n_voxels: int
+    relevant_layers: tuple[int, ...] | None
+    total_energy_mev: float
+    voxel_energy_mev: float
+    leakage_mev: float
+    unbinned_mev: float
+    leakage_fraction: float
+    leakage_fraction_per_layer: dict[int, float]
+    unbinned_fraction: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping (paths as strings)."""
+        d = asdict(self)
+        d["out_path"], d["summary_path"] = str(self.out_path), str(self.summary_path)
+        d["layer_ids"] = list(self.layer_ids)
+        d["relevant_layers"] = None if self.relevant_layers is None else list(self.relevant_layers)
+        d["leakage_fraction_per_layer"] = {
+            str(k): v for k, v in self.leakage_fraction_per_layer.items()
+        }
+        return d
+
+
+def summary_path_for(out_path: str | os.PathLike[str]) -> Path:
+    """The JSON summary next to a voxelised file: ``a.h5`` -> ``a.voxelise.json``."""
+    out = Path(out_path)
+    return out.with_name(out.stem + ".voxelise.json")
+
+
+def _hit_file_info(path: Path) -> tuple[int, dict[str, Any]]:
+    """Number of events and attributes of a hit file (layout errors are left to iter_hits)."""
+    if not path.exists():
+        raise DataFormatError(f"{path}: no such file")
+    try:
+        with h5py.File(path, "r") as f:
+            attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+            if "incident_energies" not in f or "hits" not in f:
+                raise DataFormatError(
+                    f"{path}: not a hit file; expected datasets 'incident_energies' and 'hits/*', "
+                    f"found {sorted(f.keys())}"
+                )
+            return int(f["incident_energies"].shape[0]), attrs
+    except OSError as err:
+        raise DataFormatError(
+            f"{path}: cannot open as HDF5 (truncated or not an HDF5 file: {err})"
+        ) from err
+
+
+def _resolve_binning(config: VoxeliseConfig, attrs: dict[str, Any]) -> tuple[Binning, str]:
+    """The binning to use and the name stored in the output's ``binning`` attribute."""
+    particle = config.particle or attrs.get("particle")
+    eta = config.eta
+    if eta is None and "eta_min" in attrs and "eta_max" in attrs:
+        eta = (float(attrs["eta_min"]), float(attrs["eta_max"]))
+    if config.binning is None:
+        if not particle:
+            raise ConfigError(
+                "binning: not set and the hit file has no 'particle' attribute to choose the "
+                "built-in binning; pass --binning"
+            )
+        binning = default_binning(str(particle), eta)
+        return binning, binning.name
+    return load_binning(config.binning, particle=particle, eta=eta), config.binning
+
+
+def _relevant_pass(
+    config: VoxeliseConfig,
+    hits_path: Path,
+    binning: Binning,
+    done: int,
+    total: int,
+    progress: ProgressCallback | None,
+) -> tuple[int, ...]:
+    """First pass: layer energies of the relevant-energy sample -> relevant layers."""
+    layer_energy = np.zeros(binning.n_layers)
+    n_selected = 0
+    e_min, e_max = math.inf, 0.0
+    target = config.relevant_energy_mev
+    for block in iter_hits(hits_path, config.chunk_events):
+        inc = block.incident_energies
+        if inc.size:
+            e_min, e_max = min(e_min, float(inc.min())), max(e_max, float(inc.max()))
+        if target is None:
+            selected = np.ones(inc.shape, dtype=bool)
+        else:
+            selected = np.abs(inc / target - 1.0) <= _ENERGY_POINT_TOLERANCE
+        if selected.any():
+            vox = voxelise_hits(block, binning)
+            per_voxel = vox.showers[selected].sum(axis=0)
+            layer_energy += np.add.reduceat(per_voxel, binning.layer_offsets[:-1])
+            n_selected += int(selected.sum())
+        done += block.n_events
+        if progress is not None:
+            progress(done, total)
+    if n_selected == 0:
+        raise ConfigError(
+            f"relevant_energy_mev: no event of {hits_path} has an incident energy within "
+            f"{_ENERGY_POINT_TOLERANCE:.0%} of {target:g} MeV (found {e_min:g}..{e_max:g} MeV); "
+            "set relevant_energy_mev to one of the file's energies, or null to use every event"
+        )
+    kept = layers_from_energies(layer_energy, binning, config.relevant_threshold)
+    fractions = layer_energy / max(layer_energy.sum(), np.finfo(float).tiny)
+    logger.info(
+        "relevant layers from %d events: %s (energy fractions %s)",
+        n_selected,
+        list(kept),
+        ", ".join(f"{i}:{f:.2e}" for i, f in zip(binning.layer_ids, fractions, strict=True)),
+    )
+    return kept
+
+
+def voxelise(
+    config: VoxeliseConfig,
+    hits_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    progress: ProgressCallback | None = None,
+) -> VoxeliseResult:
+    """Voxelise a hit file into a CaloChallenge shower file, streaming in blocks.
+
+    The output carries the attributes ``particle``, ``eta_min``, ``eta_max``, ``binning``
+    (built-in name or file), ``binning_layers`` (the sampling ids written) and provenance.
+    A JSON summary with the energy bookkeeping is written next to it
+    (:func:`summary_path_for`). Leakage beyond the last r edge and energy in layers without
+    voxels are logged and returned.
+
+    Args:
+        config: binning, labels, block size and the relevant-layer options.
+        hits_path: hit file as written by :func:`fastcalogan.data.write_hits`.
+        out_path: the shower file to write (atomically).
+        progress: ``progress(done, total)`` callback, counted in events read.
+
+    Returns:
+        :class:`VoxeliseResult` with paths, counts and leakage fractions.
+
+    Raises:
+        DataFormatError: the hit file is missing or malformed.
+        ConfigError: no relevant-energy sample in the file, or no binning can be chosen.
+        BinningError: the binning cannot be loaded.
+    """
+    hits_path, out_path = Path(hits_path), Path(out_path)
+    n_total, file_attrs = _hit_file_info(hits_path)
+    if out_path.resolve() == hits_path.resolve():
+        raise ConfigError(f"{out_path}: the output would overwrite the input hit file")
+    binning, binning_name = _resolve_binning(config, file_attrs)
+    total = n_total * (2 if config.relevant_layers else 1)
+    done = 0
+    kept: tuple[int, ...] | None = None
+    if config.relevant_layers:
+        kept = _relevant_pass(config, hits_path, binning, done, total, progress)
+        done = n_total
+        binning = binning.with_layers(kept, name=binning.name)
+    attrs: dict[str, Any] = {
+        k: v
+        for k, v in file_attrs.items()
+        if k not in ("format",) and isinstance(v, str | int | float | np.generic)
+    }
+    attrs.update(
+        particle=binning.particle,
+        eta_min=binning.eta_min,
+        eta_max=binning.eta_max,
+        binning=binning_name,
+        binning_layers=np.asarray(binning.layer_ids, dtype=np.int64),
+        source_hits=str(hits_path),
+        fastcalogan_version=__version__,
+        voxelise_config=config.model_dump_json(),
+    )
+    n_layers = binning.n_layers
+    leak = np.zeros(n_layers)
+    voxel_energy = unbinned = total_energy = 0.0
+    n_events = n_hits = 0
+    with ShowerWriter(out_path, binning.n_voxels, attrs, dtype=np.dtype(config.dtype)) as writer:
+        for block in iter_hits(hits_path, config.chunk_events):
+            vox = voxelise_hits(block, binning)
+            writer.append(block.incident_energies, vox.showers)
+            leak += vox.leakage.sum(axis=0)
+            voxel_energy += float(vox.showers.sum())
+            unbinned += float(vox.unbinned.sum())
+            total_energy += float(block.energy.sum())
+            n_events += block.n_events
+            n_hits += block.n_hits
+            done += block.n_events
+            if progress is not None:
+                progress(done, total)
+    denominator = total_energy if total_energy > 0 else 1.0
+    result = VoxeliseResult(
+        out_path=out_path,
+        summary_path=summary_path_for(out_path),
+        n_events=n_events,
+        n_hits=n_hits,
+        binning=binning_name,
+        layer_ids=binning.layer_ids,
+        n_voxels=binning.n_voxels,
+        relevant_layers=kept,
+        total_energy_mev=total_energy,
+        voxel_energy_mev=voxel_energy,
+        leakage_mev=float(leak.sum()),
+        unbinned_mev=unbinned,
+        leakage_fraction=float(leak.sum()) / denominator,
+        leakage_fraction_per_layer={
+            i: float(x) / denominator for i, x in zip(binning.layer_ids, leak, strict=True)
+        },
+        unbinned_fraction=unbinned / denominator,
+    )
+    write_json(result.summary_path, result.to_dict())
+    level = logging.WARNING if result.leakage_fraction > 0.01 else logging.INFO
+    logger.log(
+        level,
+        "%s: %d events, leakage beyond the last r edge %.4g %% of deposited energy (%s), "
+        "%.4g %% in layers without voxels",
+        out_path,
+        n_events,
+        100 * result.leakage_fraction,
+        ", ".join(
+            f"layer {i}: {100 * f:.3g} %" for i, f in result.leakage_fraction_per_layer.items()
+        ),
+        100 * result.unbinned_fraction,
+    )
+    return result
