@@ -1,7 +1,8 @@
 """Fast stand-ins for the campaign steps (files of a few bytes instead of showers and GANs).
 
 The fake training writes one JSON "checkpoint" per iteration and resumes from the last one,
-like the real one. With ``train.overrides: {kill_task: NAME, kill_at: K}`` it ends the worker
+like the real one. With ``train.overrides: {fail_task: NAME}`` the training of task NAME
+raises. With ``train.overrides: {kill_task: NAME, kill_at: K}`` it ends the worker
 process (``os._exit``) right after writing checkpoint K of task NAME in the task's first
 attempt, as a machine lost mid-training would.
 """
@@ -34,6 +35,8 @@ def fake_train(ctx: TaskContext) -> dict[str, Any]:
     settings = ctx.config.train.overrides
     total = ctx.config.train.iterations
     run_dir = ctx.folder / "train"
+    if ctx.task.name == settings.get("fail_task"):
+        raise RuntimeError(f"training of {ctx.task.name} diverged")
     done = [int(p.stem.split("-")[1]) for p in run_dir.glob("ckpt-*.json")]
     start = max(done, default=0)
     for it in range(start + 1, total + 1):
@@ -46,7 +49,12 @@ def fake_train(ctx: TaskContext) -> dict[str, Any]:
             and ctx.attempt == 1
         ):
             os._exit(17)  # the worker process dies, as on a lost batch node
-    return {"run_dir": "train", "last_iteration": total, "checkpoints": total, "resumed_from": start}
+    return {
+        "run_dir": "train",
+        "last_iteration": total,
+        "checkpoints": total,
+        "resumed_from": start,
+    }
 
 
 def fake_chi2(task: TaskSpec) -> float:

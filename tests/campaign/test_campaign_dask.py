@@ -7,7 +7,6 @@ from typing import Any
 
 import campaign_fakes
 import cloudpickle
-import pytest
 from campaign_fakes import FAKE_STEPS, checkpoints, status_of
 
 from fastcalogan._config import parse
@@ -50,7 +49,10 @@ def test_tiny_campaign_runs_once_and_a_rerun_redoes_nothing(tmp_path: Path) -> N
     seen: list[tuple[int, int]] = []
     links: list[str | None] = []
     first = run_campaign(
-        config, tmp_path, progress=lambda d, t: seen.append((d, t)), steps=FAKE_STEPS,
+        config,
+        tmp_path,
+        progress=lambda d, t: seen.append((d, t)),
+        steps=FAKE_STEPS,
         on_dashboard=links.append,
     )
     assert first.ok and (first.completed, first.already_done, first.n_tasks) == (4, 0, 4)
@@ -105,17 +107,14 @@ def status_of_ckpt(folder: Path, iteration: int) -> int:
     return int(data["attempt"])
 
 
-@pytest.mark.parametrize("retries", [0])
-def test_a_failing_task_is_reported_and_the_others_finish(tmp_path: Path, retries: int) -> None:
-    config = _config()
-    config = config.model_copy(
-        update={"cluster": config.cluster.model_copy(update={"retries": retries})}
-    )
-    # a file where the task folder should be: the task cannot start
-    bad = tmp_path / "pion" / "eta_0.25-0.30"
-    bad.parent.mkdir(parents=True)
-    bad.write_text("in the way")
+def test_a_failing_task_is_reported_and_the_others_finish(tmp_path: Path) -> None:
+    config = _config(overrides={"fail_task": "pion/eta_0.25-0.30"})
     result = run_campaign(config, tmp_path, steps=FAKE_STEPS)
     assert not result.ok and result.completed == 3
-    assert [name for name, _ in result.failed] == ["pion/eta_0.25-0.30"]
-    assert "FileExistsError" in result.failed[0][1]
+    assert result.failed == (
+        ("pion/eta_0.25-0.30", "RuntimeError: training of pion/eta_0.25-0.30 diverged"),
+    )
+    status = status_of(tmp_path / "pion" / "eta_0.25-0.30")
+    assert status["state"] == "failed" and status["current_step"] == "train"
+    assert status["attempts"] == 3  # the first run and two Dask retries
+    assert status["error"] == "train: RuntimeError: training of pion/eta_0.25-0.30 diverged"

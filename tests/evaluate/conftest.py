@@ -64,7 +64,7 @@ def ds1_photons() -> Binning:
     return load_binning("ds1-photons")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_showers() -> ShowerMaker:
     return synthetic_showers
 

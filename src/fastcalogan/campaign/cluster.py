@@ -35,8 +35,9 @@ def cluster_kwargs(config: ClusterConfig) -> dict[str, Any]:
         }
     if config.kind == "address":
         return {}
+    # a job runs threads_per_worker tasks at once but reserves `cores` CPUs for their torch
     kwargs: dict[str, Any] = {
-        "cores": config.cores,
+        "cores": config.threads_per_worker,
         "memory": config.memory,
         "processes": 1,
         "job_script_prologue": list(config.job_script_prologue),
@@ -48,13 +49,16 @@ def cluster_kwargs(config: ClusterConfig) -> dict[str, Any]:
     if config.kind == "htcondor":
         kwargs["disk"] = config.disk
         # HTCondor directives are a mapping (key = value lines of the submit file)
-        kwargs["job_extra_directives"] = (
+        directives = {"request_cpus": str(config.cores)}
+        directives.update(
             dict(extra) if isinstance(extra, dict) else dict(_split_directive(d) for d in extra)
         )
+        kwargs["job_extra_directives"] = directives
     else:
         kwargs["queue"] = config.queue
         kwargs["account"] = config.account
         kwargs["walltime"] = config.walltime
+        kwargs["job_cpu"] = config.cores
         if isinstance(extra, dict):
             raise ConfigError(
                 "cluster.job_extra: SLURM directives are a list like ['--gres=gpu:1'], "

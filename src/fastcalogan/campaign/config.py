@@ -19,9 +19,9 @@ shell wildcards (``*``), which may match several files (e.g. one CSV per energy 
 from __future__ import annotations
 
 import string
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from .._config import StageConfig
 from ..data import eta_slices
@@ -66,6 +66,17 @@ class EtaRange(StageConfig):
                 f"(stop - start) / step must be a whole number of slices, found {n:.4g}"
             )
         return self
+
+
+def _eta_kind(value: Any) -> str:
+    return "range" if isinstance(value, dict | EtaRange) else "list"
+
+
+#: ``eta``: a list of ``[eta_min, eta_max]`` slices, or a ``{start, stop, step}`` range.
+EtaSpec = Annotated[
+    Annotated[list[tuple[float, float]], Tag("list")] | Annotated[EtaRange, Tag("range")],
+    Discriminator(_eta_kind),
+]
 
 
 class DataSource(StageConfig):
@@ -171,12 +182,15 @@ class ClusterConfig(StageConfig):
         kind: ``local``, ``htcondor``, ``slurm`` or ``address``.
         address: scheduler address (``tcp://host:8786``) for ``kind: address``.
         n_workers: local workers, or batch jobs to start (without ``adapt``).
-        threads_per_worker: threads per local worker (keep 1: each task trains one model).
+        threads_per_worker: tasks a worker runs at once (keep 1: each task trains a model).
         processes: local workers as processes (true) or threads (false).
         memory_limit: per local worker (``auto`` or e.g. ``4GB``).
         dashboard_address: dashboard bind address (``:8787``; ``:0`` any free port;
             ``null`` none).
-        cores: cores per batch job.
+        cores: cores requested per batch job; the job runs ``threads_per_worker`` tasks at
+            a time and each task's torch uses ``torch_threads`` (default ``cores``) threads.
+        torch_threads: torch intra-op threads per task (default: ``cores`` on batch jobs;
+            local workers keep Dask's one thread per worker process).
         memory: memory per batch job (e.g. ``8GB``).
         disk: disk per job (HTCondor).
         queue: queue / partition (SLURM).
@@ -202,6 +216,7 @@ class ClusterConfig(StageConfig):
     memory_limit: str = "auto"
     dashboard_address: str | None = ":8787"
     cores: int = Field(default=1, ge=1, le=1024)
+    torch_threads: int | None = Field(default=None, ge=1, le=1024)
     memory: str = "4GB"
     disk: str = "10GB"
     queue: str | None = None
@@ -254,7 +269,7 @@ class CampaignConfig(StageConfig):
     name: str = Field(default="campaign", min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
     directory: str | None = None
     particles: list[str] = Field(min_length=1)
-    eta: list[tuple[float, float]] | EtaRange
+    eta: EtaSpec
     data: DataSource = Field(default_factory=DataSource)
     binning: str | dict[str, str] = "default"
     layers: LayerSettings = Field(default_factory=LayerSettings)
@@ -279,9 +294,7 @@ class CampaignConfig(StageConfig):
 
     @field_validator("eta")
     @classmethod
-    def _slices_ordered(
-        cls, value: list[tuple[float, float]] | EtaRange
-    ) -> list[tuple[float, float]] | EtaRange:
+    def _slices_ordered(cls, value: EtaSpec) -> EtaSpec:
         if isinstance(value, list):
             if not value:
                 raise ValueError("need at least one [eta_min, eta_max] slice")

@@ -17,6 +17,7 @@ import glob
 import hashlib
 import json
 import logging
+import math
 import os
 import socket
 import time
@@ -31,7 +32,7 @@ import yaml
 from .._config import parse
 from .._fileio import write_json, write_text
 from .._logging import log_to_file
-from ..errors import ConfigError, DataFormatError
+from ..errors import ConfigError, DataFormatError, ModelError
 from ..geometry import BUILTIN_BINNINGS, Binning, default_binning, get_particle, load_binning
 from .config import CampaignConfig
 
@@ -364,6 +365,17 @@ def task_finished(
     return True
 
 
+def _set_torch_threads(config: CampaignConfig) -> None:
+    cluster = config.cluster
+    threads = cluster.torch_threads
+    if threads is None and cluster.kind in ("htcondor", "slurm"):
+        threads = cluster.cores
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def run_task(
     config: CampaignConfig,
     task: TaskSpec,
@@ -385,6 +397,7 @@ def run_task(
         Whatever a step raises, after recording it as ``failed`` in the status file.
     """
     steps = DEFAULT_STEPS if steps is None else steps
+    _set_torch_threads(config)
     folder = (Path(campaign_dir) / task.name).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -582,6 +595,14 @@ def layers_step(ctx: TaskContext) -> dict[str, Any]:
                 data.n_events,
             )
     layers = relevant_layers(sample, binning, threshold=settings.threshold)
+    if tuple(layers) == binning.layer_ids:
+        log.info("task %s: every layer is relevant", ctx.task.name)
+        return {
+            "showers_path": ctx.relative(showers_path),
+            "binning": label,
+            "layers": list(layers),
+            "n_voxels": binning.n_voxels,
+        }
     showers, reduced = restrict_to_layers(data.showers, binning, layers)
     # the reduced binning as a file, so that every later stage loads it by name
     binning_file = ctx.folder / "data" / "binning-relevant.yaml"
@@ -680,10 +701,12 @@ def select_step(ctx: TaskContext) -> dict[str, Any]:
     run_dir = ctx.path(ctx.output("train", "run_dir"))
     reference = ctx.path(ctx.output("layers", "showers_path"))
     result = select_best(select_config, run_dir, reference_path=reference, progress=ctx.progress)
+    chi2 = float(result.chi2_ndf)
     return {
         "best_checkpoint_path": ctx.relative(result.best_checkpoint),
         "best_iteration": int(result.best_iteration),
-        "chi2_ndf": float(result.chi2_ndf),
+        # JSON has no infinity: an unusable fit (e.g. a few iterations) is recorded as null
+        "chi2_ndf": chi2 if math.isfinite(chi2) else None,
         "table_path": ctx.relative(result.table_path),
         "plot_path": ctx.relative(result.plot_path),
     }
@@ -740,7 +763,10 @@ def response_step(ctx: TaskContext) -> dict[str, Any]:
     n = ctx.config.export.response_events
     simulator = Simulator.load(ctx.path(ctx.output("train", "run_dir")))
     rng = np.random.default_rng(ctx.task.seed)
-    generated = np.asarray(simulator.simulate(np.full(n, energy), rng), dtype=np.float64)
+    try:
+        generated = np.asarray(simulator.simulate(np.full(n, energy), rng), dtype=np.float64)
+    except ModelError as err:  # e.g. the energy lies outside the trained range
+        raise StepSkipped(f"no response at {energy:g} MeV: {err}") from err
     gan = generated.sum(axis=1) / energy
     data = read_showers(ctx.path(ctx.output("data", "showers_path")))
     near = np.abs(data.incident_energies / energy - 1.0) < 0.01

@@ -28,26 +28,45 @@ def _parse_energies(text: str) -> str | list[float]:
 @cli.command("simulate")
 @click.option("--particle", required=True, help="photon, electron, pion, proton, antiproton, ...")
 @click.option(
-    "--eta", nargs=2, type=float, default=(0.20, 0.25), show_default=True,
+    "--eta",
+    nargs=2,
+    type=float,
+    default=(0.20, 0.25),
+    show_default=True,
     help="|eta| slice (eta_min eta_max), barrel 0..1.4.",
 )
 @click.option(
-    "--energies", default="ds1", show_default=True,
+    "--energies",
+    default="ds1",
+    show_default=True,
     help="'ds1' (15 points 2^8..2^22 MeV) or a comma list of MeV.",
 )
 @click.option(
-    "--events", type=int, default=10_000, show_default=True,
+    "--events",
+    type=int,
+    default=10_000,
+    show_default=True,
     help="Events per point (list) or the ds1 scale (10000 = dataset 1).",
 )
 @click.option(
-    "-o", "--output", "output", required=True, type=click.Path(path_type=Path),
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(path_type=Path),
     help="Shower file to write (CaloChallenge HDF5).",
 )
-@click.option("--hits", "hits", type=click.Path(path_type=Path), default=None,
-              help="Also write the hit-level file here.")
+@click.option(
+    "--hits",
+    "hits",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write the hit-level file here.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
-@click.option("--batch-size", type=int, default=1024, show_default=True,
-              help="Events per random stream.")
+@click.option(
+    "--batch-size", type=int, default=1024, show_default=True, help="Events per random stream."
+)
 @binning_option(required=False)
 def simulate_cmd(
     particle: str,

@@ -97,12 +97,22 @@ def _comparison_figure(
     n = len(keys)
     ncols = max(1, min(ncols, n))
     nrows = math.ceil(n / ncols)
-    fig = Figure(figsize=(3.2 * ncols, 3.3 * nrows), layout="constrained")
-    grid = fig.add_gridspec(2 * nrows, ncols, height_ratios=[3, 1] * nrows)
+    fig = Figure(figsize=(3.4 * ncols, 3.4 * nrows + 0.3))
+    outer = fig.add_gridspec(
+        nrows,
+        ncols,
+        left=0.6 / (3.4 * ncols),
+        right=0.98,
+        bottom=0.5 / (3.4 * nrows),
+        top=1 - 0.35 / (3.4 * nrows),
+        wspace=0.35,
+        hspace=0.45,
+    )
     for i, key in enumerate(keys):
         row, col = divmod(i, ncols)
-        ax = fig.add_subplot(grid[2 * row, col])
-        rax = fig.add_subplot(grid[2 * row + 1, col], sharex=ax)
+        inner = outer[row, col].subgridspec(2, 1, height_ratios=[3, 1], hspace=0.06)
+        ax = fig.add_subplot(inner[0])
+        rax = fig.add_subplot(inner[1], sharex=ax)
         lx = bool(log_x[i]) if log_x is not None else False
         e, r, g = h[f"{key}/edges"], h[f"{key}/reference"], h[f"{key}/generated"]
         plot_histograms(ax, e, r, g, log_x=lx, annotation=annotations[i], legend=i == 0)
@@ -232,8 +242,18 @@ def write_report(
 
     resp, reso = metrics.get("response"), metrics.get("resolution")
     if resp and reso:
-        fig = Figure(figsize=(10, 4.5), layout="constrained")
-        grid = fig.add_gridspec(2, 2, height_ratios=[3, 1])
+        fig = Figure(figsize=(10, 4.5))
+        grid = fig.add_gridspec(
+            2,
+            2,
+            height_ratios=[3, 1],
+            hspace=0.06,
+            wspace=0.25,
+            left=0.08,
+            right=0.98,
+            bottom=0.12,
+            top=0.96,
+        )
         for col, (d, label) in enumerate(((resp, "<E_tot/E_inc>"), (reso, "RMS/mean of E_tot"))):
             ax = fig.add_subplot(grid[0, col])
             rax = fig.add_subplot(grid[1, col], sharex=ax)
@@ -302,12 +322,15 @@ def write_report(
     if "mean_shower/reference" in h and "mean_shower/generated" in h:
         mr, mg = np.asarray(h["mean_shower/reference"]), np.asarray(h["mean_shower/generated"])
         n_lay = binning.n_layers
-        fig = Figure(figsize=(2.8 * n_lay, 5.6), layout="constrained")
+        fig = Figure(figsize=(2.8 * n_lay, 6.0))
+        fig.subplots_adjust(left=0.03, right=0.97, bottom=0.1, top=0.93, wspace=0.35, hspace=0.3)
         for j, lay in enumerate(binning.layers):
             sl = binning.layer_slice(lay.layer_id)
             both = np.concatenate([mr[sl], mg[sl]])
             pos = both[both > 0]
             norm = LogNorm(pos.min(), pos.max()) if pos.size and pos.max() > pos.min() else None
+            pair = []
+            mesh = None
             for row, (vals, who) in enumerate(((mr, "reference"), (mg, "generated"))):
                 ax = fig.add_subplot(2, n_lay, row * n_lay + j + 1, projection="polar")
                 items = plot_polar_layer(
@@ -318,11 +341,17 @@ def write_report(
                     norm=norm,
                     title=f"{lay.name} {who}",
                 )
+                pair.append(ax)
                 mesh = items[0]
-                if row == 1 and isinstance(mesh, QuadMesh):
-                    fig.colorbar(
-                        mesh, ax=ax, orientation="horizontal", shrink=0.8, label="<E_voxel/E_inc>"
-                    )
+            if isinstance(mesh, QuadMesh):
+                fig.colorbar(
+                    mesh,
+                    ax=pair,
+                    orientation="horizontal",
+                    fraction=0.05,
+                    pad=0.06,
+                    label="<E_voxel/E_inc>",
+                )
         figure(
             "Mean shower per layer",
             fig,
@@ -344,7 +373,8 @@ def write_report(
         )
 
     if "nn/edges" in h:
-        fig = Figure(figsize=(9, 3.5), layout="constrained")
+        fig = Figure(figsize=(9, 3.5))
+        fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.95, wspace=0.25)
         e = np.asarray(h["nn/edges"])
         for col, (a, b, what) in enumerate(
             (

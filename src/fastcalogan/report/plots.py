@@ -244,7 +244,11 @@ def plot_polar_layer(
     edges = np.asarray(r_edges, dtype=np.float64)
     n_r = len(edges) - 1
     v = np.asarray(values, dtype=np.float64).reshape(n_alpha, n_r)
-    theta = np.linspace(-np.pi, np.pi, n_alpha + 1)
+    # split each alpha bin into straight segments so that rings look round (and a layer
+    # without alpha binning, a single bin spanning 2 pi, is drawn at all)
+    n_sub = max(1, -(-64 // n_alpha))
+    theta = np.linspace(-np.pi, np.pi, n_alpha * n_sub + 1)
+    v = np.repeat(v, n_sub, axis=0)
     radius = np.arange(n_r + 1, dtype=np.float64)
     masked = np.ma.masked_less_equal(v.T, 0.0)
     mesh: QuadMesh = ax.pcolormesh(theta, radius, masked, norm=norm, cmap=cmap, shading="flat")

@@ -104,7 +104,10 @@ def _check_inputs(energies: npt.ArrayLike, eta: EtaSpec) -> tuple[npt.NDArray[np
             f"energies_mev: {bad:g} MeV is outside the simulator's range "
             f"{E_MIN_MEV:g}..{E_MAX_MEV:g} MeV"
         )
-    lims = (float(eta), float(eta)) if np.isscalar(eta) else tuple(float(x) for x in eta)  # type: ignore[arg-type]
+    if isinstance(eta, int | float | np.floating):
+        lims: tuple[float, ...] = (float(eta), float(eta))
+    else:
+        lims = tuple(float(x) for x in eta)
     if len(lims) != 2 or lims[0] > lims[1]:
         raise SimulationError(f"eta: expected |eta| or (eta_min, eta_max), found {eta!r}")
     for x in lims:
@@ -277,15 +280,26 @@ def simulate(
                 first = b0 // config.batch_size
                 if hit_writer is not None:
                     hits = simulate_hits(
-                        particle.name, e, eta, config.seed, config.batch_size,
-                        stream=point, first_batch=first,
+                        particle.name,
+                        e,
+                        eta,
+                        config.seed,
+                        config.batch_size,
+                        stream=point,
+                        first_batch=first,
                     )
                     hit_writer.append(hits)
                     vox = voxelise_hits(hits, binning)
                 else:
                     vox = simulate_voxels(
-                        particle.name, e, eta, binning, config.seed, config.batch_size,
-                        stream=point, first_batch=first,
+                        particle.name,
+                        e,
+                        eta,
+                        binning,
+                        config.seed,
+                        config.batch_size,
+                        stream=point,
+                        first_batch=first,
                     )
                 writer.append(e, vox.astype(np.float32))
                 deposited += float(vox.sum())

@@ -18,7 +18,7 @@ from scipy.special import betaincinv as beta_ppf
 from scipy.special import gammainc
 
 from ..geometry import Particle
-from .em import ACCORDION, draw_profile, spot_count
+from .em import draw_profile, spot_count
 from .material import TrackMap
 
 __all__ = ["EARLY", "HADRON", "Component", "draw_deposits"]
@@ -54,6 +54,8 @@ class HadronModel:
         fem_sigma0, fem_sigma_slope: sigma(f_em) = sigma0 - slope ln(E/GeV).
         fem_floor: smallest mean f_em (charge exchange keeps a few pi0 at low energy).
         alpha_scale: e.m. part alpha over a single photon's (several pi0s start it).
+        first_em: energy share of pi0s made in the first interaction; e.m. energy beyond it
+            comes from later generations and follows the hadronic profile.
         a_sigma, d_sigma: per-event log-normal spreads of Bock's a and d.
         response_sigma: per-event log-normal spread of the whole visible shower.
         invisible_sigma: relative spread of the visible share of the non-e.m. energy
@@ -73,6 +75,7 @@ class HadronModel:
     fem_sigma_slope: float = 0.012
     fem_floor: float = 0.05
     alpha_scale: float = 0.8
+    first_em: float = 0.25
     a_sigma: float = 0.15
     d_sigma: float = 0.10
     response_sigma: float = 0.02
@@ -129,9 +132,7 @@ class Component:
     radius_mm: F64 = field(default_factory=lambda: np.zeros(0))
 
 
-def _profile(
-    start: F64, shape: F64, rate: F64, layer_bounds: F64
-) -> tuple[F64, F64, F64]:
+def _profile(start: F64, shape: F64, rate: F64, layer_bounds: F64) -> tuple[F64, F64, F64]:
     """Relative bounds, CDF at them, and the fraction of the profile in each layer."""
     rel = np.maximum(layer_bounds - start[:, None, None], 0.0)
     cdf = gammainc(shape[:, None, None], rate[:, None, None] * rel)
@@ -153,6 +154,20 @@ def _fluctuate(rng: np.random.Generator, energy: F64, c: F64) -> F64:
     e = np.maximum(energy, 0.0)
     shape = np.maximum(e / 1e3 / np.maximum(c, 1e-9) ** 2, MIN_SAMPLING_SHAPE)
     return np.where(e > 0.0, rng.gamma(shape, e / shape), 0.0)
+
+
+def _saturate(visible: F64, available: F64, knee: float = 0.8) -> F64:
+    """Factor mapping ``visible`` smoothly below ``available`` (identity up to the knee).
+
+    ``v -> k A + (1 - k) A tanh((v - k A) / ((1 - k) A))`` above ``k A``: continuous with
+    slope 1 at the knee and bounded by ``A``, so no spike appears at the bound.
+    """
+    knee_e = knee * available
+    width = np.maximum((1.0 - knee) * available, 1e-12)
+    mapped = np.where(
+        visible > knee_e, knee_e + width * np.tanh((visible - knee_e) / width), visible
+    )
+    return np.divide(mapped, visible, out=np.ones_like(visible), where=visible > 0)
 
 
 def _spots(n_total: F64, fraction: F64, energy: F64) -> I64:
@@ -181,7 +196,7 @@ def em_deposits(
     """
     n = energy.shape[0]
     photon = particle.pdg == 22
-    t0 = rng.exponential(9.0 / 7.0, n) if photon else np.zeros(n)
+    t0: F64 = np.asarray(rng.exponential(9.0 / 7.0, n)) if photon else np.zeros(n)
     t_max, alpha, beta = draw_profile(energy, rng.standard_normal((2, n)))
     bounds = track.layer_bounds("x0")
     c_em = np.array([m.c_em for m in track.media])
@@ -220,9 +235,7 @@ def em_deposits(
     return [shower, early]
 
 
-def _mip_track(
-    track: TrackMap, kinetic: F64, x_int: F64
-) -> tuple[F64, F64, npt.NDArray[np.bool_]]:
+def _mip_track(track: TrackMap, kinetic: F64, x_int: F64) -> tuple[F64, F64, npt.NDArray[np.bool_]]:
     """Ionisation before the first interaction, stopping the particle at its range.
 
     Returns:
@@ -259,20 +272,22 @@ def hadron_deposits(
     h = HADRON
     n, n_lay = kinetic.shape[0], track.active.shape[0]
     # --- draws, always in this order and these shapes
-    x_int = rng.exponential(h.lambda_pi, n)
-    moyal_z = rng.standard_normal((n, n_lay))
+    x_int: F64 = np.asarray(rng.exponential(h.lambda_pi, n), dtype=np.float64)
+    moyal_z = rng.standard_normal((n, len(track.segments)))
     g = rng.standard_normal((4, n))  # Bock a, Bock d, radius scale, response
     u_invisible = rng.random(n)
     em_normals = rng.standard_normal((2, n))
     # --- the track up to the interaction (or the end of its range)
     loss, end, interacts = _mip_track(track, kinetic, x_int)
+    # Moyal(0, 1) = -ln(Z^2): mean gamma_E + ln 2; shift so the mean loss is kept. The
+    # fluctuated loss of a track cannot exceed its kinetic energy.
+    moyal = -np.log(np.maximum(moyal_z**2, 1e-300)) - (np.euler_gamma + np.log(2.0))
+    loss = np.maximum(loss * (1.0 + h.mip_width * moyal), 0.0)
+    loss = loss * _saturate(loss.sum(axis=1), kinetic, knee=0.9)[:, None]
     e_shower = np.where(interacts, kinetic - loss.sum(axis=1), 0.0) + particle.deposit_offset
     e_shower = np.maximum(e_shower, 0.0)
-    # Moyal(0, 1) = -ln(Z^2): mean gamma_E + ln 2; shift so the mean loss is kept
-    moyal = -np.log(np.maximum(moyal_z**2, 1e-300)) - (np.euler_gamma + np.log(2.0))
     mip_scale = np.array([m.mip_scale for m in track.media])
-    mip_raw = loss[:, track.active] * mip_scale[None, :]
-    mip_vis = np.maximum(mip_raw * (1.0 + h.mip_width * moyal), 0.0)
+    mip_vis = loss[:, track.active] * mip_scale[None, :]
     # --- e.m. fraction [Groom07], Beta-distributed around its mean
     e0, m = _BARYON.get(abs(particle.pdg), (h.e0_gev, h.m))
     e_gev = np.maximum(e_shower / 1e3, 1e-3)
@@ -282,8 +297,11 @@ def hadron_deposits(
     kappa = mean * (1.0 - mean) / sigma**2 - 1.0
     f_em = rng.beta(mean * kappa, (1.0 - mean) * kappa)
     response = np.exp(h.response_sigma * g[3] - 0.5 * h.response_sigma**2)
-    e_em = f_em * e_shower
-    e_had = e_shower - e_em
+    e_em_all = f_em * e_shower
+    e_had = e_shower - e_em_all
+    # pi0s of the first interaction shower at once; later generations spread like hadrons
+    e_em = np.minimum(e_em_all, h.first_em * e_shower)
+    e_em_late = e_em_all - e_em
     # --- e.m. part: GFlash from the interaction point, alpha reduced
     start_x0 = track.lambda_to_x0(np.minimum(end, track.lambda_edges[:, -1] + 10.0))
     t_max, alpha, beta = draw_profile(e_em, em_normals, alpha_scale=h.alpha_scale)
@@ -298,12 +316,14 @@ def hadron_deposits(
     h_over_e = np.array([m.h_over_e for m in track.media])
     # visible share of the non-e.m. energy: q h/e with q in [0, 1/max(h/e)], mean 1
     q_max = 1.0 / h_over_e.max()
-    rel = np.minimum(h.invisible_sigma / np.sqrt(np.maximum(e_had / 1e3, 1e-3)),
-                     h.invisible_sigma_max)
+    rel = np.minimum(
+        h.invisible_sigma / np.sqrt(np.maximum(e_had / 1e3, 1e-3)), h.invisible_sigma_max
+    )
     mu, sd = 1.0 / q_max, rel / q_max
     k = mu * (1.0 - mu) / sd**2 - 1.0
     q = q_max * beta_ppf(mu * k, (1.0 - mu) * k, u_invisible)
     raw_h = (e_had * response * q)[:, None] * frac_h * h_over_e[None, :]
+    raw_late = (e_em_late * response)[:, None] * frac_h
     width = np.maximum(0.7 - 0.05 * ln_e, 0.2)
     s_ln = np.sqrt(np.log1p(width**2))
     radius_scale = np.exp(s_ln * g[2] - 0.5 * s_ln**2)
@@ -311,7 +331,10 @@ def hadron_deposits(
     c_em = np.array([m.c_em for m in track.media])
     c_had = np.array([m.c_had for m in track.media])
     vis_em = _fluctuate(rng, raw_em, c_em[None, :])
-    vis_h = _fluctuate(rng, raw_h, c_had[None, :])
+    vis_h = _fluctuate(rng, raw_h, c_had[None, :]) + _fluctuate(rng, raw_late, c_em[None, :])
+    # a shower's visible energy cannot exceed its energy: saturate smoothly above 80 %
+    scale = _saturate(vis_em.sum(axis=1) + vis_h.sum(axis=1), e_shower)
+    vis_em, vis_h = vis_em * scale[:, None], vis_h * scale[:, None]
     moliere = np.array([m.moliere_mm for m in track.media])
     mip = Component(
         "track",
@@ -335,7 +358,9 @@ def hadron_deposits(
     had = Component(
         "hadron",
         vis_h,
-        _spots(h.spots0 * np.power(e_had / 1e3, h.spots_power), frac_h, raw_h),
+        _spots(
+            h.spots0 * np.power((e_had + e_em_late) / 1e3, h.spots_power), frac_h, raw_h + raw_late
+        ),
         start=start_l,
         shape=a_bock,
         rate=d_bock,

@@ -58,9 +58,7 @@ def profile_parameters(
     ln_y = np.maximum(np.log(np.maximum(energy_mev, 1e-3) / medium.critical_mev), 3.0)
     z = medium.z_eff
     t_hom = ln_y - 0.812
-    mean_ln_t = np.log(
-        np.maximum(t_hom - 0.55 / medium.f_s - 0.69 * (1.0 - medium.e_hat), 0.5)
-    )
+    mean_ln_t = np.log(np.maximum(t_hom - 0.55 / medium.f_s - 0.69 * (1.0 - medium.e_hat), 0.5))
     sigma_ln_t = np.minimum(1.0 / (-2.5 + 1.25 * ln_y), 0.5)
     a_hom = 0.81 + (0.458 + 2.26 / z) * ln_y
     mean_ln_a = np.log(np.maximum(a_hom - 0.476 / medium.f_s, 1.1))

@@ -67,9 +67,7 @@ def radial_cdf(comp: Component, layer: int, r_edges: F64) -> F64:
     return np.einsum("ns,nsk->nk", weight, cdf)
 
 
-def deposit_voxels(
-    rng: np.random.Generator, components: list[Component], binning: Binning
-) -> F64:
+def deposit_voxels(rng: np.random.Generator, components: list[Component], binning: Binning) -> F64:
     """Voxel energies of a batch, shape ``(n, binning.n_voxels)``, MeV.
 
     Layers of the binning the barrel track does not cross stay empty; layers the track
@@ -78,7 +76,8 @@ def deposit_voxels(
     n = components[0].energy.shape[0]
     out = np.zeros((n, binning.n_voxels))
     for lay_binning, (off, end) in zip(
-        binning.layers, zip(binning.layer_offsets[:-1], binning.layer_offsets[1:], strict=True),
+        binning.layers,
+        zip(binning.layer_offsets[:-1], binning.layer_offsets[1:], strict=True),
         strict=True,
     ):
         if lay_binning.layer_id not in ACTIVE_LAYERS:
@@ -96,9 +95,7 @@ def deposit_voxels(
             pvals = np.concatenate([p, p_out], axis=1)
             pvals /= pvals.sum(axis=1, keepdims=True)
             spots = rng.multinomial(counts, pvals)[:, :-1]
-            per_spot = np.divide(
-                comp.energy[:, li], counts, out=np.zeros(n), where=counts > 0
-            )
+            per_spot = np.divide(comp.energy[:, li], counts, out=np.zeros(n), where=counts > 0)
             out[:, off:end] += spots * per_spot[:, None]
     return out
 
@@ -123,4 +120,5 @@ def voxelise_hits(hits: HitShowers, binning: Binning) -> F64:
         index = off + a_bin * lay_binning.n_r + r_bin
         flat = np.concatenate([flat, (event[sel] * n_vox + index)[keep]])
         weights = np.concatenate([weights, hits.energy[sel][keep]])
-    return np.bincount(flat, weights=weights, minlength=n * n_vox).reshape(n, n_vox)
+    counts = np.bincount(flat, weights=weights, minlength=n * n_vox)
+    return np.asarray(counts, dtype=np.float64).reshape(n, n_vox)

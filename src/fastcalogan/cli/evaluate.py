@@ -1,0 +1,119 @@
+"""``fastcalogan evaluate``: compare generated showers with a reference and write the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .._config import apply_overrides, load, parse
+from ..evaluate import EvaluateConfig, evaluate
+from ..report import write_report
+from ._app import cli, console, progress_bar
+
+
+def _overrides(
+    particle: str | None, binning: str | None, n_max: int | None, seed: int | None
+) -> list[str]:
+    out = []
+    for key, value in (
+        ("particle", particle),
+        ("binning", binning),
+        ("n_max", n_max),
+        ("seed", seed),
+    ):
+        if value is not None:
+            out.append(f"{key}={value}")
+    return out
+
+
+@cli.command("evaluate")
+@click.option(
+    "--reference",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Reference shower file (CaloChallenge HDF5).",
+)
+@click.option(
+    "--generated",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Generated shower file, same binning.",
+)
+@click.option(
+    "--training",
+    default=None,
+    type=click.Path(path_type=Path),
+    help="Training shower file, for the nearest-neighbour memorisation check.",
+)
+@click.option("--particle", default=None, help="Particle (default: photon, or the config's).")
+@click.option(
+    "--binning",
+    default=None,
+    help="Binning name or file (default: the reference file's attribute).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    default=None,
+    type=click.Path(path_type=Path),
+    help="EvaluateConfig YAML file.",
+)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config key, e.g. --set classifier.epochs=20 (repeatable).",
+)
+@click.option("--n-max", type=int, default=None, help="At most this many events per sample.")
+@click.option("--seed", type=int, default=None, help="Random seed.")
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output folder for metrics.json, histograms.npz and index.html.",
+)
+def evaluate_cmd(
+    reference: Path,
+    generated: Path,
+    training: Path | None,
+    particle: str | None,
+    binning: str | None,
+    config_path: Path | None,
+    sets: tuple[str, ...],
+    n_max: int | None,
+    seed: int | None,
+    out_dir: Path,
+) -> None:
+    """Compare generated showers with reference showers; write metrics.json and index.html.
+
+    Prints the report's path and the headline metrics.
+    """
+    overrides = [*_overrides(particle, binning, n_max, seed), *sets]
+    if config_path is not None:
+        config = load(config_path, EvaluateConfig, overrides)
+    else:
+        config = parse(apply_overrides({}, overrides), EvaluateConfig, "command line")
+    with progress_bar("evaluate", total=None) as update:
+        result = evaluate(
+            config,
+            reference,
+            generated,
+            out_dir,
+            progress=update,
+            training_path=training,
+            reporter=write_report,
+        )
+    click.echo(f"report: {result.report_path}")
+    click.echo(f"metrics: {result.metrics_path}")
+    for key, value in result.headline.items():
+        click.echo(f"  {key:32s} {_fmt(value)}")
+    console.print(f"evaluated in {result.seconds:.1f} s")
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None else f"{value:.4g}"

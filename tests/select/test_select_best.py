@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+import fastcalogan.select as sel
+from fastcalogan._config import load, parse
+from fastcalogan.data import write_showers
+from fastcalogan.errors import CheckpointError, ConfigError
+from fastcalogan.geometry import Binning
+from fastcalogan.select import SelectConfig, plot_selection, select_best, selected_checkpoint
+from fastcalogan.train import (
+    TrainConfig,
+    binning_to_mapping,
+    checkpoint_path,
+    list_checkpoints,
+    load_checkpoint,
+    save_checkpoint,
+    train,
+)
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+#: Offsets of the fabricated generators' response: E_tot / E_inc = offset + 0.2 u, u ~ U(0, 1).
+#: The reference has offset 0.8, so the checkpoint at iteration 2 is the known best.
+OFFSETS = {1: 0.70, 2: 0.80, 3: 0.86, 4: 0.95}
+
+
+def _fabricate_generator(state: dict, fractions: np.ndarray, offset: float) -> None:
+    """Hand-set a 1-hidden-layer generator: voxels = E * fractions * (offset + 0.2 u0)."""
+    g = state["generator"]
+    n_in = g["net.0.weight"].shape[1]
+    w0 = torch.zeros(2, n_in)
+    w0[0, 0] = 1.0  # hidden unit 0 = first uniform noise component
+    g["net.0.weight"] = w0
+    g["net.0.bias"] = torch.zeros(2)
+    f = torch.tensor(fractions, dtype=torch.float32)
+    w1 = torch.zeros(len(fractions), 2)
+    w1[:, 0] = 0.2 * f
+    g["net.2.weight"] = w1
+    g["net.2.bias"] = offset * f
+
+
+@pytest.fixture
+def fabricated_run(
+    tmp_path: Path,
+    tiny_binning: Binning,
+    tiny_config: Callable[..., TrainConfig],
+) -> tuple[Path, Path]:
+    g = np.random.default_rng(11)
+    fractions = g.dirichlet(np.ones(tiny_binning.n_voxels) * 5)
+    energies = np.repeat([1024.0, 4096.0], 2000)
+    showers = energies[:, None] * fractions * g.uniform(0.8, 1.0, size=(energies.size, 1))
+    binning_path = tmp_path / "b.yaml"
+    binning_path.write_text(yaml.safe_dump(binning_to_mapping(tiny_binning)))
+    data = write_showers(
+        tmp_path / "ref.h5", energies, showers.astype(np.float32), {"binning": str(binning_path)}
+    )
+    config = tiny_config(
+        iterations=4,
+        checkpoint_every=1,
+        model={"latent_dim": 2, "generator_hidden": [2], "critic_hidden": [4]},
+    )
+    run = tmp_path / "run"
+    train(config, data, run)
+    for it, offset in OFFSETS.items():
+        state = load_checkpoint(checkpoint_path(run, it))
+        _fabricate_generator(state, fractions, offset)
+        save_checkpoint(checkpoint_path(run, it), state)
+    return run, data
+
+
+def test_public_api_is_pinned() -> None:
+    assert {"SelectConfig", "SelectResult", "select_best"} <= set(sel.__all__)
+
+
+def test_selection_picks_the_known_best(fabricated_run: tuple[Path, Path]) -> None:
+    run, _ = fabricated_run
+    config = SelectConfig(events_per_point=2000, n_bins=20, device="cpu")
+    seen: list[tuple[int, int]] = []
+    result = select_best(config, run, progress=lambda d, t: seen.append((d, t)))
+    assert result.best_iteration == 2
+    assert result.best_checkpoint == list_checkpoints(run)[1]
+    assert result.chi2_ndf < 2.0
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert selected_checkpoint(run) == result.best_checkpoint
+
+    with result.table_path.open() as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["iteration"]) for r in rows] == [1, 2, 3, 4]
+    ratios = [float(r["chi2_ndf"]) for r in rows]
+    assert ratios[1] == min(ratios) and ratios[0] > 5 * ratios[1] and ratios[3] > 5 * ratios[1]
+    assert set(rows[0]) >= {"chi2", "ndf", "chi2_ndf E=1024", "chi2_ndf E=4096"}
+    table = json.loads(result.table_path.with_suffix(".json").read_text())
+    assert table["best"]["iteration"] == 2 and len(table["rows"]) == 4
+    assert result.plot_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_layers_figure_of_merit_adds_histograms(fabricated_run: tuple[Path, Path]) -> None:
+    run, data = fabricated_run
+    etot = select_best(SelectConfig(events_per_point=500, device="cpu"), run, data)
+    rows_e = json.loads(etot.table_path.with_suffix(".json").read_text())["rows"]
+    both = select_best(
+        SelectConfig(events_per_point=500, figure_of_merit="etot+layers", device="cpu"), run, data
+    )
+    assert both.best_iteration == 2
+    rows_b = json.loads(both.table_path.with_suffix(".json").read_text())["rows"]
+    assert rows_b[1]["ndf"] > rows_e[1]["ndf"]
+
+
+def test_same_seed_gives_the_same_table(fabricated_run: tuple[Path, Path]) -> None:
+    run, _ = fabricated_run
+    config = SelectConfig(events_per_point=200, device="cpu", stride=2)
+    a = select_best(config, run).table_path.read_text()
+    b = select_best(config, run).table_path.read_text()
+    assert a == b
+    # stride 2 keeps iterations 1 and 3, plus the last one
+    assert [line.split(",")[0] for line in a.splitlines()[1:]] == ["1", "3", "4"]
+
+
+def test_missing_checkpoints_and_reference(tmp_path: Path, fabricated_run: tuple[Path, Path]) -> None:
+    with pytest.raises(CheckpointError, match="no checkpoints"):
+        select_best(SelectConfig(), tmp_path)
+    run, data = fabricated_run
+    data.unlink()
+    with pytest.raises(CheckpointError, match="ref.h5 recorded in the run is gone"):
+        select_best(SelectConfig(events_per_point=10), run)
+
+
+def test_config_and_example() -> None:
+    assert load(CONFIGS / "select.yaml", SelectConfig).figure_of_merit == "etot"
+    with pytest.raises(ConfigError, match="s.yaml: figure_of_merit"):
+        parse({"figure_of_merit": "layers"}, SelectConfig, "s.yaml")
+    with pytest.raises(ConfigError, match="window must be two positive RMS multiples"):
+        parse({"window": [0, 3]}, SelectConfig, "s.yaml")
+
+
+def test_plot_draws_on_the_given_axis() -> None:
+    from matplotlib.figure import Figure
+
+    ax = Figure().add_subplot()
+    artists = plot_selection(ax, [1, 2, 3], [3.0, 1.0, 2.0], {"E=1": [1.0, 2.0, 3.0]}, 2)
+    assert len(artists) == 3 and ax.get_yscale() == "log"

@@ -1,0 +1,133 @@
+"""Public API, configuration errors, the simulate entry point and the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import fastcalogan.simulate as sim
+from fastcalogan._config import parse
+from fastcalogan.cli import cli
+from fastcalogan.data import read_hits, read_shower_attrs, read_showers
+from fastcalogan.errors import ConfigError, SimulationError
+from fastcalogan.geometry import default_binning
+from fastcalogan.simulate import (
+    SimulateConfig,
+    resolve_energies,
+    simulate,
+    simulate_hits,
+    simulate_voxels,
+)
+
+
+def test_public_api_is_pinned():
+    assert sorted(sim.__all__) == [
+        "SimulateConfig",
+        "SimulateResult",
+        "resolve_energies",
+        "simulate",
+        "simulate_hits",
+        "simulate_voxels",
+    ]
+
+
+def test_resolve_energies_ds1_and_list():
+    e, c = resolve_energies("ds1", 10_000)
+    assert c.tolist() == [10_000] * 11 + [5_000, 3_000, 2_000, 1_000]
+    assert e.shape == (c.sum(),) and e[0] == 256.0 and e[-1] == 2.0**22
+    e, c = resolve_energies("ds1", 100)
+    assert c.tolist()[-4:] == [50, 30, 20, 10]
+    e, c = resolve_energies([65536.0, 1024.0], 3)
+    assert e.tolist() == [1024.0] * 3 + [65536.0] * 3 and c.tolist() == [3, 3]
+
+
+def test_voxel_shape_and_dtype():
+    b = default_binning("photon")
+    v = simulate_voxels("photon", [1024.0, 2048.0], 0.2, b, 0)
+    assert v.shape == (2, 368) and v.dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    ("values", "match"),
+    [
+        ({"eta_max": 1.6}, "eta_max.*1.6"),
+        ({"eta_min": 0.3, "eta_max": 0.2}, "eta_min < eta_max"),
+        ({"particle": "muon"}, "unknown particle 'muon'"),
+        ({"energies": [100.0]}, "energy 100 MeV is outside"),
+        ({"events": 0}, "events"),
+        ({"evnets": 3}, "did you mean 'events'"),
+    ],
+)
+def test_bad_config_is_one_clear_error(values, match):
+    with pytest.raises(ConfigError, match=match):
+        parse(values, SimulateConfig, source="test")
+
+
+def test_simulation_errors_name_the_value():
+    b = default_binning("photon")
+    with pytest.raises(SimulationError, match=r"1\.5 is outside the barrel"):
+        simulate_voxels("photon", [1024.0], 1.5, b, 0)
+    with pytest.raises(SimulationError, match="100 MeV is outside"):
+        simulate_hits("pion", [100.0], 0.2, 0)
+
+
+def test_simulate_writes_showers_and_hits(tmp_path):
+    cfg = SimulateConfig(particle="electron", energies=[1024.0, 8192.0], events=5, batch_size=4)
+    res = simulate(cfg, tmp_path / "e.h5", hits_path=tmp_path / "h.h5")
+    data = read_showers(res.showers_path, binning=default_binning("electron"))
+    hits = read_hits(res.hits_path)
+    assert data.showers.shape == (10, 368) and hits.n_events == 10
+    np.testing.assert_allclose(data.showers.sum(1), data.showers.sum(1))
+    attrs = read_shower_attrs(res.showers_path)
+    assert attrs["particle"] == "electron" and attrs["binning"] == "ds1-photons"
+    assert attrs["seed"] == 0 and "fastcalogan_version" in attrs
+    # the shower file is the voxelised hit file: totals agree up to lateral leakage
+    assert (data.showers.sum(1) <= hits.total_energy() * (1 + 1e-5) + 1e-3).all()
+
+
+def test_cli_writes_a_valid_calochallenge_file(tmp_path):
+    out = tmp_path / "pions.h5"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "simulate",
+            "--particle",
+            "pion",
+            "--eta",
+            "0.20",
+            "0.25",
+            "--energies",
+            "ds1",
+            "--events",
+            "2",
+            "-o",
+            str(out),
+            "--seed",
+            "3",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = read_showers(out, binning=default_binning("pion"))
+    assert data.showers.shape == (26, 533)
+    assert np.unique(data.incident_energies).size == 15
+    assert read_shower_attrs(out)["eta_min"] == pytest.approx(0.20)
+
+
+def test_cli_bad_config_gives_one_line(tmp_path):
+    result = CliRunner().invoke(
+        cli,
+        ["simulate", "--particle", "photon", "--eta", "0.2", "1.6", "-o", str(tmp_path / "x.h5")],
+    )
+    assert result.exit_code == 2
+    lines = [x for x in result.output.splitlines() if x.strip()]
+    assert len(lines) == 1 and "eta_max" in lines[0] and "1.6" in lines[0]
+    assert not (tmp_path / "x.h5").exists()
+
+
+def test_cli_bad_energies(tmp_path):
+    result = CliRunner().invoke(
+        cli,
+        ["simulate", "--particle", "photon", "--energies", "1e3,abc", "-o", str(tmp_path / "x.h5")],
+    )
+    assert result.exit_code == 2 and "--energies" in result.output

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from fastcalogan.errors import CheckpointError
+from fastcalogan.train import (
+    TrainConfig,
+    checkpoint_path,
+    list_checkpoints,
+    load_checkpoint,
+    save_checkpoint,
+    train,
+)
+from fastcalogan.train.checkpoint import REQUIRED_KEYS
+
+
+@pytest.fixture
+def run(tmp_path: Path, tiny_file: Path, tiny_config: Callable[..., TrainConfig]) -> Path:
+    train(tiny_config(iterations=4, checkpoint_every=2), tiny_file, tmp_path / "run")
+    return tmp_path / "run"
+
+
+def test_checkpoints_are_self_describing(run: Path) -> None:
+    paths = list_checkpoints(run)
+    assert [p.name for p in paths] == ["ckpt-00000002.pt", "ckpt-00000004.pt"]
+    state = load_checkpoint(paths[-1])
+    assert set(REQUIRED_KEYS) <= set(state)
+    assert state["iteration"] == 4
+    assert state["particle"] == "photon" and state["eta"] == [0.2, 0.25]
+    assert state["energy_range"] == [1024.0, 8192.0]
+    assert state["binning_name"] == "tiny" and len(state["binning"]["layers"]) == 3
+    assert state["train_config"]["batch_size"] == 16 and state["train_config"]["preset"] == "fastcalogan"
+    assert state["model_config"]["latent_dim"] == 4
+    assert set(state["rng"]) == {"torch", "numpy", "python"}
+    assert isinstance(state["generator"]["net.0.weight"], torch.Tensor)
+    assert (run / "config.yaml").is_file() and (run / "preprocess.json").is_file()
+    assert (run / "binning.yaml").is_file() and (run / "train.log").is_file()
+    rows = (run / "losses.csv").read_text().splitlines()
+    assert rows[0].startswith("iteration,critic_loss,generator_loss")
+    assert [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3", "4"]
+
+
+def test_crash_during_save_keeps_the_previous_checkpoint(
+    run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = checkpoint_path(run, 4)
+    before = target.read_bytes()
+    state = load_checkpoint(target)
+
+    def crashing_save(obj: Any, f: Any, *args: Any, **kwargs: Any) -> None:
+        Path(f).write_bytes(before[: len(before) // 3])  # a partial write, then the crash
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", crashing_save)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(target, {**state, "iteration": 99})
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in target.parent.iterdir()) == [
+        "ckpt-00000002.pt",
+        "ckpt-00000004.pt",
+    ]
+
+
+def test_truncated_and_foreign_files_are_named(run: Path, tmp_path: Path) -> None:
+    data = checkpoint_path(run, 4).read_bytes()
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match=r"cut.pt: cannot read checkpoint \(truncated"):
+        load_checkpoint(cut)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(2)}, foreign)
+    with pytest.raises(CheckpointError, match="foreign.pt: not a fastcalogan checkpoint"):
+        load_checkpoint(foreign)
+    text = tmp_path / "text.pt"
+    text.write_text("hello")
+    with pytest.raises(CheckpointError, match="text.pt: cannot read checkpoint"):
+        load_checkpoint(text)
+    with pytest.raises(CheckpointError, match="absent.pt: no such checkpoint"):
+        load_checkpoint(tmp_path / "absent.pt")
+    with pytest.raises(CheckpointError, match="lacks"):
+        save_checkpoint(tmp_path / "x.pt", {"format": "x"})
+
+
+def test_list_ignores_temporary_and_foreign_names(tmp_path: Path) -> None:
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    for name in ("ckpt-00000010.pt", "ckpt-00000002.pt", ".ckpt-00000012.pt.abc.tmp", "notes.txt"):
+        (folder / name).write_text("")
+    assert [p.name for p in list_checkpoints(tmp_path)] == ["ckpt-00000002.pt", "ckpt-00000010.pt"]
+    assert list_checkpoints(tmp_path / "nothing") == []

@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+import fastcalogan.train as tr
+from fastcalogan._config import load, parse
+from fastcalogan.data import DS1_ENERGIES, write_showers
+from fastcalogan.errors import ConfigError, DataFormatError
+from fastcalogan.geometry import Binning
+from fastcalogan.train import (
+    PHOTON_SPLIT_RANGES,
+    RECIPES,
+    TrainConfig,
+    TrainedGenerator,
+    list_checkpoints,
+    load_checkpoint,
+    train,
+)
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+def test_public_api_is_pinned() -> None:
+    assert {
+        "TrainConfig",
+        "TrainResult",
+        "train",
+        "injection_schedule",
+        "save_checkpoint",
+        "load_checkpoint",
+        "list_checkpoints",
+        "TrainedGenerator",
+    } <= set(tr.__all__)
+
+
+def test_recipes_fill_unset_fields() -> None:
+    fcg = TrainConfig().resolved()
+    assert (fcg.batch_size, fcg.n_critic, fcg.gp_lambda, fcg.injection) == (128, 5, 10.0, True)
+    assert fcg.preprocess is not None and fcg.preprocess.kind == "fastcalogan"
+    photon = TrainConfig(preset="caloshowergan-photon").resolved()
+    assert (photon.batch_size, photon.n_critic, photon.gp_lambda) == (1024, 8, 3.0)
+    assert photon.preprocess is not None and photon.preprocess.layer_norm
+    pion = TrainConfig(preset="caloshowergan-pion", batch_size=64).resolved()
+    assert (pion.batch_size, pion.n_critic, pion.gp_lambda) == (64, 5, 20.0)
+    assert pion.model["latent_dim"] == 200 and pion.injection is False
+    assert (fcg.lr, fcg.beta1, fcg.beta2) == (1e-4, 0.5, 0.999)
+    assert set(RECIPES) == {"fastcalogan", "caloshowergan-photon", "caloshowergan-pion"}
+
+
+def test_config_errors_name_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"t.yaml: preset: Input should be 'fastcalogan'"):
+        parse({"preset": "gan"}, TrainConfig, "t.yaml")
+    with pytest.raises(ConfigError, match=r"unknown model field\(s\) \['latent'\]"):
+        parse({"model": {"latent": 3}}, TrainConfig, "t.yaml")
+    with pytest.raises(ConfigError, match="t.yaml: iterations"):
+        parse({"iterations": 0}, TrainConfig, "t.yaml")
+    with pytest.raises(ConfigError, match="unknown key 'iteration' .*did you mean 'iterations'"):
+        parse({"iteration": 3}, TrainConfig, "t.yaml")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "train-fastcalogan.yaml",
+        "train-caloshowergan-photon.yaml",
+        "train-caloshowergan-pion.yaml",
+    ],
+)
+def test_example_configs_load(name: str) -> None:
+    config = load(CONFIGS / name, TrainConfig).resolved()
+    assert config.preset == name.removeprefix("train-").removesuffix(".yaml")
+
+
+def test_run_folder_contents(
+    tmp_path: Path, tiny_file: Path, tiny_config: Callable[..., TrainConfig]
+) -> None:
+    seen: list[tuple[int, int, str]] = []
+    result = train(
+        tiny_config(iterations=3, checkpoint_every=2),
+        tiny_file,
+        tmp_path / "run",
+        progress=lambda d, t, status="": seen.append((d, t, status)),
+    )
+    assert result.last_iteration == 3 and result.iterations_per_s > 0
+    assert [p.name for p in result.checkpoints] == ["ckpt-00000002.pt", "ckpt-00000003.pt"]
+    assert [s[:2] for s in seen] == [(1, 3), (2, 3), (3, 3)] and seen[0][2].startswith("D ")
+    saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    assert saved["batch_size"] == 16 and saved["data"] == str(tiny_file.resolve())
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["energy_points"] == [8192.0, 4096.0, 2048.0, 1024.0]
+    assert "training fastcalogan" in (tmp_path / "run" / "train.log").read_text()
+
+
+def test_injection_limits_the_training_points(
+    tmp_path: Path, tiny_file: Path, tiny_config: Callable[..., TrainConfig]
+) -> None:
+    train(tiny_config(iterations=5, injection_every=2), tiny_file, tmp_path / "run")
+    rows = (tmp_path / "run" / "losses.csv").read_text().splitlines()[1:]
+    assert [int(r.split(",")[-1]) for r in rows] == [1, 1, 2, 2, 3]
+
+
+def test_trained_generator_round_trip(
+    tmp_path: Path, tiny_file: Path, tiny_config: Callable[..., TrainConfig]
+) -> None:
+    result = train(
+        tiny_config(preset="caloshowergan-pion", iterations=2), tiny_file, tmp_path / "run"
+    )
+    model = TrainedGenerator.from_checkpoint(result.checkpoints[-1], "cpu")
+    assert model.iteration == 2 and model.energy_range == (1024.0, 8192.0)
+    assert not model.generator.training
+    import torch
+
+    showers = model.sample([1024.0, 8192.0, 4096.0], torch.Generator().manual_seed(0), 2)
+    assert showers.shape == (3, 16) and (showers >= 0).all()
+    # layer-normalised output: the total over E_inc is a ReLU node, the rest softmaxes
+    assert np.isfinite(showers).all()
+
+
+def test_split3_trains_three_ranges(
+    tmp_path: Path,
+    tiny_binning: Binning,
+    tiny_config: Callable[..., TrainConfig],
+    fabricate: Callable[..., tuple[np.ndarray, np.ndarray]],
+) -> None:
+    binning_path = tmp_path / "b.yaml"
+    binning_path.write_text(yaml.safe_dump(tr.binning_to_mapping(tiny_binning)))
+    e, s = fabricate(tiny_binning, 4, seed=1, energies=tuple(DS1_ENERGIES))
+    data = write_showers(tmp_path / "all.h5", e, s, {"binning": str(binning_path)})
+    result = train(
+        tiny_config(iterations=2, energy_ranges="split3"), data, tmp_path / "split"
+    )
+    assert len(result.checkpoints) == 3
+    for k, (lo, hi) in enumerate(PHOTON_SPLIT_RANGES):
+        state = load_checkpoint(list_checkpoints(tmp_path / "split" / f"range-{k}")[-1])
+        assert state["energy_range"] == [lo, hi]
+        assert state["train_config"]["seed"] == 5 + k
+    info = json.loads((tmp_path / "split" / "run.json").read_text())
+    assert info["subruns"] == ["range-0", "range-1", "range-2"]
+
+
+def test_data_problems(
+    tmp_path: Path, tiny_file: Path, tiny_config: Callable[..., TrainConfig]
+) -> None:
+    with pytest.raises(DataFormatError, match=r"no events with incident energy in \(1\.0, 2\.0\)"):
+        train(tiny_config(energy_range=(1.0, 2.0)), tiny_file, tmp_path / "a")
+    with pytest.raises(ConfigError, match="data: no shower file given"):
+        train(tiny_config(), None, tmp_path / "b")
+    odd = write_showers(tmp_path / "odd.h5", [1000.0], np.ones((1, 7)))
+    with pytest.raises(ConfigError, match="binning: the data file has 7 voxels"):
+        train(tiny_config(), odd, tmp_path / "c")
+    with pytest.raises(DataFormatError, match="binning ds1-photons needs 368"):
+        train(tiny_config(binning="ds1-photons"), tiny_file, tmp_path / "d")
