@@ -168,3 +168,15 @@ def test_real_binning_size_check(tmp_path: Path) -> None:
     path = _corrupt(tmp_path, incident_energies=GOOD_INC, showers=np.ones((4, 368)))
     with pytest.raises(DataFormatError, match="binning ds1-pions needs 533"):
         read_showers(path, binning=load_binning("ds1-pions"))
+
+
+def test_antiproton_rest_mass_raises_the_deposit_ceiling(tmp_path: Path) -> None:
+    # 256 MeV kinetic energy + 938 MeV annihilation: a 1.1 GeV deposit is physical
+    inc, showers = np.array([256.0]), np.full((1, 16), 1100.0 / 16)
+    anti = write_showers(tmp_path / "pbar.h5", inc, showers, attrs={"particle": "antiproton"})
+    assert read_showers(anti).n_events == 1
+    pion = write_showers(tmp_path / "pion.h5", inc, showers, attrs={"particle": "pion"})
+    with pytest.raises(
+        DataFormatError, match=r"pion.h5: event 0 deposits 4.3 x its incident energy"
+    ):
+        read_showers(pion)

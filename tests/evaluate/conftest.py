@@ -1,14 +1,11 @@
-"""A small seeded synthetic shower generator for the evaluation tests.
+"""Shower files for the evaluation tests, from the reference simulator (ds1-photons binning).
 
-It stands in for the reference simulator (``fastcalogan.simulate``), which these tests should
-switch to once ``simulate_voxels`` exists: layer fractions follow a shower depth growing with
-log(E), each layer has an exponential radial profile with a slight azimuthal asymmetry, and
-every voxel fluctuates with gamma noise.
+``reference`` and ``same`` are independent samples (different seeds) of the same simulator;
+``distorted`` is ``same`` with the layer-2 (EMB2) energies scaled by 5 %.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,65 +14,34 @@ import pytest
 
 from fastcalogan.data import write_showers
 from fastcalogan.geometry import Binning, load_binning
+from fastcalogan.simulate import simulate_voxels
 
-ShowerMaker = Callable[..., tuple[npt.NDArray[np.float64], npt.NDArray[np.float32]]]
-
-
-def synthetic_showers(
-    binning: Binning,
-    energies: npt.ArrayLike,
-    seed: int,
-    layer2_scale: float = 1.0,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float32]]:
-    """Showers ``(n, n_voxels)`` MeV for incident ``energies`` (n,) MeV; layer id 2 scaled."""
-    g = np.random.default_rng(seed)
-    e = np.asarray(energies, dtype=np.float64)
-    n = e.size
-    gev = e / 1000.0
-    resp = 0.9 + g.normal(0.0, 1.0, n) * (0.1 / np.sqrt(gev) + 0.01)
-    resp = np.clip(resp, 0.05, 1.5)
-    depth = 1.2 + 0.25 * np.log10(gev) + g.normal(0.0, 0.25, n)
-    pos = np.arange(binning.n_layers)
-    w = np.exp(-0.5 * (pos[None, :] - depth[:, None]) ** 2 / 0.7**2)
-    w *= g.gamma(20.0, 1.0 / 20.0, size=w.shape)
-    frac = w / w.sum(axis=1, keepdims=True)
-    e_layer = resp[:, None] * e[:, None] * frac
-    out = np.zeros((n, binning.n_voxels), dtype=np.float64)
-    for j, lay in enumerate(binning.layers):
-        sl = binning.layer_slice(lay.layer_id)
-        r = binning.voxel_r_centre[sl]
-        alpha = binning.voxel_alpha_centre[sl]
-        widths = np.diff(np.asarray(lay.r_edges))
-        dr = np.tile(widths, lay.n_alpha)
-        scale = 20.0 + 15.0 * j
-        template = r * dr * np.exp(-r / scale) * (1.0 + 0.2 * np.cos(alpha))
-        noisy = template[None, :] * g.gamma(4.0, 0.25, size=(n, template.size))
-        noisy /= noisy.sum(axis=1, keepdims=True)
-        block = noisy * e_layer[:, j : j + 1]
-        block[block < 0.05] = 0.0  # readout threshold: sparse outer voxels
-        if lay.layer_id == 2:
-            block *= layer2_scale
-        out[:, sl] = block
-    return e, out.astype(np.float32)
+ENERGY_POINTS = 2.0 ** np.array([10, 13, 16, 19])
+ATTRS = {"particle": "photon", "eta_min": 0.2, "eta_max": 0.25, "binning": "ds1-photons"}
 
 
-@pytest.fixture
-def ds1_photons() -> Binning:
-    return load_binning("ds1-photons")
+def make_samples(
+    binning: Binning, per_point: int
+) -> dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
+    """Incident energies and showers of the three samples, ``per_point`` events per energy."""
+    e = np.repeat(ENERGY_POINTS, per_point)
+    ref = simulate_voxels("photon", e, (0.2, 0.25), binning, seed=1)
+    same = simulate_voxels("photon", e, (0.2, 0.25), binning, seed=2)
+    distorted = same.copy()
+    distorted[:, binning.layer_slice(2)] *= 1.05
+    return {"reference": (e, ref), "same": (e, same), "distorted": (e, distorted)}
+
+
+def write_samples(folder: Path, per_point: int) -> dict[str, Path]:
+    """Write the three samples as CaloChallenge files into ``folder``."""
+    samples = make_samples(load_binning("ds1-photons"), per_point)
+    return {
+        name: write_showers(folder / f"{name}.h5", e, s.astype(np.float32), ATTRS)
+        for name, (e, s) in samples.items()
+    }
 
 
 @pytest.fixture(scope="session")
-def make_showers() -> ShowerMaker:
-    return synthetic_showers
-
-
-@pytest.fixture
-def shower_files(tmp_path: Path, ds1_photons: Binning) -> dict[str, Path]:
-    """Reference, independent second sample and a layer-2-distorted copy (ds1-photons)."""
-    energies = np.repeat(2.0 ** np.array([10, 13, 16, 19]), 1500)
-    attrs = {"particle": "photon", "eta_min": 0.2, "eta_max": 0.25, "binning": "ds1-photons"}
-    paths = {}
-    for name, seed, scale in (("reference", 1, 1.0), ("same", 2, 1.0), ("distorted", 2, 1.05)):
-        e, s = synthetic_showers(ds1_photons, energies, seed, layer2_scale=scale)
-        paths[name] = write_showers(tmp_path / f"{name}.h5", e, s, attrs)
-    return paths
+def shower_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Small files: 500 events per energy point, 4 points."""
+    return write_samples(tmp_path_factory.mktemp("showers"), 500)

@@ -1,14 +1,13 @@
 """End-to-end metrics: an independent sample is accepted, a 5 % layer-2 distortion is flagged.
 
-The samples come from the synthetic generator in ``conftest.py``; switch to
-``fastcalogan.simulate.simulate_voxels`` once the reference simulator exists.
+The samples come from the reference simulator (``conftest.py``): two independent seeds, and
+the second with its EMB2 energies scaled by 5 %.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -23,19 +22,14 @@ from fastcalogan.evaluate import (
     evaluate,
     load_histograms,
 )
-from fastcalogan.geometry import load_binning
+
+from .conftest import write_samples
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory, make_showers: Any) -> dict[str, dict]:
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     tmp = tmp_path_factory.mktemp("eval")
-    b = load_binning("ds1-photons")
-    energies = np.repeat(2.0 ** np.array([10, 13, 16, 19]), 1500)
-    attrs = {"particle": "photon", "eta_min": 0.2, "eta_max": 0.25, "binning": "ds1-photons"}
-    paths = {}
-    for name, seed, scale in (("reference", 1, 1.0), ("same", 2, 1.0), ("distorted", 2, 1.05)):
-        e, s = make_showers(b, energies, seed, layer2_scale=scale)
-        paths[name] = write_showers(tmp / f"{name}.h5", e, s, attrs)
+    paths = write_samples(tmp, 1500)
     cfg = EvaluateConfig(metrics=("chi2", "response", "fpd", "classifier_features"))
     out = {}
     for name in ("same", "distorted"):

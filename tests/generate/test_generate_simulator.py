@@ -11,8 +11,8 @@ import fastcalogan.generate as gen_pkg
 from fastcalogan._config import parse
 from fastcalogan.data import DS1_ENERGIES, read_showers, write_showers
 from fastcalogan.errors import CheckpointError, ConfigError, ModelError
-from fastcalogan.geometry import Binning, get_particle
 from fastcalogan.generate import GenerateConfig, Simulator, generate
+from fastcalogan.geometry import Binning, get_particle
 from fastcalogan.train import TrainConfig, binning_to_mapping, list_checkpoints, train
 
 
@@ -58,7 +58,7 @@ def test_energy_outside_the_trained_range(run: Path) -> None:
 
 def test_particles_of_another_shower_type_are_refused(run: Path) -> None:
     sim = Simulator.load(run, device="cpu")
-    with pytest.raises(ModelError, match="cannot simulate pion \\(hadron shower\\)"):
+    with pytest.raises(ModelError, match=r"cannot simulate pion \\(hadron shower\\)"):
         sim.simulate([2048.0], rng=0, particle="pion")
     np.testing.assert_array_equal(
         sim.simulate([2048.0], rng=0, particle="electron"), sim.simulate([2048.0], rng=0)
@@ -86,7 +86,9 @@ def test_antiprotons_add_their_rest_mass(
     has_energy = pions.sum(axis=1) > 0
     np.testing.assert_allclose(extra[has_energy], get_particle("antiproton").mass, rtol=1e-4)
     # protons (no annihilation) are pions at the same kinetic energy
-    np.testing.assert_array_equal(sim.simulate([4096.0], 1, particle="proton"), sim.simulate([4096.0], 1))
+    np.testing.assert_array_equal(
+        sim.simulate([4096.0], 1, particle="proton"), sim.simulate([4096.0], 1)
+    )
 
 
 def test_split_run_routes_energies(

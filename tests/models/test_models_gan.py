@@ -91,7 +91,7 @@ def test_layer_norm_head_ends_in_softmaxes() -> None:
     for sl in (slice(0, 3), slice(3, 8), slice(8, 10), slice(10, 13)):
         torch.testing.assert_close(out[:, sl].sum(dim=1), torch.ones(6))
     assert (out[:, 13] >= 0).all()
-    with pytest.raises(ModelError, match="need n_features = n_voxels \\+ n_layers \\+ 1 = 14"):
+    with pytest.raises(ModelError, match=r"need n_features = n_voxels \\+ n_layers \\+ 1 = 14"):
         build_models(PRESETS["caloshowergan-photon"], 10, sizes)
 
 
@@ -147,7 +147,7 @@ def test_generator_is_a_plain_module() -> None:
 
 
 def test_config_validation() -> None:
-    with pytest.raises(ConfigError, match="m.yaml: noise"):
+    with pytest.raises(ConfigError, match=r"m\.yaml: noise"):
         parse({"noise": "gaussian"}, ModelConfig, "m.yaml")
     with pytest.raises(ConfigError, match="layer widths must be >= 0"):
         parse({"generator_hidden": [4, -1]}, ModelConfig, "m.yaml")

@@ -87,7 +87,9 @@ def test_inverse_transform_round_trip(seed: int, kind: int, sparsity: float) -> 
     )
     g = np.random.default_rng(seed)
     e = g.uniform(256.0, 4.2e6, size=20)
-    s = g.exponential(1.0, size=(20, binning.n_voxels)) * (g.uniform(size=(20, binning.n_voxels)) > sparsity)
+    s = g.exponential(1.0, size=(20, binning.n_voxels)) * (
+        g.uniform(size=(20, binning.n_voxels)) > sparsity
+    )
     s = (s / max(s.sum(axis=1).max(), 1e-9) * e[:, None] * 0.9).astype(np.float32)
     p = build_preprocessor(KINDS[kind]).fit(e, s, binning)
     x, label = p.transform(e, s)
@@ -95,7 +97,9 @@ def test_inverse_transform_round_trip(seed: int, kind: int, sparsity: float) -> 
     np.testing.assert_allclose(p.inverse(x, e), s, rtol=1e-4, atol=1e-7 * e.max())
 
 
-def test_inverse_torch_matches_numpy_and_keeps_gradients(tiny_binning: Binning, tiny_showers) -> None:
+def test_inverse_torch_matches_numpy_and_keeps_gradients(
+    tiny_binning: Binning, tiny_showers
+) -> None:
     e, s = tiny_showers
     p = build_preprocessor(KINDS[2]).fit(e, s, tiny_binning)
     x, _ = p.transform(e, s)
@@ -133,7 +137,7 @@ def test_errors(tmp_path: Path, tiny_binning: Binning, tiny_showers) -> None:
         parse({"layer_norm": True}, PreprocessConfig, "pre.yaml")
     bad = tmp_path / "bad.json"
     bad.write_text('{"config": {}}')
-    with pytest.raises(ModelError, match="bad.json: not a preprocessing state"):
+    with pytest.raises(ModelError, match=r"bad\.json: not a preprocessing state"):
         Preprocessor.load(bad)
     p = build_preprocessor(PreprocessConfig()).fit(e, s, tiny_binning)
     with pytest.raises(ModelError, match=r"does not fit \(batch, 16\)"):

@@ -124,18 +124,20 @@ def test_same_seed_gives_the_same_table(fabricated_run: tuple[Path, Path]) -> No
     assert [line.split(",")[0] for line in a.splitlines()[1:]] == ["1", "3", "4"]
 
 
-def test_missing_checkpoints_and_reference(tmp_path: Path, fabricated_run: tuple[Path, Path]) -> None:
+def test_missing_checkpoints_and_reference(
+    tmp_path: Path, fabricated_run: tuple[Path, Path]
+) -> None:
     with pytest.raises(CheckpointError, match="no checkpoints"):
         select_best(SelectConfig(), tmp_path)
     run, data = fabricated_run
     data.unlink()
-    with pytest.raises(CheckpointError, match="ref.h5 recorded in the run is gone"):
+    with pytest.raises(CheckpointError, match=r"ref\.h5 recorded in the run is gone"):
         select_best(SelectConfig(events_per_point=10), run)
 
 
 def test_config_and_example() -> None:
     assert load(CONFIGS / "select.yaml", SelectConfig).figure_of_merit == "etot"
-    with pytest.raises(ConfigError, match="s.yaml: figure_of_merit"):
+    with pytest.raises(ConfigError, match=r"s\.yaml: figure_of_merit"):
         parse({"figure_of_merit": "layers"}, SelectConfig, "s.yaml")
     with pytest.raises(ConfigError, match="window must be two positive RMS multiples"):
         parse({"window": [0, 3]}, SelectConfig, "s.yaml")

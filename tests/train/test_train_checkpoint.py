@@ -34,7 +34,10 @@ def test_checkpoints_are_self_describing(run: Path) -> None:
     assert state["particle"] == "photon" and state["eta"] == [0.2, 0.25]
     assert state["energy_range"] == [1024.0, 8192.0]
     assert state["binning_name"] == "tiny" and len(state["binning"]["layers"]) == 3
-    assert state["train_config"]["batch_size"] == 16 and state["train_config"]["preset"] == "fastcalogan"
+    assert (
+        state["train_config"]["batch_size"] == 16
+        and state["train_config"]["preset"] == "fastcalogan"
+    )
     assert state["model_config"]["latent_dim"] == 4
     assert set(state["rng"]) == {"torch", "numpy", "python"}
     assert isinstance(state["generator"]["net.0.weight"], torch.Tensor)
@@ -74,13 +77,13 @@ def test_truncated_and_foreign_files_are_named(run: Path, tmp_path: Path) -> Non
         load_checkpoint(cut)
     foreign = tmp_path / "foreign.pt"
     torch.save({"weights": torch.zeros(2)}, foreign)
-    with pytest.raises(CheckpointError, match="foreign.pt: not a fastcalogan checkpoint"):
+    with pytest.raises(CheckpointError, match=r"foreign\.pt: not a fastcalogan checkpoint"):
         load_checkpoint(foreign)
     text = tmp_path / "text.pt"
     text.write_text("hello")
-    with pytest.raises(CheckpointError, match="text.pt: cannot read checkpoint"):
+    with pytest.raises(CheckpointError, match=r"text\.pt: cannot read checkpoint"):
         load_checkpoint(text)
-    with pytest.raises(CheckpointError, match="absent.pt: no such checkpoint"):
+    with pytest.raises(CheckpointError, match=r"absent\.pt: no such checkpoint"):
         load_checkpoint(tmp_path / "absent.pt")
     with pytest.raises(CheckpointError, match="lacks"):
         save_checkpoint(tmp_path / "x.pt", {"format": "x"})

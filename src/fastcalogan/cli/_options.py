@@ -7,12 +7,10 @@ from typing import Any, TypeVar
 
 import click
 
-from ..errors import BinningError
-from ..geometry import Binning, load_binning
+from ..data import binning_of_file
+from ..geometry import Binning
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-_BY_VOXELS = {368: "ds1-photons", 533: "ds1-pions"}
 
 
 def binning_option(required: bool = True) -> Callable[[F], F]:
@@ -26,19 +24,8 @@ def binning_option(required: bool = True) -> Callable[[F], F]:
     )
 
 
-def resolve_binning(binning: str | None, particle: str | None, attrs: Mapping[str, Any]) -> Binning:
-    """The binning named on the command line, else the file's, else guessed from voxels."""
-    if binning:
-        return load_binning(binning, particle=particle)
-    name = attrs.get("binning")
-    if name:
-        try:
-            return load_binning(str(name), particle=particle)
-        except BinningError:
-            pass
-    guess = _BY_VOXELS.get(int(attrs.get("n_voxels", -1)))
-    if guess is None:
-        raise BinningError(
-            f"cannot tell the binning of a file with {attrs.get('n_voxels')} voxels; pass --binning"
-        )
-    return load_binning(guess, particle=particle)
+def resolve_binning(
+    binning: str | None, particle: str | None, attrs: Mapping[str, Any], source: str = "<file>"
+) -> Binning:
+    """The binning named on the command line, else the file's (see ``binning_of_file``)."""
+    return binning_of_file(attrs, binning, particle=particle, source=source)

@@ -16,7 +16,9 @@ def _energies(text: str) -> list[float]:
     try:
         return [float(x) for x in text.split(",") if x.strip()]
     except ValueError as err:
-        raise ConfigError(f"--energies: expected comma-separated MeV values, found {text!r}") from err
+        raise ConfigError(
+            f"--energies: expected comma-separated MeV values, found {text!r}"
+        ) from err
 
 
 @cli.command("generate")

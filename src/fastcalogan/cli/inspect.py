@@ -37,7 +37,7 @@ def inspect_cmd(path: Path, binning: str | None, particle: str | None) -> None:
         title = f"{path} (hits)"
     else:
         attrs = read_shower_attrs(path)
-        b = resolve_binning(binning, particle, attrs)
+        b = resolve_binning(binning, particle, attrs, source=str(path))
         summary = summarise_showers(read_showers(path, binning=b), b)
         title = f"{path} ({b.name}, {b.n_voxels} voxels)"
     table = Table(title=title)

@@ -9,7 +9,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from .._config import load, parse
+from .._config import apply_overrides, load, parse
 from ..select import SelectConfig, SelectResult, select_best
 from ._app import cli, console, progress_bar
 
@@ -76,8 +76,6 @@ def select_cmd(
     if config_path is not None:
         config = load(config_path, SelectConfig, extra)
     else:
-        from .._config import apply_overrides
-
         config = parse(apply_overrides({}, extra), SelectConfig, "--set")
     with progress_bar("select", None) as update:
         result = select_best(config, run_dir, reference, progress=update)

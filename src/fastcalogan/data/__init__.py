@@ -10,6 +10,7 @@ from .distances import (
     mmd_polynomial_unbiased,
 )
 from .features import feature_matrix, high_level_features, observable_table
+from .file_binning import binning_of_file
 from .hits import HitShowers, HitWriter, iter_hits, read_hits, write_hits
 from .observables import (
     alpha_binned_layers,
@@ -62,6 +63,7 @@ __all__ = [
     "ShowerData",
     "ShowerWriter",
     "alpha_binned_layers",
+    "binning_of_file",
     "centroid_eta",
     "centroid_phi",
     "centroid_r",

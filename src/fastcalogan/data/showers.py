@@ -19,8 +19,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .._fileio import atomic_path
-from ..errors import DataFormatError
-from ..geometry import Binning
+from ..errors import ConfigError, DataFormatError
+from ..geometry import Binning, get_particle
 
 __all__ = [
     "ShowerData",
@@ -78,6 +78,7 @@ def validate_showers(
     binning: Binning | None = None,
     max_deposit_ratio: float | None = DEFAULT_MAX_DEPOSIT_RATIO,
     first_event: int = 0,
+    deposit_offset: float = 0.0,
 ) -> None:
     """Check shower arrays; raise :class:`DataFormatError` naming ``source`` and the field.
 
@@ -88,6 +89,8 @@ def validate_showers(
         binning: if given, ``n_voxels`` must match it.
         max_deposit_ratio: ceiling of deposit / incident energy; ``None`` disables the check.
         first_event: index of the first row, so messages give the event number in the file.
+        deposit_offset: energy (MeV) a particle releases on top of its kinetic energy
+            (antiprotons: the rest mass); the deposit ceiling applies to ``E_inc + offset``.
     """
     if not np.issubdtype(showers.dtype, np.floating):
         raise DataFormatError(
@@ -139,14 +142,23 @@ def validate_showers(
             f"(event {row + first_event}, voxel {col}); expected >= 0"
         )
     if max_deposit_ratio is not None and showers.size:
-        ratio = showers.sum(axis=1, dtype=np.float64) / inc[:, 0]
+        ratio = showers.sum(axis=1, dtype=np.float64) / (inc[:, 0] + deposit_offset)
         if (ratio > max_deposit_ratio).any():
             row = int(np.argmax(ratio > max_deposit_ratio))
+            extra = f" + {deposit_offset:.6g} MeV rest mass" if deposit_offset else ""
             raise DataFormatError(
                 f"{source}: event {row + first_event} deposits {ratio[row]:.3g} x its incident "
-                f"energy ({inc[row, 0]:.6g} MeV); expected at most {max_deposit_ratio:g} x "
+                f"energy ({inc[row, 0]:.6g} MeV{extra}); expected at most {max_deposit_ratio:g} x "
                 "(are the units MeV in both fields?)"
             )
+
+
+def _deposit_offset(attrs: Mapping[str, Any]) -> float:
+    """Rest mass released on top of the kinetic energy for the file's particle (0 if unknown)."""
+    try:
+        return get_particle(str(attrs["particle"])).deposit_offset
+    except (KeyError, ConfigError):
+        return 0.0
 
 
 def _open(path: Path) -> h5py.File:
@@ -223,12 +235,21 @@ def iter_showers(
                 f"{path}: 'incident_energies' has {inc.shape[0]} events but 'showers' has "
                 f"{sh.shape[0]}"
             )
+        offset = _deposit_offset(attrs)
         n = sh.shape[0]
         for start in range(0, n, chunk_events):
             sl = slice(start, min(n, start + chunk_events))
             e = _read_block(inc, sl, path, "incident_energies")
             s = _read_block(sh, sl, path, "showers")
-            validate_showers(e, s, str(path), binning, max_deposit_ratio, first_event=start)
+            validate_showers(
+                e,
+                s,
+                str(path),
+                binning,
+                max_deposit_ratio,
+                first_event=start,
+                deposit_offset=offset,
+            )
             yield ShowerData(e.reshape(-1).astype(np.float64), s, attrs)
 
 

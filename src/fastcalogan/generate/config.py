@@ -28,13 +28,13 @@ class GenerateConfig(StageConfig):
     """
 
     energies: tuple[float, ...] = pydantic.Field(min_length=1)
-    n_events: int = pydantic.Field(1000, ge=1)
-    seed: int = pydantic.Field(0, ge=0)
-    batch_size: int = pydantic.Field(10_000, ge=1)
+    n_events: int = pydantic.Field(default=1000, ge=1)
+    seed: int = pydantic.Field(default=0, ge=0)
+    batch_size: int = pydantic.Field(default=10_000, ge=1)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     particle: str | None = None
     checkpoint: str | None = None
-    chunk_events: int = pydantic.Field(100_000, ge=1)
+    chunk_events: int = pydantic.Field(default=100_000, ge=1)
 
     @pydantic.field_validator("energies")
     @classmethod

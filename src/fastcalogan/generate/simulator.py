@@ -54,9 +54,7 @@ class Simulator:
         self.source = source
 
     @classmethod
-    def load(
-        cls, source: str | os.PathLike[str], device: str | torch.device = "auto"
-    ) -> Simulator:
+    def load(cls, source: str | os.PathLike[str], device: str | torch.device = "auto") -> Simulator:
         """Load a run folder (its selected checkpoint, else the latest) or a checkpoint file.
 
         Split runs (``range-k`` sub-folders) load one generator per range.
@@ -69,7 +67,9 @@ class Simulator:
         info_path = path / "run.json"
         info = json.loads(info_path.read_text()) if info_path.is_file() else {}
         dirs = [path / name for name in info["subruns"]] if info.get("split") else [path]
-        return cls([TrainedGenerator.from_checkpoint(_checkpoint_of(d), device) for d in dirs], path)
+        return cls(
+            [TrainedGenerator.from_checkpoint(_checkpoint_of(d), device) for d in dirs], path
+        )
 
     # ----- description -----------------------------------------------------------------------
     @property

@@ -3,6 +3,7 @@
 from .binning import Binning, LayerBinning
 from .catalogue import BUILTIN_BINNINGS, binning_from_mapping, default_binning, load_binning
 from .layers import BARREL_LAYERS, LAYER_NAMES, layer_name
+from .locate import hit_slots
 from .particles import PARTICLES, Particle, get_particle
 from .xml import read_binning_xml, write_binning_xml
 
@@ -17,6 +18,7 @@ __all__ = [
     "binning_from_mapping",
     "default_binning",
     "get_particle",
+    "hit_slots",
     "layer_name",
     "load_binning",
     "read_binning_xml",

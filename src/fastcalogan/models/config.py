@@ -31,10 +31,10 @@ class ModelConfig(StageConfig):
         init: weight initialisation of both networks (``default`` is PyTorch's).
     """
 
-    latent_dim: int = pydantic.Field(50, ge=1, le=4096)
+    latent_dim: int = pydantic.Field(default=50, ge=1, le=4096)
     noise: Literal["uniform", "normal"] = "uniform"
     noise_mean: float = 0.5
-    noise_std: float = pydantic.Field(0.5, gt=0)
+    noise_std: float = pydantic.Field(default=0.5, gt=0)
     generator_hidden: tuple[int, ...] = (50, 100, 200)
     generator_activation: Literal["relu", "swish"] = "relu"
     generator_batch_norm: bool = False

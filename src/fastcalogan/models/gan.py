@@ -38,7 +38,8 @@ class OutputHead(nn.Module):
         if not self.layer_sizes:
             return torch.relu(x)
         n_vox, n_lay = sum(self.layer_sizes), len(self.layer_sizes)
-        parts = [torch.softmax(p, dim=1) for p in torch.split(x[:, :n_vox], self.layer_sizes, 1)]
+        chunks = torch.split(x[:, :n_vox], list(self.layer_sizes), 1)
+        parts = [torch.softmax(p, dim=1) for p in chunks]
         parts.append(torch.softmax(x[:, n_vox : n_vox + n_lay], dim=1))
         parts.append(torch.relu(x[:, n_vox + n_lay :]))
         return torch.cat(parts, dim=1)
@@ -115,8 +116,8 @@ def _initialise(module: nn.Module, scheme: str) -> None:
     for m in module.modules():
         if isinstance(m, nn.Linear):
             # spectral_norm keeps the raw weight in parametrizations.weight.original
-            weight = (
-                m.parametrizations.weight.original  # type: ignore[union-attr]
+            weight: torch.Tensor = (
+                m.parametrizations.weight.original  # type: ignore[union-attr,assignment]
                 if nn.utils.parametrize.is_parametrized(m, "weight")
                 else m.weight
             )

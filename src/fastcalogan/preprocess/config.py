@@ -26,8 +26,8 @@ class PreprocessConfig(StageConfig):
 
     kind: Literal["fastcalogan", "caloshowergan"] = "fastcalogan"
     layer_norm: bool = False
-    e_min: float | None = pydantic.Field(None, gt=0)
-    e_max: float | None = pydantic.Field(None, gt=0)
+    e_min: float | None = pydantic.Field(default=None, gt=0)
+    e_max: float | None = pydantic.Field(default=None, gt=0)
 
     @pydantic.model_validator(mode="after")
     def _check(self) -> PreprocessConfig:

@@ -178,9 +178,7 @@ class Preprocessor:
             total = layer_e.sum(axis=1, keepdims=True)
             per_voxel = np.repeat(layer_e, self.layer_sizes, axis=1)
             voxel_frac = np.divide(s, per_voxel, out=np.zeros_like(s), where=per_voxel > 0)
-            layer_frac = np.divide(
-                layer_e, total, out=np.zeros_like(layer_e), where=total > 0
-            )
+            layer_frac = np.divide(layer_e, total, out=np.zeros_like(layer_e), where=total > 0)
             x = np.concatenate([voxel_frac, layer_frac, total / inc[:, None]], axis=1)
         return x.astype(np.float32), self.label(inc)
 
@@ -214,8 +212,7 @@ class Preprocessor:
         self._require_fitted()
         if x.ndim != 2 or x.shape[1] != self.n_features:
             raise ModelError(
-                f"network output of shape {tuple(x.shape)} does not fit "
-                f"(batch, {self.n_features})"
+                f"network output of shape {tuple(x.shape)} does not fit (batch, {self.n_features})"
             )
         inc = incident_energies.reshape(-1, 1).to(x.dtype)
         if not self.layer_norm:

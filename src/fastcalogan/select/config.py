@@ -29,13 +29,13 @@ class SelectConfig(StageConfig):
     """
 
     figure_of_merit: Literal["etot", "etot+layers"] = "etot"
-    events_per_point: int = pydantic.Field(10_000, ge=10)
-    n_bins: int = pydantic.Field(30, ge=2, le=1000)
+    events_per_point: int = pydantic.Field(default=10_000, ge=10)
+    n_bins: int = pydantic.Field(default=30, ge=2, le=1000)
     window: tuple[float, float] | None = None
     layer_quantiles: tuple[float, float] = (0.005, 0.995)
-    stride: int = pydantic.Field(1, ge=1)
-    seed: int = pydantic.Field(0, ge=0)
-    batch_size: int = pydantic.Field(10_000, ge=1)
+    stride: int = pydantic.Field(default=1, ge=1)
+    seed: int = pydantic.Field(default=0, ge=0)
+    batch_size: int = pydantic.Field(default=10_000, ge=1)
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
     @pydantic.model_validator(mode="after")

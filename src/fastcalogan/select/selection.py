@@ -143,7 +143,9 @@ def _score(
         if h.layer is None:
             values = total_energy(showers)
         else:
-            values = layer_energies(showers, model.binning)[:, model.binning.layer_position(h.layer)]
+            values = layer_energies(showers, model.binning)[
+                :, model.binning.layer_position(h.layer)
+            ]
         res = chi2_samples(h.reference, values, h.edges)
         chi2, ndf = per_point.get(h.point, (0.0, 0))
         per_point[h.point] = (chi2 + res.chi2, ndf + res.ndf)
@@ -183,9 +185,7 @@ def _select_one(
     if not keep.any():
         raise ModelError(f"{ref_path}: no reference events in the run's range {lo:g}-{hi:g} MeV")
     hadron = get_particle(model.particle).shower == "hadron"
-    hists = _reference_histograms(
-        config, energies[keep], ref.showers[keep], model.binning, hadron
-    )
+    hists = _reference_histograms(config, energies[keep], ref.showers[keep], model.binning, hadron)
     log.info("selecting among %d checkpoints of %s against %s", len(chosen), run_dir, ref_path)
 
     rows: list[dict[str, Any]] = []

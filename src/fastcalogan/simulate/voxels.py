@@ -15,7 +15,7 @@ import numpy.typing as npt
 from scipy.special import gammainc
 
 from ..data import HitShowers
-from ..geometry import Binning
+from ..geometry import Binning, hit_slots
 from .deposits import Component, hadron_radius
 from .em import radial_parameters
 from .material import ACTIVE_LAYERS
@@ -103,22 +103,14 @@ def deposit_voxels(rng: np.random.Generator, components: list[Component], binnin
 def voxelise_hits(hits: HitShowers, binning: Binning) -> F64:
     """Histogram hits into the binning's voxels, shape ``(n_events, n_voxels)``, MeV.
 
-    Hits beyond a layer's last radial edge, or in layers the binning lacks, are dropped.
+    Uses the shared binning rule :func:`fastcalogan.geometry.hit_slots`; energy beyond a
+    layer's last radial edge, or in layers the binning lacks, is not in the voxels (the
+    voxelise stage reports it as leakage).
     """
-    n, n_vox = hits.n_events, binning.n_voxels
-    event = hits.event_id
-    flat = np.zeros(0, dtype=np.int64)
-    weights = np.zeros(0)
-    for lay_binning, off in zip(binning.layers, binning.layer_offsets[:-1], strict=False):
-        sel = hits.layer == lay_binning.layer_id
-        r = np.asarray(hits.r[sel], dtype=np.float64)
-        alpha = np.asarray(hits.alpha[sel], dtype=np.float64)
-        r_bin = np.searchsorted(np.asarray(lay_binning.r_edges), r, side="right") - 1
-        keep = r_bin < lay_binning.n_r
-        a_bin = np.searchsorted(lay_binning.alpha_edges(), alpha, side="right") - 1
-        a_bin = np.clip(a_bin, 0, lay_binning.n_alpha - 1)
-        index = off + a_bin * lay_binning.n_r + r_bin
-        flat = np.concatenate([flat, (event[sel] * n_vox + index)[keep]])
-        weights = np.concatenate([weights, hits.energy[sel][keep]])
-    counts = np.bincount(flat, weights=weights, minlength=n * n_vox)
-    return np.asarray(counts, dtype=np.float64).reshape(n, n_vox)
+    n_vox = binning.n_voxels
+    n_slots = n_vox + binning.n_layers + 1
+    slots = hit_slots(hits.layer, hits.r, hits.alpha, binning)
+    sums = np.bincount(
+        hits.event_id * n_slots + slots, weights=hits.energy, minlength=hits.n_events * n_slots
+    )
+    return np.ascontiguousarray(sums.reshape(hits.n_events, n_slots)[:, :n_vox])

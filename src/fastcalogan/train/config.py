@@ -88,20 +88,20 @@ class TrainConfig(StageConfig):
     binning: str | None = None
     particle: str | None = None
     eta: tuple[float, float] | None = None
-    iterations: int = pydantic.Field(10_000, ge=1)
-    batch_size: int | None = pydantic.Field(None, ge=1)
-    n_critic: int | None = pydantic.Field(None, ge=1)
-    gp_lambda: float | None = pydantic.Field(None, ge=0)
-    lr: float = pydantic.Field(1e-4, gt=0)
-    beta1: float = pydantic.Field(0.5, ge=0, lt=1)
-    beta2: float = pydantic.Field(0.999, ge=0, lt=1)
+    iterations: int = pydantic.Field(default=10_000, ge=1)
+    batch_size: int | None = pydantic.Field(default=None, ge=1)
+    n_critic: int | None = pydantic.Field(default=None, ge=1)
+    gp_lambda: float | None = pydantic.Field(default=None, ge=0)
+    lr: float = pydantic.Field(default=1e-4, gt=0)
+    beta1: float = pydantic.Field(default=0.5, ge=0, lt=1)
+    beta2: float = pydantic.Field(default=0.999, ge=0, lt=1)
     injection: bool | None = None
-    injection_every: int = pydantic.Field(50_000, ge=1)
+    injection_every: int = pydantic.Field(default=50_000, ge=1)
     energy_ranges: Literal["full", "split3"] = "full"
     energy_range: tuple[float, float] | None = None
-    checkpoint_every: int = pydantic.Field(1000, ge=1)
-    log_every: int = pydantic.Field(10, ge=1)
-    seed: int = pydantic.Field(0, ge=0)
+    checkpoint_every: int = pydantic.Field(default=1000, ge=1)
+    log_every: int = pydantic.Field(default=10, ge=1)
+    seed: int = pydantic.Field(default=0, ge=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     deterministic: bool = True
 

@@ -119,7 +119,7 @@ def _resolve_binning(config: TrainConfig, attrs: dict[str, Any], n_voxels: int) 
     if name:
         try:
             return load_binning(str(name))
-        except Exception as err:  # noqa: BLE001 - fall back to the voxel count
+        except Exception as err:  # any failure: fall back to the voxel count
             log.warning("binning %r of the data file cannot be loaded (%s)", name, err)
     guess = _BY_VOXELS.get(n_voxels)
     if guess is None:

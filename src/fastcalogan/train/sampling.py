@@ -166,6 +166,8 @@ class TrainedGenerator:
             for start in range(0, energies.size, step):
                 e = torch.as_tensor(energies[start : start + step], dtype=torch.float32)
                 z = sample_noise(self.model_config, e.shape[0], generator, self.device)
-                showers = showers_from_noise(self.generator, self.preprocessor, z, e.to(self.device))
+                showers = showers_from_noise(
+                    self.generator, self.preprocessor, z, e.to(self.device)
+                )
                 out[start : start + e.shape[0]] = showers.cpu().numpy()
         return out

@@ -53,7 +53,9 @@ class InjectionSchedule:
         return (iteration // self.every + 1) * self.every
 
 
-def injection_schedule(energies_present: Sequence[float] | npt.ArrayLike, every: int) -> InjectionSchedule:
+def injection_schedule(
+    energies_present: Sequence[float] | npt.ArrayLike, every: int
+) -> InjectionSchedule:
     """Order the energy points of a sample for injection.
 
     Args:

@@ -22,10 +22,9 @@ import numpy.typing as npt
 
 from .. import __version__
 from .._logging import ProgressCallback
-from ..data import HitShowers, HitWriter, iter_showers, read_shower_attrs
+from ..data import HitShowers, HitWriter, binning_of_file, iter_showers, read_shower_attrs
 from ..errors import DataFormatError
 from ..geometry import Binning
-from ._binning import binning_of_file
 from .config import InvertConfig
 
 __all__ = ["InvertResult", "VoxelGrid", "invert", "invert_showers", "voxel_grid"]

@@ -1,0 +1,66 @@
+"""Which voxel a point falls in: the one binning rule shared by simulation and voxelisation.
+
+Bins are half-open: radial bin k holds ``r_edges[k] <= r < r_edges[k + 1]``, so a point exactly
+on an inner edge goes outwards and a point at or beyond the last edge is *leakage* of its
+layer. Alpha bins cover (-pi, pi]: bin j holds ``alpha_edges[j] < alpha <= alpha_edges[j + 1]``,
+with alpha = -pi counted in the first bin and alpha = +pi in the last.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+from .binning import Binning
+
+__all__ = ["hit_slots"]
+
+#: Alpha values further than this outside [-pi, pi] are wrapped (rad); closer ones are float
+#: rounding (float32 pi is larger than float64 pi) and are clipped into the edge bins.
+_ALPHA_WRAP_TOLERANCE = 1e-5
+
+
+def hit_slots(
+    layer: npt.ArrayLike, r: npt.ArrayLike, alpha: npt.ArrayLike, binning: Binning
+) -> npt.NDArray[np.int64]:
+    """Where each hit's energy goes, shape ``(n_hits,)``.
+
+    Slots ``0..n_voxels-1`` are voxels, ``n_voxels + i`` is the leakage of the i-th used layer
+    and ``n_voxels + n_layers`` collects hits in unused layers.
+
+    >>> b = Binning.from_layers("t", "photon", (0, 1), [(1, [0, 5, 10], 2)])
+    >>> r = [0.0, 5.0, 10.0, 3.0, 1.0]
+    >>> hit_slots([1, 1, 1, 1, 2], r, [-math.pi, 0.1, 0.0, math.pi, 0.0], b)
+    array([0, 3, 4, 2, 5])
+    """
+    lay = np.asarray(layer, dtype=np.int64).reshape(-1)
+    rr = np.asarray(r, dtype=np.float64).reshape(-1)
+    aa = np.asarray(alpha, dtype=np.float64).reshape(-1)
+    n_vox, n_layers = binning.n_voxels, binning.n_layers
+    lut = np.full(max(64, max(binning.layer_ids) + 1), -1, dtype=np.int64)
+    lut[list(binning.layer_ids)] = np.arange(n_layers)
+    in_range = (lay >= 0) & (lay < lut.size)
+    pos = np.full(lay.shape, -1, dtype=np.int64)
+    pos[in_range] = lut[lay[in_range]]
+    far = np.abs(aa) > math.pi + _ALPHA_WRAP_TOLERANCE
+    if far.any():
+        # alpha is an angle: bring stray values into (-pi, pi]
+        aa = aa.copy()
+        aa[far] = math.pi - np.mod(math.pi - aa[far], 2 * math.pi)
+    slots = np.full(lay.shape, n_vox + n_layers, dtype=np.int64)
+    for i, lb in enumerate(binning.layers):
+        idx = np.flatnonzero(pos == i)
+        if idx.size == 0:
+            continue
+        r_bin = np.searchsorted(np.asarray(lb.r_edges), rr[idx], side="right") - 1
+        if lb.n_alpha == 1:
+            a_bin = np.zeros_like(r_bin)
+        else:
+            a_bin = np.searchsorted(lb.alpha_edges(), aa[idx], side="left") - 1
+            np.clip(a_bin, 0, lb.n_alpha - 1, out=a_bin)
+        leaked = r_bin >= lb.n_r
+        voxel = binning.layer_offsets[i] + a_bin * lb.n_r + np.minimum(r_bin, lb.n_r - 1)
+        slots[idx] = np.where(leaked, n_vox + i, voxel)
+    return slots
