@@ -135,3 +135,51 @@ def test_slurm_job_script_carries_the_options() -> None:
         script = cluster.job_script()
     assert "#SBATCH -p short" in script and "#SBATCH -t 00:30:00" in script
     assert "#SBATCH --cpus-per-task=2" in script and "--nthreads 1" in script
+
+
+def test_public_api_is_pinned() -> None:
+    import fastcalogan.campaign as campaign
+
+    assert sorted(campaign.__all__) == sorted(
+        [
+            "DEFAULT_STEPS",
+            "CampaignConfig",
+            "CampaignResult",
+            "ClusterConfig",
+            "DataSource",
+            "EtaRange",
+            "ExportSettings",
+            "LayerSettings",
+            "ReportResult",
+            "SelectSettings",
+            "Step",
+            "StepSkipped",
+            "TaskContext",
+            "TaskOutcome",
+            "TaskRow",
+            "TaskSpec",
+            "TrainSettings",
+            "campaign_directory",
+            "cluster_kwargs",
+            "collect_status",
+            "format_bytes",
+            "format_status_table",
+            "open_client",
+            "plan_tasks",
+            "plot_chi2_vs_eta",
+            "plot_response_vs_eta",
+            "read_status",
+            "run_campaign",
+            "run_task",
+            "task_finished",
+            "write_report",
+        ]
+    )
+    assert [s.name for s in campaign.DEFAULT_STEPS] == [
+        "data",
+        "layers",
+        "train",
+        "select",
+        "export",
+        "response",
+    ]

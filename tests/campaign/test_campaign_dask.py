@@ -40,7 +40,7 @@ def _snapshot(campaign: Path) -> dict[str, Any]:
     return {
         str(p.relative_to(campaign)): (p.stat().st_mtime_ns, p.read_bytes())
         for p in sorted(campaign.rglob("*"))
-        if p.is_file() and p.name not in ("campaign.json",)
+        if p.is_file()
     }
 
 

@@ -127,3 +127,46 @@ def test_the_real_export_step_skips_when_disabled(tmp_path: Path) -> None:
     ctx = TaskContext(config, task, tmp_path)
     with pytest.raises(StepSkipped, match=r"export disabled in the campaign"):
         export_step(ctx)
+
+
+def test_the_real_export_step_calls_export_onnx_and_sizes_its_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import dataclass
+
+    import fastcalogan.generate as generate
+    from fastcalogan._config import StageConfig
+    from fastcalogan.campaign.tasks import export_step
+
+    class FakeExportConfig(StageConfig):
+        opset: int = 17
+
+    @dataclass(frozen=True)
+    class FakeExportResult:
+        onnx_path: Path
+        sidecar_path: Path
+
+    calls: list[tuple[Any, Path, Path]] = []
+
+    def fake_export(config: Any, run_dir: Path, out: Path) -> FakeExportResult:
+        calls.append((config, Path(run_dir), Path(out)))
+        out.write_bytes(b"m" * 300)
+        sidecar = out.with_suffix(".json")
+        sidecar.write_text("{}")
+        return FakeExportResult(out, sidecar)
+
+    monkeypatch.setattr(generate, "ExportConfig", FakeExportConfig, raising=False)
+    monkeypatch.setattr(generate, "export_onnx", fake_export, raising=False)
+    config = parse(
+        {"particles": ["photon"], "eta": [[0.2, 0.25]], "export": {"overrides": {"opset": 18}}},
+        CampaignConfig,
+    )
+    (task,) = plan_tasks(config)
+    ctx = TaskContext(config, task, tmp_path, outputs={"train": {"run_dir": "train"}})
+    outputs = export_step(ctx)
+    assert calls == [(FakeExportConfig(opset=18), tmp_path / "train", tmp_path / "generator.onnx")]
+    assert outputs == {
+        "onnx_path": "generator.onnx",
+        "files": ["generator.json", "generator.onnx"],
+        "weights_bytes": 302,
+    }

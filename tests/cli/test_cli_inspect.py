@@ -46,4 +46,7 @@ def test_unknown_voxel_count_asks_for_binning(tmp_path: Path) -> None:
     path = write_showers(tmp_path / "odd.h5", [1000.0], np.ones((1, 7)))
     result = CliRunner().invoke(cli, ["inspect", str(path)])
     assert result.exit_code == 2
-    assert "odd.h5: no 'binning' attribute and no built-in binning has 7 voxels; pass --binning" in result.output
+    assert (
+        "odd.h5: no 'binning' attribute and no built-in binning has 7 voxels; pass --binning"
+        in result.output
+    )

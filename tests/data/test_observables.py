@@ -92,6 +92,23 @@ def test_centroid_matches_calochallenge_formula(
     np.testing.assert_allclose(obs.width_eta(s, tiny_binning)[:, 0], width, atol=1e-6)
 
 
+def test_layer_moments_match_single_functions(
+    tiny_showers: tuple[np.ndarray, np.ndarray], tiny_binning: Binning
+) -> None:
+    _, s = tiny_showers
+    m = obs.layer_moments(s, tiny_binning)
+    for name in (
+        "centroid_eta",
+        "width_eta",
+        "centroid_phi",
+        "width_phi",
+        "centroid_r",
+        "width_r",
+        "lateral_width",
+    ):
+        np.testing.assert_array_equal(m[name], getattr(obs, name)(s, tiny_binning))
+
+
 def test_observable_table_and_features(
     tiny_showers: tuple[np.ndarray, np.ndarray], tiny_binning: Binning
 ) -> None:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,12 @@ def write_samples(folder: Path, per_point: int) -> dict[str, Path]:
         name: write_showers(folder / f"{name}.h5", e, s.astype(np.float32), ATTRS)
         for name, (e, s) in samples.items()
     }
+
+
+@pytest.fixture(scope="session")
+def sample_writer() -> Callable[[Path, int], dict[str, Path]]:
+    """:func:`write_samples`, for module-scoped fixtures."""
+    return write_samples
 
 
 @pytest.fixture(scope="session")

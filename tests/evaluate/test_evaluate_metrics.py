@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,13 +24,11 @@ from fastcalogan.evaluate import (
     load_histograms,
 )
 
-from .conftest import write_samples
-
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+def results(tmp_path_factory: pytest.TempPathFactory, sample_writer: Any) -> dict[str, dict]:
     tmp = tmp_path_factory.mktemp("eval")
-    paths = write_samples(tmp, 1500)
+    paths = sample_writer(tmp, 2500)
     cfg = EvaluateConfig(metrics=("chi2", "response", "fpd", "classifier_features"))
     out = {}
     for name in ("same", "distorted"):
@@ -42,7 +41,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
 def test_same_simulator_is_accepted(results: dict[str, dict]) -> None:
     hl = results["same"]["headline"]
     assert 0.4 < hl["auc_features"] < 0.6
-    assert abs(hl["fpd"]) < 0.15
+    assert abs(hl["fpd"]) < 0.1
     assert hl["chi2_ndf_e_tot"] < 2.0
     assert hl["response_ratio_max_deviation"] < 0.01
 
@@ -50,10 +49,10 @@ def test_same_simulator_is_accepted(results: dict[str, dict]) -> None:
 def test_layer2_distortion_is_flagged(results: dict[str, dict]) -> None:
     same, bad = results["same"]["headline"], results["distorted"]["headline"]
     assert bad["auc_features"] > 0.6
-    assert bad["fpd"] > 2 * max(same["fpd"], 0.0) + 3 * bad["fpd_error"]
+    assert bad["fpd"] > same["fpd"] + 3 * np.hypot(bad["fpd_error"], same["fpd_error"])
     assert bad["chi2_ndf_e_tot"] > 5 * same["chi2_ndf_e_tot"]
     layer2 = results["distorted"]["observables"]["e_layer_EMB2"]["chi2_ndf"]
-    assert layer2 > 5.0
+    assert layer2 > 2 * results["same"]["observables"]["e_layer_EMB2"]["chi2_ndf"]
     assert bad["response_ratio_max_deviation"] > 0.02
 
 
@@ -75,7 +74,7 @@ def test_metrics_json_keys_are_stable(results: dict[str, dict]) -> None:
         "ratio",
         "ratio_error",
     }
-    assert m["inputs"]["n_reference"] == 6000 and m["binning"]["n_voxels"] == 368
+    assert m["inputs"]["n_reference"] == 10000 and m["binning"]["n_voxels"] == 368
     r = m["_result"]
     assert r.report_path is None and r.headline["fpd"] == m["headline"]["fpd"]
     h = load_histograms(r.histograms_path)
@@ -83,9 +82,7 @@ def test_metrics_json_keys_are_stable(results: dict[str, dict]) -> None:
 
 
 def test_full_metric_set_on_small_sample(shower_files: dict[str, Path], tmp_path: Path) -> None:
-    cfg = EvaluateConfig(
-        n_max=1500, nn_tree_events=500, nn_query_events=200, kpd_batch_size=500, kpd_batches=3
-    )
+    cfg = EvaluateConfig(nn_query_events=200, kpd_batch_size=500, kpd_batches=3)
     steps: list[tuple[int, int]] = []
     r = evaluate(
         cfg,
@@ -99,9 +96,11 @@ def test_full_metric_set_on_small_sample(shower_files: dict[str, Path], tmp_path
     assert all(m["headline"][k] is not None for k in HEADLINE_KEYS)
     assert m["nearest_neighbour"]["memory"] == "training"
     # the generated sample *is* the training sample here: every query has a copy at distance 0
+    # (the memory set holds 90 % of it, so the median distance is 0)
     assert m["nearest_neighbour"]["memorisation_ratio"] == 0.0
+    assert m["nearest_neighbour"]["copy_fraction"] > 0.8
     assert steps[-1][0] == steps[-1][1]
-    assert m["inputs"]["n_reference"] == 1500
+    assert m["inputs"]["n_reference"] == 2000
 
 
 def test_different_binnings_are_refused(
@@ -116,7 +115,7 @@ def test_different_binnings_are_refused(
 def test_config_validation() -> None:
     with pytest.raises(ConfigError, match="unknown particle 'muonium'"):
         parse({"particle": "muonium"}, EvaluateConfig, "eval.yaml")
-    with pytest.raises(ConfigError, match="eval.yaml: classifier.epochs"):
+    with pytest.raises(ConfigError, match=r"eval\.yaml: classifier\.epochs"):
         parse({"classifier": {"epochs": 0}}, EvaluateConfig, "eval.yaml")
     with pytest.raises(ConfigError, match="fpd_min_samples"):
         parse({"fpd_min_samples": 900, "fpd_max_samples": 100}, EvaluateConfig, "x")

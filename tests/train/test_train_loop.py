@@ -154,3 +154,15 @@ def test_data_problems(
         train(tiny_config(), odd, tmp_path / "c")
     with pytest.raises(DataFormatError, match="binning ds1-photons needs 368"):
         train(tiny_config(binning="ds1-photons"), tiny_file, tmp_path / "d")
+
+
+def test_threads_are_restored_after_the_run(
+    tmp_path: Path, tiny_file: Path, tiny_config: Callable[..., TrainConfig]
+) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    train(tiny_config(iterations=1, threads=2), tiny_file, tmp_path / "run")
+    assert torch.get_num_threads() == before
+    assert torch.are_deterministic_algorithms_enabled() == deterministic

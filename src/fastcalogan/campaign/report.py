@@ -9,6 +9,7 @@ tasks recorded.
 from __future__ import annotations
 
 import html
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -62,14 +63,18 @@ def plot_chi2_vs_eta(ax: Any, rows: Sequence[TaskRow]) -> list[Any]:
 
     Args:
         ax: a matplotlib Axes.
-        rows: task rows; those without a selection are left out.
+        rows: task rows; those without a finite selection are left out.
 
     Returns:
         The line artists, one per particle with data.
     """
     artists = []
     for i, (particle, prow) in enumerate(_by_particle(rows).items()):
-        pts = [(_eta_centre(r), r.chi2_ndf) for r in prow if r.chi2_ndf is not None]
+        pts = [
+            (_eta_centre(r), r.chi2_ndf)
+            for r in prow
+            if r.chi2_ndf is not None and math.isfinite(r.chi2_ndf)
+        ]
         if not pts:
             continue
         x, y = zip(*pts, strict=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -79,15 +80,20 @@ def _git_hash() -> str | None:
 
 
 def _write_manifest(config: CampaignConfig, campaign_dir: Path, tasks: Sequence[TaskSpec]) -> None:
-    write_json(
-        campaign_dir / MANIFEST_FILE,
-        {
-            "config": config.model_dump(mode="json"),
-            "tasks": [t.name for t in tasks],
-            "fastcalogan_version": __version__,
-            "git_hash": _git_hash(),
-        },
-    )
+    """Store the resolved campaign and provenance; left untouched when nothing changed."""
+    manifest = {
+        "config": config.model_dump(mode="json"),
+        "tasks": [t.name for t in tasks],
+        "fastcalogan_version": __version__,
+        "git_hash": _git_hash(),
+    }
+    path = campaign_dir / MANIFEST_FILE
+    try:
+        if json.loads(path.read_text()) == manifest:
+            return
+    except (OSError, ValueError):
+        pass
+    write_json(path, manifest)
 
 
 def run_campaign(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,8 @@ class TaskRow:
         step: the step running or failed (``None`` when done or pending).
         iteration: last trained iteration (or the running step's progress).
         iterations: iterations asked for.
-        chi2_ndf: best chi2/NDF (``None`` before selection).
+        chi2_ndf: best chi2/NDF (``None`` before selection, ``inf`` when no checkpoint
+            reached a finite value).
         best_iteration: iteration of the best checkpoint.
         weights_bytes: size of the exported generator (``None`` before export).
         response_gan, response_reference: mean E_tot/E_inc at the response energy.
@@ -66,6 +68,14 @@ def _out(status: dict[str, Any], step: str, key: str) -> Any:
     return rec.get("outputs", {}).get(key) if rec.get("state") == "done" else None
 
 
+def _chi2(status: dict[str, Any]) -> float | None:
+    """Best chi2/NDF; infinite when the selection ran but no checkpoint had a finite one."""
+    if status.get("steps", {}).get("select", {}).get("state") != "done":
+        return None
+    value = _out(status, "select", "chi2_ndf")
+    return math.inf if value is None else float(value)
+
+
 def collect_status(config: CampaignConfig, campaign_dir: str | os.PathLike[str]) -> list[TaskRow]:
     """One :class:`TaskRow` per task of the campaign, in plan order."""
     campaign_dir = Path(campaign_dir)
@@ -90,7 +100,7 @@ def collect_status(config: CampaignConfig, campaign_dir: str | os.PathLike[str])
                 step=step,
                 iteration=None if iteration is None else int(iteration),
                 iterations=config.train.iterations,
-                chi2_ndf=_out(status, "select", "chi2_ndf"),
+                chi2_ndf=_chi2(status),
                 best_iteration=_out(status, "select", "best_iteration"),
                 weights_bytes=_out(status, "export", "weights_bytes"),
                 response_gan=_out(status, "response", "gan_mean"),

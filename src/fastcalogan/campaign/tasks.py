@@ -741,9 +741,21 @@ def export_step(ctx: TaskContext) -> dict[str, Any]:
     )
     run_dir = ctx.path(ctx.output("train", "run_dir"))
     out = ctx.folder / "generator.onnx"
-    generate.export_onnx(export_config, run_dir, out)
-    size = sum(f.stat().st_size for f in ctx.folder.glob("generator.onnx*") if f.is_file())
-    return {"onnx_path": ctx.relative(out), "weights_bytes": int(size)}
+    result = generate.export_onnx(export_config, run_dir, out)
+    # the files the export wrote: the model, its sidecar and any external weight data
+    files = {out.resolve()}
+    for value in vars(result).values() if hasattr(result, "__dict__") else ():
+        if isinstance(value, Path) and value.is_file():
+            files.add(value.resolve())
+    files.update(f.resolve() for f in ctx.folder.glob("generator.onnx*") if f.is_file())
+    size = getattr(result, "weights_bytes", None)
+    if not isinstance(size, int):
+        size = sum(f.stat().st_size for f in files if f.is_file())
+    return {
+        "onnx_path": ctx.relative(out),
+        "files": sorted(ctx.relative(f) for f in files),
+        "weights_bytes": int(size),
+    }
 
 
 def _response_settings(config: CampaignConfig, task: TaskSpec) -> Any:

@@ -58,7 +58,12 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # The level sits on the console handler: log files of long work (train.log, ...) may
+    # record INFO while the terminal shows only what -v asks for.
+    handler = logging.StreamHandler()
+    handler.setLevel(level)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
     logging.getLogger("fastcalogan").setLevel(level)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -36,6 +39,30 @@ _set_option = click.option(
     metavar="KEY=VALUE",
     help="Override a campaign setting, e.g. --set train.iterations=500 (repeatable).",
 )
+
+
+@contextlib.contextmanager
+def _quiet_console() -> Iterator[None]:
+    """Keep the console at the verbosity asked for (-v) while the campaign log takes INFO.
+
+    ``log_to_file`` lowers the ``fastcalogan`` logger to INFO for the file, and
+    dask.distributed logs at INFO by default; both would otherwise reach the console
+    handler and scroll the progress bar away.
+    """
+    level = logging.getLogger("fastcalogan").getEffectiveLevel()
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, logging.StreamHandler)]
+    saved = [h.level for h in handlers]
+    dist = logging.getLogger("distributed")
+    dist_level = dist.level
+    for h in handlers:
+        h.setLevel(max(h.level, level))
+    dist.setLevel(max(level, logging.WARNING) if level > logging.DEBUG else dist_level)
+    try:
+        yield
+    finally:
+        for h, old in zip(handlers, saved, strict=True):
+            h.setLevel(old)
+        dist.setLevel(dist_level)
 
 
 def _load(path: Path, overrides: tuple[str, ...]) -> CampaignConfig:
@@ -78,6 +105,7 @@ def run_cmd(campaign_file: Path, directory: Path | None, overrides: tuple[str, .
         console.print(f"Dask dashboard: {link or 'none'}")
 
     with (
+        _quiet_console(),
         log_to_file(folder / "campaign.log"),
         progress_bar(f"campaign {config.name}", n_tasks) as update,
     ):

@@ -42,18 +42,19 @@ def observable_table(
         "e_tot": e_layers.sum(axis=1),
         "response": obs.response(showers, incident_energies),
     }
+    moments = obs.layer_moments(showers, binning)
     per_layer: list[tuple[str, list[str], Callable[[], npt.NDArray[Any]]]] = [
         ("e_layer", names, lambda: e_layers),
         ("fraction", names, lambda: obs.layer_fractions(showers, binning)),
-        ("centroid_r", names, lambda: obs.centroid_r(showers, binning)),
-        ("width_r", names, lambda: obs.width_r(showers, binning)),
+        ("centroid_r", names, lambda: moments["centroid_r"]),
+        ("width_r", names, lambda: moments["width_r"]),
         ("sparsity", names, lambda: obs.sparsity(showers, binning)),
         ("e_ratio_hottest", names, lambda: obs.energy_ratio_hottest(showers, binning)),
-        ("lateral_width", names, lambda: obs.lateral_width(showers, binning)),
-        ("centroid_eta", alpha_names, lambda: obs.centroid_eta(showers, binning)),
-        ("centroid_phi", alpha_names, lambda: obs.centroid_phi(showers, binning)),
-        ("width_eta", alpha_names, lambda: obs.width_eta(showers, binning)),
-        ("width_phi", alpha_names, lambda: obs.width_phi(showers, binning)),
+        ("lateral_width", names, lambda: moments["lateral_width"]),
+        ("centroid_eta", alpha_names, lambda: moments["centroid_eta"]),
+        ("centroid_phi", alpha_names, lambda: moments["centroid_phi"]),
+        ("width_eta", alpha_names, lambda: moments["width_eta"]),
+        ("width_phi", alpha_names, lambda: moments["width_phi"]),
     ]
     for prefix, cols, compute in per_layer:
         if not cols:
@@ -61,10 +62,12 @@ def observable_table(
         table = compute()
         for j, col in enumerate(cols):
             out[f"{prefix}_{col}"] = np.asarray(table[:, j], dtype=np.float64)
-    out["deepest_layer"] = obs.deepest_layer(showers, binning).astype(np.float64)
-    out["depth_weighted_energy"] = e_layers @ np.arange(e_layers.shape[1], dtype=np.float64)
-    out["shower_depth"] = obs.shower_depth(showers, binning)
-    out["shower_depth_width"] = obs.shower_depth_width(showers, binning)
+    filled = e_layers > 0
+    last = e_layers.shape[1] - 1 - np.argmax(filled[:, ::-1], axis=1)
+    out["deepest_layer"] = np.where(filled.any(axis=1), last, 0).astype(np.float64)
+    depth = np.arange(e_layers.shape[1], dtype=np.float64)
+    out["depth_weighted_energy"] = e_layers @ depth
+    out["shower_depth"], out["shower_depth_width"] = obs._moments(e_layers, depth)
     return out
 
 

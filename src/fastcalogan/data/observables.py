@@ -33,6 +33,7 @@ __all__ = [
     "lateral_width",
     "layer_energies",
     "layer_fractions",
+    "layer_moments",
     "response",
     "shower_depth",
     "shower_depth_width",
@@ -200,11 +201,10 @@ def sparsity(
     """
     s = np.asarray(showers)
     _check(s, binning)
-    counts = np.add.reduceat((s > threshold).astype(np.int32), binning.layer_offsets[:-1], axis=1)
-    sizes = np.diff(binning.layer_offsets).astype(np.float64)
-    if s.shape[0] == 0:
-        return np.zeros((0, binning.n_layers))
-    return counts / sizes
+    out = np.zeros((s.shape[0], binning.n_layers))
+    for j, (_lid, block, _sl) in enumerate(_layer_blocks(s, binning)):
+        out[:, j] = np.count_nonzero(block > threshold, axis=1) / block.shape[1]
+    return out
 
 
 def voxel_spectrum(showers: npt.NDArray[Any], threshold: float = 0.0) -> npt.NDArray[np.float64]:
@@ -303,3 +303,42 @@ def lateral_width(showers: npt.NDArray[Any], binning: Binning) -> npt.NDArray[np
             m2 = m2 - ce * ce - cp * cp
         out[:, j] = np.sqrt(np.clip(m2, 0.0, None))
     return out
+
+
+def layer_moments(
+    showers: npt.NDArray[Any], binning: Binning
+) -> dict[str, npt.NDArray[np.float64]]:
+    """All centroids and widths in one pass over the layers (what :func:`centroid_eta` etc. give).
+
+    Returns:
+        ``centroid_eta``, ``width_eta``, ``centroid_phi``, ``width_phi`` of shape
+        ``(n_events, n_alpha_layers)`` and ``centroid_r``, ``width_r``, ``lateral_width`` of
+        shape ``(n_events, n_layers)``, all in mm.
+    """
+    n = np.asarray(showers).shape[0]
+    alpha_ids = alpha_binned_layers(binning)
+    out = {k: np.zeros((n, len(alpha_ids))) for k in ("eta", "phi")}
+    out |= {f"w{k}": np.zeros((n, len(alpha_ids))) for k in ("eta", "phi")}
+    r_c, r_w, lat = (np.zeros((n, binning.n_layers)) for _ in range(3))
+    r, eta, phi = binning.voxel_r_centre, binning.voxel_eta, binning.voxel_phi
+    k = 0
+    for j, (lid, block, sl) in enumerate(_layer_blocks(showers, binning)):
+        e = block.astype(np.float64, copy=False)
+        r_c[:, j], r_w[:, j] = _moments(e, r[sl])
+        w = e.sum(axis=1)
+        m2 = np.divide(e @ (r[sl] ** 2), w, out=np.zeros_like(w), where=w > 0)
+        if lid in alpha_ids:
+            out["eta"][:, k], out["weta"][:, k] = _moments(e, eta[sl])
+            out["phi"][:, k], out["wphi"][:, k] = _moments(e, phi[sl])
+            m2 = m2 - out["eta"][:, k] ** 2 - out["phi"][:, k] ** 2
+            k += 1
+        lat[:, j] = np.sqrt(np.clip(m2, 0.0, None))
+    return {
+        "centroid_eta": out["eta"],
+        "width_eta": out["weta"],
+        "centroid_phi": out["phi"],
+        "width_phi": out["wphi"],
+        "centroid_r": r_c,
+        "width_r": r_w,
+        "lateral_width": lat,
+    }

@@ -138,12 +138,29 @@ def classifier_test(
     sd = np.where(sd > 0, sd, 1.0).astype(np.float32)
     x = (x - mu) / sd
 
+    threads = torch.get_num_threads()
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    try:
+        return _train(x, y, n_train, n_val, config, seed, rng)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(
+    x: npt.NDArray[np.float32],
+    y: npt.NDArray[np.float32],
+    n_train: int,
+    n_val: int,
+    config: ClassifierConfig,
+    seed: int,
+    rng: np.random.Generator,
+) -> ClassifierResult:
     t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
     ty = torch.from_numpy(y)
     x_tr, y_tr = t[:n_train], ty[:n_train]
     x_val, y_val = t[n_train : n_train + n_val], ty[n_train : n_train + n_val]
     x_te, y_te = t[n_train + n_val :], ty[n_train + n_val :]
-
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = _mlp(x.shape[1], config.hidden)

@@ -37,7 +37,9 @@ METRICS: tuple[MetricName, ...] = (
 class ClassifierConfig(pydantic.BaseModel):
     """The classifier two-sample test: a small MLP telling reference from generated.
 
-    The defaults take a few seconds for 10k vs 10k showers on a 2-core CPU; CaloChallenge
+    The defaults take a few seconds for 10k vs 10k showers on a 2-core CPU (one torch
+    thread: for batches this small, intra-op threading costs more than it gains, up to 10x
+    on a busy machine); CaloChallenge
     used 2 hidden layers of 512 and up to 50 epochs (``hidden=[512, 512]``, ``epochs=50``).
     """
 
@@ -50,6 +52,9 @@ class ClassifierConfig(pydantic.BaseModel):
     max_events: int = Field(default=20_000, ge=50, description="events per sample, at most")
     validation_fraction: float = Field(default=0.2, gt=0, lt=0.5)
     test_fraction: float = Field(default=0.3, gt=0, lt=0.5)
+    threads: int | None = Field(
+        default=1, ge=1, description="torch intra-op threads while training; None: torch's"
+    )
 
     @pydantic.field_validator("hidden")
     @classmethod
@@ -74,6 +79,8 @@ class EvaluateConfig(StageConfig):
         classifier: settings of the classifier test.
         fpd_min_samples, fpd_max_samples, fpd_points, fpd_batches: FPD batch sizes, number
             of sizes and draws per size (extrapolation to infinite N).
+        feature_clip_quantile: before FPD and KPD, features are clipped to the reference's
+            [q, 1 - q] quantiles (robust to rare outliers; 0 switches it off).
         kpd_batch_size, kpd_batches: KPD batch size and number of batches.
         nn_tree_events, nn_query_events: sizes of the nearest-neighbour memory set and of
             the query set.
@@ -89,8 +96,9 @@ class EvaluateConfig(StageConfig):
     classifier: ClassifierConfig = ClassifierConfig()
     fpd_min_samples: int = Field(default=5_000, ge=10)
     fpd_max_samples: int = Field(default=20_000, ge=10)
-    fpd_points: int = Field(default=5, ge=1, le=50)
-    fpd_batches: int = Field(default=5, ge=1, le=100)
+    fpd_points: int = Field(default=6, ge=1, le=50)
+    fpd_batches: int = Field(default=10, ge=1, le=100)
+    feature_clip_quantile: float = Field(default=0.001, ge=0.0, lt=0.5)
     kpd_batch_size: int = Field(default=2_000, ge=10)
     kpd_batches: int = Field(default=10, ge=2, le=1000)
     nn_tree_events: int = Field(default=5_000, ge=10)

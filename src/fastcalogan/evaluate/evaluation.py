@@ -19,13 +19,13 @@ import numpy.typing as npt
 from .. import __version__
 from .._fileio import atomic_path, write_json
 from .._logging import ProgressCallback
-from ..data import ShowerData, read_shower_attrs, read_showers
+from ..data import ShowerData, binning_of_file, read_shower_attrs, read_showers
 from ..data.distances import frechet_physics_distance, kernel_physics_distance
 from ..data.features import feature_matrix, observable_table
 from ..data.observables import voxel_spectrum
 from ..data.stats import compare_samples, histogram_counts, reference_edges
 from ..errors import BinningError, DataFormatError
-from ..geometry import Binning, default_binning, layer_name, load_binning
+from ..geometry import Binning, layer_name
 from .classifier import classifier_test, voxel_inputs
 from .comparison import compare_observables, energy_groups, response_resolution
 from .config import EvaluateConfig
@@ -142,43 +142,22 @@ def _resolve_binning(
 ) -> tuple[Binning, dict[str, Any], dict[str, Any]]:
     ref_attrs = read_shower_attrs(reference_path)
     gen_attrs = read_shower_attrs(generated_path)
-    if config.binning:
-        binning = load_binning(config.binning, particle=config.particle)
-    else:
-        binning = default_binning(config.particle)
-        name = ref_attrs.get("binning")
-        if name:
-            try:
-                binning = load_binning(str(name), particle=config.particle)
-            except BinningError:
-                log.warning(
-                    "%s: binning attribute %r not found; using %s",
-                    reference_path,
-                    name,
-                    binning.name,
-                )
-    if ref_attrs["n_voxels"] != binning.n_voxels:
-        raise BinningError(
-            f"{reference_path}: showers have {ref_attrs['n_voxels']} voxels; binning "
-            f"{binning.name} needs {binning.n_voxels} (check --binning)"
-        )
+    binning = binning_of_file(ref_attrs, config.binning, config.particle, str(reference_path))
     if gen_attrs["n_voxels"] != ref_attrs["n_voxels"]:
         raise BinningError(
             f"{generated_path}: {gen_attrs['n_voxels']} voxels per shower, but the reference "
             f"{reference_path.name} has {ref_attrs['n_voxels']} ({binning.name}); both files "
             "must use the same binning"
         )
-    gen_name = gen_attrs.get("binning")
-    if gen_name and str(gen_name) != str(ref_attrs.get("binning", gen_name)):
-        try:
-            other = load_binning(str(gen_name), particle=config.particle)
-        except BinningError:
-            other = binning
-        if not other.same_voxels(binning):
-            raise BinningError(
-                f"{generated_path}: binning {gen_name} differs from the reference's "
-                f"{ref_attrs.get('binning')}; both files must use the same binning"
-            )
+    try:
+        other = binning_of_file(gen_attrs, config.binning, config.particle, str(generated_path))
+    except BinningError:
+        other = binning  # no usable attribute: the voxel count already matches
+    if not other.same_voxels(binning):
+        raise BinningError(
+            f"{generated_path}: binning {other.name} differs from the reference's "
+            f"{binning.name}; both files must use the same binning"
+        )
     return binning, ref_attrs, gen_attrs
 
 
@@ -358,6 +337,7 @@ def evaluate(
             config.fpd_max_samples,
             config.fpd_batches,
             config.fpd_points,
+            config.feature_clip_quantile,
         )
         metrics["fpd"] = {
             "value": r.value,
@@ -376,6 +356,7 @@ def evaluate(
             np.random.default_rng([config.seed, 2]),
             config.kpd_batch_size,
             config.kpd_batches,
+            config.feature_clip_quantile,
         )
         metrics["kpd"] = {
             "value": r.value,

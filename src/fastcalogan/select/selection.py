@@ -170,14 +170,14 @@ def _select_one(
     chosen = checkpoints[:: config.stride]
     if chosen[-1] != checkpoints[-1]:
         chosen.append(checkpoints[-1])
-    first = load_checkpoint(chosen[-1])
-    ref_path = reference_path or Path(str(first.get("data_path", "")))
+    latest = load_checkpoint(chosen[-1])
+    ref_path = reference_path or Path(str(latest.get("data_path", "")))
     if not ref_path or not ref_path.is_file():
         raise CheckpointError(
             f"{run_dir}: the training file {ref_path} recorded in the run is gone; "
             "pass a reference file"
         )
-    model = TrainedGenerator.from_checkpoint(first, config.device)
+    model = TrainedGenerator.from_checkpoint(latest, config.device)
     ref = read_showers(ref_path, binning=model.binning)
     lo, hi = model.energy_range
     energies = np.asarray(ref.incident_energies, dtype=np.float64)

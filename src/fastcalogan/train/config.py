@@ -79,6 +79,9 @@ class TrainConfig(StageConfig):
         seed: seed of initialisation, batch sampling and noise.
         device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
         deterministic: ask PyTorch for deterministic algorithms.
+        threads: CPU threads of PyTorch during the run (restored after); ``None`` keeps the
+            current setting. Use 1 per process when several trainings share the cores: two
+            threads on a busy 2-core machine are many times slower than one.
     """
 
     preset: PresetName = "fastcalogan"
@@ -104,6 +107,7 @@ class TrainConfig(StageConfig):
     seed: int = pydantic.Field(default=0, ge=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     deterministic: bool = True
+    threads: int | None = pydantic.Field(default=None, ge=1, le=1024)
 
     @pydantic.model_validator(mode="after")
     def _check(self) -> TrainConfig:

@@ -458,11 +458,14 @@ def train(
     config = config.model_copy(update={"data": str(data_path)})
     t0 = time.perf_counter()
     previous = torch.are_deterministic_algorithms_enabled()
+    previous_threads = torch.get_num_threads()
     device = resolve_device(config.device)
     with log_to_file(run_dir / "train.log"):
         try:
             if config.deterministic:
                 torch.use_deterministic_algorithms(True, warn_only=device.type != "cpu")
+            if config.threads is not None:
+                torch.set_num_threads(config.threads)
             data, binning, particle, eta = _read_data(config, data_path)
             log.info(
                 "training %s on %s: %d events, binning %s, particle %s, eta %s",
@@ -519,6 +522,7 @@ def train(
                     last, new, secs = last_k, new + new_k, secs + secs_k
         finally:
             torch.use_deterministic_algorithms(previous)
+            torch.set_num_threads(previous_threads)
     checkpoints = tuple(p for d in sub_dirs for p in list_checkpoints(d))
     return TrainResult(
         run_dir=run_dir,
