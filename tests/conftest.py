@@ -26,6 +26,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread() -> None:
+    """Tiny test models run fastest on one thread; two oversubscribe a loaded 2-core machine."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 @pytest.fixture
 def shared_dir() -> Path:
     """The team's ../shared folder; tests using it skip where a clone has none."""

@@ -263,7 +263,11 @@ def evaluate(
     rng = np.random.default_rng(config.seed)
     binning, ref_attrs, gen_attrs = _resolve_binning(config, reference_path, generated_path)
     ref = _subset(read_showers(reference_path, binning=binning), config.n_max, rng)
-    gen = _subset(read_showers(generated_path, binning=binning), config.n_max, rng)
+    # A poor generator may deposit more than its incident energy: that is a finding of the
+    # evaluation, not a malformed file, so the deposit ceiling is off for generated showers.
+    gen = _subset(
+        read_showers(generated_path, binning=binning, max_deposit_ratio=None), config.n_max, rng
+    )
     train: ShowerData | None = None
     if training_path is not None and "nearest_neighbour" in config.metrics:
         train = read_showers(Path(training_path), binning=binning)

@@ -1,0 +1,213 @@
+"""``fastcalogan demo``: the whole chain on the embedded reference simulator.
+
+simulate (training and an independent reference sample, photons at |eta| 0.20-0.25, the 15
+dataset-1 energy points) -> voxelise a small hit-level sample -> train a short FastCaloGAN
+run -> select the best checkpoint by chi2 -> generate -> evaluate and write the HTML report.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from .._fileio import write_json
+from ..data import DS1_ENERGIES, ds1_event_counts
+from ..evaluate import EvaluateConfig, evaluate
+from ..generate import GenerateConfig, generate
+from ..report import write_report
+from ..select import SelectConfig, select_best
+from ..simulate import SimulateConfig, simulate
+from ..train import TrainConfig, train
+from ..voxelise import VoxeliseConfig, voxelise
+from ._app import cli, console, progress_bar, stdout_console
+
+#: Settings of the full demo and of ``--quick`` (the end-to-end smoke test).
+_SETTINGS: dict[str, dict[str, int]] = {
+    "full": {
+        "events": 1000,
+        "hit_events": 200,
+        "iterations": 1500,
+        "checkpoint_every": 250,
+        "injection_every": 50,
+        "select_events": 2000,
+        "generate_events": 1000,
+    },
+    "quick": {
+        "events": 20,
+        "hit_events": 5,
+        "iterations": 3,
+        "checkpoint_every": 1,
+        "injection_every": 1,
+        "select_events": 20,
+        "generate_events": 20,
+    },
+}
+
+
+@cli.command("demo")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("demo-output"),
+    show_default=True,
+    help="Folder for every output of the demo.",
+)
+@click.option("--quick", is_flag=True, help="Tiny sizes: checks the chain in seconds.")
+@click.option("--iterations", type=int, default=None, help="Training iterations (default 1500).")
+@click.option("--seed", type=int, default=1, show_default=True)
+def demo_cmd(out_dir: Path, quick: bool, iterations: int | None, seed: int) -> None:
+    """Run simulate -> voxelise -> train -> select -> generate -> evaluate on photons."""
+    s = dict(_SETTINGS["quick" if quick else "full"])
+    if iterations is not None:
+        s["iterations"] = iterations
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    def step(name: str) -> Any:
+        timings[name] = time.perf_counter()
+        console.print(f"[bold]{name}[/bold]")
+
+    def done(name: str) -> None:
+        timings[name] = time.perf_counter() - timings[name]
+
+    sim: dict[str, Any] = {
+        "particle": "photon",
+        "eta_min": 0.20,
+        "eta_max": 0.25,
+        "energies": "ds1",
+    }
+    step("simulate")
+    n_total = int(ds1_event_counts(s["events"] / 10_000).sum())
+    with progress_bar("simulate training sample", n_total) as update:
+        training = simulate(
+            SimulateConfig(**sim, events=s["events"], seed=seed),
+            out_dir / "photons.h5",
+            progress=update,
+        )
+    with progress_bar("simulate reference sample", n_total) as update:
+        reference = simulate(
+            SimulateConfig(**sim, events=s["events"], seed=seed + 1000),
+            out_dir / "reference.h5",
+            progress=update,
+        )
+    done("simulate")
+
+    step("voxelise")
+    hit_cfg: dict[str, Any] = {
+        **sim,
+        "energies": [65536.0],
+        "events": s["hit_events"],
+        "seed": seed + 2000,
+    }
+    simulate(
+        SimulateConfig(**hit_cfg, hits=True),
+        out_dir / "hits-65GeV-simulated.h5",
+        hits_path=out_dir / "hits-65GeV.h5",
+    )
+    hits_path = out_dir / "hits-65GeV.h5"
+    vox = voxelise(
+        VoxeliseConfig(binning="ds1-photons"), hits_path, out_dir / "hits-65GeV-voxels.h5"
+    )
+    done("voxelise")
+
+    step("train")
+    config = TrainConfig(
+        preset="fastcalogan",
+        iterations=s["iterations"],
+        checkpoint_every=s["checkpoint_every"],
+        injection_every=s["injection_every"],
+        log_every=max(1, s["checkpoint_every"] // 5),
+        seed=seed,
+    )
+    with progress_bar("train", config.iterations) as update:
+        trained = train(config, training.showers_path, out_dir / "run", progress=update)
+    done("train")
+
+    step("select")
+    with progress_bar("select", len(trained.checkpoints)) as update:
+        selected = select_best(
+            SelectConfig(events_per_point=s["select_events"]),
+            trained.run_dir,
+            reference_path=reference.showers_path,
+            progress=update,
+        )
+    done("select")
+
+    step("generate")
+    generated = generate(
+        GenerateConfig(
+            energies=tuple(float(e) for e in DS1_ENERGIES), n_events=s["generate_events"], seed=seed
+        ),
+        trained.run_dir,
+        out_dir / "generated.h5",
+    )
+    done("generate")
+
+    step("evaluate")
+    eval_config = EvaluateConfig(particle="photon")
+    with progress_bar("evaluate") as update:
+        evaluated = evaluate(
+            eval_config,
+            reference.showers_path,
+            generated.path,
+            out_dir / "report",
+            progress=update,
+            reporter=write_report,
+        )
+    done("evaluate")
+
+    rows = json.loads((selected.table_path.with_suffix(".json")).read_text())
+    best = rows["best"]
+    table = Table(title=f"chi2/NDF of E_tot per energy point, checkpoint {selected.best_iteration}")
+    table.add_column("E_inc [MeV]", justify="right")
+    table.add_column("chi2/NDF", justify="right")
+    points = sorted(
+        (float(key.removeprefix("chi2_ndf E=")), float(value))
+        for key, value in best.items()
+        if key.startswith("chi2_ndf E=")
+    )
+    for energy, value in points:
+        table.add_row(f"{energy:.0f}", f"{value:.2f}")
+    table.add_row("total", f"{selected.chi2_ndf:.2f}")
+    stdout_console().print(table)
+
+    wall = time.perf_counter() - t0
+    summary = {
+        "wall_seconds": wall,
+        "timings_seconds": timings,
+        "settings": s,
+        "training_file": str(training.showers_path),
+        "reference_file": str(reference.showers_path),
+        "hit_file": str(hits_path),
+        "voxelised_hits": str(vox.out_path),
+        "hit_leakage_fraction": vox.leakage_fraction,
+        "run_dir": str(trained.run_dir),
+        "iterations_per_s": trained.iterations_per_s,
+        "best_checkpoint": str(selected.best_checkpoint),
+        "best_iteration": selected.best_iteration,
+        "chi2_ndf": selected.chi2_ndf,
+        "generated_file": str(generated.path),
+        "report": str(evaluated.report_path),
+        "metrics": str(evaluated.metrics_path),
+        "headline": dict(evaluated.headline),
+    }
+    write_json(out_dir / "demo.json", summary)
+    click.echo(f"training showers:  {training.showers_path} ({training.n_events} events)")
+    click.echo(f"reference showers: {reference.showers_path} ({reference.n_events} events)")
+    click.echo(
+        f"hits -> voxels:    {hits_path} -> {vox.out_path} "
+        f"(leakage {100 * vox.leakage_fraction:.2f} %)"
+    )
+    click.echo(f"training run:      {trained.run_dir} ({trained.iterations_per_s:.2f} it/s)")
+    click.echo(f"selection:         {selected.table_path} and {selected.plot_path}")
+    click.echo(f"generated showers: {generated.path}")
+    click.echo(f"report:            {evaluated.report_path}")
+    click.echo(f"summary:           {out_dir / 'demo.json'}")
+    click.echo(f"demo finished in {wall:.0f} s")
