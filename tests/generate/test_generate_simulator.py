@@ -58,7 +58,7 @@ def test_energy_outside_the_trained_range(run: Path) -> None:
 
 def test_particles_of_another_shower_type_are_refused(run: Path) -> None:
     sim = Simulator.load(run, device="cpu")
-    with pytest.raises(ModelError, match=r"cannot simulate pion \\(hadron shower\\)"):
+    with pytest.raises(ModelError, match=r"cannot simulate pion \(hadron shower\)"):
         sim.simulate([2048.0], rng=0, particle="pion")
     np.testing.assert_array_equal(
         sim.simulate([2048.0], rng=0, particle="electron"), sim.simulate([2048.0], rng=0)

@@ -91,7 +91,7 @@ def test_layer_norm_head_ends_in_softmaxes() -> None:
     for sl in (slice(0, 3), slice(3, 8), slice(8, 10), slice(10, 13)):
         torch.testing.assert_close(out[:, sl].sum(dim=1), torch.ones(6))
     assert (out[:, 13] >= 0).all()
-    with pytest.raises(ModelError, match=r"need n_features = n_voxels \\+ n_layers \\+ 1 = 14"):
+    with pytest.raises(ModelError, match=r"need n_features = n_voxels \+ n_layers \+ 1 = 14"):
         build_models(PRESETS["caloshowergan-photon"], 10, sizes)
 
 

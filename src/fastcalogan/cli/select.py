@@ -14,6 +14,10 @@ from ..select import SelectConfig, SelectResult, select_best
 from ._app import cli, console, progress_bar
 
 
+def _number(value: float | None, spec: str) -> str:
+    return "inf" if value is None else format(value, spec)
+
+
 def _table(title: str, rows: list[dict[str, Any]], best_iteration: int) -> Table:
     table = Table(title=title)
     for col in ("iteration", "chi2", "NDF", "chi2/NDF", ""):
@@ -22,9 +26,9 @@ def _table(title: str, rows: list[dict[str, Any]], best_iteration: int) -> Table
         mark = "best" if int(row["iteration"]) == best_iteration else ""
         table.add_row(
             str(row["iteration"]),
-            f"{row['chi2']:.1f}",
+            _number(row["chi2"], ".1f"),
             str(row["ndf"]),
-            f"{row['chi2_ndf']:.3f}",
+            _number(row["chi2_ndf"], ".3f"),
             mark,
         )
     return table
@@ -34,9 +38,9 @@ def _points_table(title: str, row: dict[str, Any]) -> Table:
     table = Table(title=title)
     table.add_column("E_inc [MeV]", justify="right")
     table.add_column("chi2/NDF", justify="right")
-    for key, value in row.items():
-        if key.startswith("chi2_ndf E="):
-            table.add_row(key.removeprefix("chi2_ndf E="), f"{value:.3f}")
+    points = [k for k in row if k.startswith("chi2_ndf E=")]
+    for key in sorted(points, key=lambda k: float(k.removeprefix("chi2_ndf E="))):
+        table.add_row(key.removeprefix("chi2_ndf E="), _number(row[key], ".3f"))
     return table
 
 

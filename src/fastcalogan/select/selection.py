@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,7 +108,9 @@ def _reference_histograms(
         sel = showers[energies == point]
         etot = total_energy(sel)
         hists.append(
-            _Histogram(f"E={point:g}", point, None, etot, _etot_edges(etot, window, config.n_bins))
+            _Histogram(
+                f"E={point:.10g}", point, None, etot, _etot_edges(etot, window, config.n_bins)
+            )
         )
         if config.figure_of_merit == "etot+layers":
             per_layer = layer_energies(sel, binning)
@@ -118,7 +121,7 @@ def _reference_histograms(
                     continue
                 hists.append(
                     _Histogram(
-                        f"E={point:g} layer {layer_id}",
+                        f"E={point:.10g} layer {layer_id}",
                         point,
                         layer_id,
                         values,
@@ -200,7 +203,7 @@ def _select_one(
             "chi2_ndf": _ratio(chi2, ndf),
         }
         for point, (c, n) in sorted(per_point.items()):
-            row[f"chi2_ndf E={point:g}"] = _ratio(c, n)
+            row[f"chi2_ndf E={point:.10g}"] = _ratio(c, n)
         rows.append(row)
         if progress is not None:
             progress(i + 1, len(chosen))
@@ -213,7 +216,7 @@ def _select_one(
         {
             "checkpoint": best["checkpoint"],
             "iteration": best["iteration"],
-            "chi2_ndf": best["chi2_ndf"],
+            "chi2_ndf": _finite(best["chi2_ndf"]),
             "figure_of_merit": config.figure_of_merit,
         },
     )
@@ -225,6 +228,17 @@ def _select_one(
         plot_path=plot_path,
     )
     return result, float(best["chi2"]), int(best["ndf"]), rows
+
+
+def _finite(value: Any) -> Any:
+    """``inf``/``nan`` as ``None`` (JSON has no infinity), recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _csv_text(rows: list[dict[str, Any]]) -> str:
@@ -252,8 +266,8 @@ def _write_outputs(
         {
             "config": config.model_dump(mode="json"),
             "reference": reference,
-            "best": best,
-            "rows": rows,
+            "best": _finite(best),
+            "rows": _finite(rows),
         },
     )
     fig = Figure(figsize=(7, 4.5), layout="constrained")
@@ -341,11 +355,15 @@ def select_best(
         {
             "config": config.model_dump(mode="json"),
             "best": [
-                {"range": s.name, "checkpoint": str(r.best_checkpoint), "chi2_ndf": r.chi2_ndf}
+                {
+                    "range": s.name,
+                    "checkpoint": str(r.best_checkpoint),
+                    "chi2_ndf": _finite(r.chi2_ndf),
+                }
                 for s, r in zip(subruns, results, strict=True)
             ],
-            "chi2_ndf": _ratio(chi2_sum, ndf_sum),
-            "rows": all_rows,
+            "chi2_ndf": _finite(_ratio(chi2_sum, ndf_sum)),
+            "rows": _finite(all_rows),
         },
     )
     fig = Figure(figsize=(7 * len(subruns), 4.5), layout="constrained")
