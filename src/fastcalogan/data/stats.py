@@ -62,10 +62,23 @@ def chi2_histograms(ref_counts: npt.ArrayLike, gen_counts: npt.ArrayLike) -> Chi
 
 
 def chi2_samples(
-    reference: npt.ArrayLike, generated: npt.ArrayLike, bins: npt.ArrayLike
+    reference: npt.ArrayLike,
+    generated: npt.ArrayLike,
+    bins: npt.ArrayLike,
+    overflow: bool = False,
 ) -> Chi2Result:
-    """Histogram both samples on ``bins`` (edges) and return their two-sample chi2."""
+    """Histogram both samples on ``bins`` (edges) and return their two-sample chi2.
+
+    With ``overflow``, two extra bins count the values below the first and above the last
+    edge, so a sample that falls outside the window scores a large, finite chi2 instead of
+    being ignored.
+
+    >>> chi2_samples([0.5, 1.5], [5.0, 6.0], [0.0, 1.0, 2.0], overflow=True).ndf
+    3
+    """
     edges = np.asarray(bins, dtype=np.float64)
+    if overflow:
+        edges = np.concatenate([[-np.inf], edges, [np.inf]])
     n, _ = np.histogram(np.asarray(reference, dtype=np.float64), edges)
     m, _ = np.histogram(np.asarray(generated, dtype=np.float64), edges)
     return chi2_histograms(n, m)

@@ -19,7 +19,8 @@ class SelectConfig(StageConfig):
             choice) or ``etot+layers`` (adds the energy-per-layer histograms per point).
         events_per_point: showers generated per energy point and checkpoint.
         n_bins: bins of every histogram.
-        window: E_tot histogram range ``[peak - a RMS, peak + b RMS]`` as ``(a, b)``; default
+        window: E_tot histogram range ``[peak - a RMS, peak + b RMS]`` as ``(a, b)``, plus
+            one underflow and one overflow bin so that showers outside the window count; default
             ``(3, 3)`` for EM showers and ``(4, 3.5)`` for hadrons.
         layer_quantiles: layer-energy histograms span these reference quantiles.
         stride: score every ``stride``-th checkpoint (the last one always).

@@ -149,7 +149,8 @@ def _score(
             values = layer_energies(showers, model.binning)[
                 :, model.binning.layer_position(h.layer)
             ]
-        res = chi2_samples(h.reference, values, h.edges)
+        # under/overflow bins: a checkpoint that misses the window gets a large, finite chi2
+        res = chi2_samples(h.reference, values, h.edges, overflow=True)
         chi2, ndf = per_point.get(h.point, (0.0, 0))
         per_point[h.point] = (chi2 + res.chi2, ndf + res.ndf)
     total_chi2 = sum(c for c, _ in per_point.values())
