@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -51,6 +52,26 @@ def write_text(target: str | os.PathLike[str], text: str) -> Path:
     return Path(target)
 
 
+def _finite(obj: Any) -> Any:
+    """``obj`` with non-finite floats replaced by ``None`` (JSON has no NaN or infinity)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def write_json(target: str | os.PathLike[str], obj: Any) -> Path:
-    """Write ``obj`` as indented JSON to ``target`` atomically and return the path."""
-    return write_text(target, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+    """Write ``obj`` as indented, strict JSON to ``target`` atomically and return the path.
+
+    NaN and infinities become ``null``.
+
+    >>> import tempfile, pathlib
+    >>> p = write_json(pathlib.Path(tempfile.mkdtemp()) / "x.json", {"chi2": float("inf")})
+    >>> p.read_text().split()
+    ['{', '"chi2":', 'null', '}']
+    """
+    text = json.dumps(_finite(obj), indent=2, sort_keys=True, default=str, allow_nan=False)
+    return write_text(target, text + "\n")

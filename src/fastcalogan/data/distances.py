@@ -22,6 +22,7 @@ left to the per-observable chi2.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,11 +103,20 @@ def frechet_distance(
     s1 = np.atleast_2d(np.asarray(sigma1, dtype=np.float64))
     s2 = np.atleast_2d(np.asarray(sigma2, dtype=np.float64))
     diff = m1 - m2
-    covmean = scipy.linalg.sqrtm(s1 @ s2)
-    if not np.all(np.isfinite(covmean)):
-        # near-singular product: regularise as pytorch-fid does
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", scipy.linalg.LinAlgWarning)
+        try:
+            covmean = scipy.linalg.sqrtm(s1 @ s2)
+            singular = not np.all(np.isfinite(covmean))
+        except scipy.linalg.LinAlgWarning:
+            singular = True
+    if singular:
+        # near-singular product (e.g. a feature constant in a small sample): regularise the
+        # covariances as pytorch-fid does; the remaining inaccuracy is below the offset
         offset = np.eye(s1.shape[0]) * 1e-6
-        covmean = scipy.linalg.sqrtm((s1 + offset) @ (s2 + offset))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+            covmean = scipy.linalg.sqrtm((s1 + offset) @ (s2 + offset))
     covmean = np.real(covmean)
     return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * np.trace(covmean))
 

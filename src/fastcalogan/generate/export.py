@@ -1,0 +1,486 @@
+"""``export_onnx``: a trained run's generator(s) as one self-contained ONNX model.
+
+The exported graph is the pure generation function of :func:`fastcalogan.train.showers_from_noise`
+with everything folded in: the condition label computed from the incident energy, batch
+normalisation folded into the preceding linear layers (eval mode), the output head and the
+preprocessing inversion back to MeV. A photon run split in three momentum ranges becomes
+one graph that routes every row to the generator of its range (gather, run, scatter: each
+row costs one generator pass). See ``docs/onnx.md`` for the input/output contract.
+
+Inputs (dynamic batch axis ``batch``):
+
+* ``noise``: float32 ``(batch, latent_dim)``, drawn from the distribution in the sidecar.
+* ``incident_energy``: float32 ``(batch, 1)``, MeV (kinetic energy for hadrons).
+
+Output: ``showers``, float32 ``(batch, n_voxels)``, voxel energies in MeV, CaloChallenge
+voxel order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+import torch
+from torch import nn
+
+from .. import __version__
+from .._config import StageConfig
+from .._fileio import atomic_path, write_json, write_text
+from ..errors import CheckpointError, ModelError
+from ..geometry import BUILTIN_BINNINGS
+from ..models import Generator
+from ..preprocess import Preprocessor
+from ..select import selected_checkpoint
+from ..train import TrainedGenerator, binning_to_mapping, list_checkpoints
+
+__all__ = [
+    "ONNX_FORMAT",
+    "ExportConfig",
+    "ExportResult",
+    "GeneratorGraph",
+    "export_generators",
+    "export_onnx",
+    "sidecar_path",
+]
+
+log = logging.getLogger(__name__)
+
+#: Marker in every sidecar; readers refuse other values.
+ONNX_FORMAT = "fastcalogan-onnx-1"
+INPUT_NAMES = ("noise", "incident_energy")
+OUTPUT_NAME = "showers"
+#: Relative tolerance of the boundary test that routes energies to the split ranges (the
+#: same as the torch :class:`~fastcalogan.generate.Simulator`).
+_EDGE = 1e-9
+
+
+class ExportConfig(StageConfig):
+    """How to export.
+
+    Attributes:
+        opset: ONNX opset of the graph.
+        exporter: ``torchscript`` (``torch.onnx.export(dynamo=False)``, the pinned default) or
+            ``dynamo`` (torch.export-based; needs onnxscript; single-range runs only).
+        checkpoint: a checkpoint file to export instead of the selected (or latest) one.
+        verify: run the written model with onnxruntime on seeded inputs and compare with
+            torch; a mismatch beyond ``rtol`` is a :class:`ModelError`.
+        rtol: relative tolerance of that check (absolute floor: ``rtol`` x max |shower|).
+        verify_events: rows of that check.
+    """
+
+    opset: int = pydantic.Field(default=17, ge=13, le=21)
+    exporter: Literal["torchscript", "dynamo"] = "torchscript"
+    checkpoint: str | None = None
+    verify: bool = True
+    rtol: float = pydantic.Field(default=1e-5, gt=0, le=0.1)
+    verify_events: int = pydantic.Field(default=64, ge=1, le=100_000)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """Outcome of :func:`export_onnx`.
+
+    Attributes:
+        onnx_path: the model written.
+        sidecar_path: its JSON description (``<model>.json``).
+        binning_path: YAML of a non-built-in binning written beside the model, else ``None``.
+        weights_bytes: size of the ONNX file (weights are stored inside it).
+        parameter_bytes: float32 bytes of the generator parameters (all ranges).
+        n_generators: 1, or 3 for a split photon run.
+        checkpoints: the checkpoint(s) exported.
+        max_rel_diff: largest |onnx - torch| / (|torch| + floor) of the verification
+            (``None`` when ``verify`` is off).
+    """
+
+    onnx_path: Path
+    sidecar_path: Path
+    binning_path: Path | None
+    weights_bytes: int
+    parameter_bytes: int
+    n_generators: int
+    checkpoints: tuple[Path, ...]
+    max_rel_diff: float | None
+
+
+def sidecar_path(onnx_path: str | os.PathLike[str]) -> Path:
+    """The sidecar of a model: ``gen.onnx`` -> ``gen.json``."""
+    return Path(onnx_path).with_suffix(".json")
+
+
+# ----- the graph -----------------------------------------------------------------------------
+def _fold_batch_norm(generator: Generator) -> nn.Sequential:
+    """A copy of ``generator.net`` with every eval-mode BatchNorm1d folded into its Linear.
+
+    ``BN(Wx + b) = s * (Wx + b - mean) + beta`` with ``s = gamma / sqrt(var + eps)``, so the
+    folded layer is ``W' = s W``, ``b' = s (b - mean) + beta`` (computed in float64).
+    """
+    layers: list[nn.Module] = []
+    modules = list(generator.net)
+    i = 0
+    while i < len(modules):
+        m = modules[i]
+        if isinstance(m, nn.Linear):
+            weight = m.weight.detach().double()
+            bias = m.bias.detach().double()
+            nxt = modules[i + 1] if i + 1 < len(modules) else None
+            if isinstance(nxt, nn.BatchNorm1d):
+                assert nxt.running_mean is not None and nxt.running_var is not None
+                scale = nxt.weight.detach().double() / torch.sqrt(
+                    nxt.running_var.double() + nxt.eps
+                )
+                weight = weight * scale[:, None]
+                bias = (bias - nxt.running_mean.double()) * scale + nxt.bias.detach().double()
+                i += 1
+            linear = nn.Linear(m.in_features, m.out_features)
+            with torch.no_grad():
+                linear.weight.copy_(weight.float())
+                linear.bias.copy_(bias.float())
+            layers.append(linear)
+        elif isinstance(m, nn.BatchNorm1d):  # pragma: no cover - BN always follows a Linear
+            raise ModelError("batch norm without a preceding linear layer cannot be folded")
+        else:
+            layers.append(m)
+        i += 1
+    return nn.Sequential(*layers).eval()
+
+
+class _Part(nn.Module):
+    """One generator: energy -> label, MLP (BN folded), output head, inversion to MeV."""
+
+    def __init__(self, model: TrainedGenerator) -> None:
+        super().__init__()
+        pre = model.preprocessor
+        e_min, e_max = pre.energy_range
+        self.net = _fold_batch_norm(model.generator.cpu())
+        self.head = model.generator.head
+        self.preprocessor: Preprocessor = pre
+        self.log_label = pre.kind != "fastcalogan"
+        self.e_max = float(e_max)
+        self.log_e_min = float(torch.tensor(e_min, dtype=torch.float64).log())
+        span = float(torch.tensor(e_max / e_min, dtype=torch.float64).log())
+        self.inv_log_span = 1.0 / span if span > 0 else 0.0
+
+    def forward(self, noise: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
+        if self.log_label:
+            label = (torch.log(energy) - self.log_e_min) * self.inv_log_span
+        else:
+            label = energy / self.e_max
+        x = self.head(self.net(torch.cat([noise, label], dim=1)))
+        return self.preprocessor.inverse_torch(x, energy)
+
+
+class GeneratorGraph(nn.Module):
+    """The exported function ``(noise (B, latent), incident_energy (B, 1) MeV) -> (B, n_voxels) MeV``.
+
+    Several generators (energy ranges in increasing order) are routed by energy: a row goes to
+    the first range whose upper end is >= its energy; energies outside all ranges go to the
+    nearest end range (callers check the range, as :class:`OnnxSimulator` does).
+
+    Args:
+        models: one generator per range, sorted by energy, same binning and latent size.
+    """
+
+    def __init__(self, models: Sequence[TrainedGenerator]) -> None:
+        super().__init__()
+        if not models:
+            raise ModelError("nothing to export: no generator")
+        latent = {m.model_config.latent_dim for m in models}
+        if len(latent) != 1:
+            raise ModelError(f"the generators of one export must share latent_dim, found {latent}")
+        self.latent_dim = latent.pop()
+        self.n_voxels = models[0].binning.n_voxels
+        self.parts = nn.ModuleList(_Part(m) for m in models)
+        self.upper = [float(m.energy_range[1]) * (1 + _EDGE) for m in models[:-1]]
+        self.eval()
+
+    def forward(self, noise: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
+        if len(self.parts) == 1:
+            return self.parts[0](noise, energy)
+        e = energy.reshape(-1)
+        which = torch.zeros_like(e, dtype=torch.int64)
+        for hi in self.upper:
+            which = which + (e > hi).to(torch.int64)
+        out = torch.zeros(noise.shape[0], self.n_voxels, dtype=noise.dtype)
+        for k, part in enumerate(self.parts):
+            idx = torch.nonzero(which == k).reshape(-1)
+            out = out.index_put((idx,), part(noise[idx], energy[idx]))
+        return out
+
+
+# ----- choosing the checkpoints ----------------------------------------------------------------
+def _run_dirs(run_dir: Path) -> list[Path]:
+    info_path = run_dir / "run.json"
+    try:
+        info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+        return [run_dir / str(name) for name in info["subruns"]] if info.get("split") else [run_dir]
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise CheckpointError(f"{info_path}: unreadable run description ({err})") from err
+
+
+def _choose_checkpoints(config: ExportConfig, run_dir: Path) -> list[Path]:
+    if config.checkpoint:
+        return [Path(config.checkpoint)]
+    if run_dir.is_file():
+        return [run_dir]
+    if not run_dir.is_dir():
+        raise CheckpointError(f"{run_dir}: no such run folder or checkpoint")
+    chosen: list[Path] = []
+    for d in _run_dirs(run_dir):
+        best = selected_checkpoint(d)
+        if best is None:
+            found = list_checkpoints(d)
+            if not found:
+                raise CheckpointError(f"{d}: no checkpoints in {d / 'checkpoints'}")
+            best = found[-1]
+            log.warning(
+                "%s: no selection (run 'fastcalogan select'); exporting the last checkpoint %s",
+                d,
+                best.name,
+            )
+        chosen.append(best)
+    return chosen
+
+
+# ----- export ----------------------------------------------------------------------------------
+def _example_inputs(
+    models: Sequence[TrainedGenerator], n_per_range: int, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seeded noise and energies spread over every range (log-uniform), float32."""
+    gen = torch.Generator().manual_seed(seed)
+    energies = []
+    for m in models:
+        lo, hi = m.energy_range
+        u = torch.rand(n_per_range, generator=gen, dtype=torch.float64)
+        energies.append(
+            torch.exp(torch.log(torch.tensor(lo)) * (1 - u) + torch.log(torch.tensor(hi)) * u)
+        )
+    energy = (
+        torch.cat(energies)
+        .clamp(models[0].energy_range[0], models[-1].energy_range[1])
+        .float()
+        .reshape(-1, 1)
+    )
+    from ..models import sample_noise
+
+    noise = sample_noise(models[0].model_config, energy.shape[0], gen)
+    return noise, energy
+
+
+def _torch_reference(
+    models: Sequence[TrainedGenerator], noise: torch.Tensor, energy: torch.Tensor
+) -> torch.Tensor:
+    """The library's generation function (unfused), routed like :class:`Simulator`."""
+    from ..train import showers_from_noise
+
+    e = energy.reshape(-1).double()
+    out = torch.zeros(noise.shape[0], models[0].binning.n_voxels)
+    which = torch.full_like(e, -1, dtype=torch.int64)
+    for k in reversed(range(len(models))):
+        lo, hi = models[k].energy_range
+        which[(e >= lo * (1 - _EDGE)) & (e <= hi * (1 + _EDGE))] = k
+    with torch.inference_mode():
+        for k, m in enumerate(models):
+            idx = torch.nonzero(which == k).reshape(-1)
+            if idx.numel():
+                out[idx] = showers_from_noise(
+                    m.generator.cpu().eval(), m.preprocessor, noise[idx], energy[idx].reshape(-1)
+                )
+    return out
+
+
+def relative_difference(test: torch.Tensor | Any, reference: torch.Tensor | Any) -> float:
+    """``max |test - ref| / (|ref| + 1e-3 * max |ref|)``: elementwise relative, floored."""
+    t = torch.as_tensor(test, dtype=torch.float64)
+    r = torch.as_tensor(reference, dtype=torch.float64)
+    if r.numel() == 0:
+        return 0.0
+    floor = 1e-3 * float(r.abs().max()) or 1e-30
+    return float(((t - r).abs() / (r.abs() + floor)).max())
+
+
+def _sidecar(
+    models: Sequence[TrainedGenerator], config: ExportConfig, binning_file: Path | None
+) -> dict[str, Any]:
+    import onnx
+
+    first = models[0]
+    mc = first.model_config
+    binning = first.binning
+    noise: dict[str, Any] = {"distribution": mc.noise, "latent_dim": mc.latent_dim}
+    if mc.noise == "uniform":
+        noise.update(low=0.0, high=1.0)
+    else:
+        noise.update(mean=mc.noise_mean, std=mc.noise_std)
+    lo, hi = first.energy_range[0], max(m.energy_range[1] for m in models)
+    return {
+        "format": ONNX_FORMAT,
+        "inputs": {
+            "noise": {"dtype": "float32", "shape": ["batch", mc.latent_dim]},
+            "incident_energy": {"dtype": "float32", "shape": ["batch", 1], "unit": "MeV"},
+        },
+        "outputs": {
+            "showers": {"dtype": "float32", "shape": ["batch", binning.n_voxels], "unit": "MeV"}
+        },
+        "particle": first.particle,
+        "eta": [first.eta[0], first.eta[1]],
+        "energy_range": [lo, hi],
+        "ranges": [list(m.energy_range) for m in models],
+        "binning_name": binning.name,
+        "binning": binning_to_mapping(binning),
+        "binning_file": binning_file.name if binning_file else None,
+        "n_voxels": binning.n_voxels,
+        "noise": noise,
+        "preprocess": [m.preprocessor.to_dict() for m in models],
+        "model_config": mc.model_dump(mode="json"),
+        "checkpoints": [str(m.checkpoint) if m.checkpoint else None for m in models],
+        "iterations": [m.iteration for m in models],
+        "versions": {
+            "fastcalogan": __version__,
+            "torch": torch.__version__,
+            "onnx": onnx.__version__,
+            "opset": config.opset,
+            "exporter": config.exporter,
+        },
+    }
+
+
+def _write_onnx(graph: GeneratorGraph, config: ExportConfig, target: Path) -> None:
+    noise, energy = _example_inputs_for_trace(graph)
+    with atomic_path(target) as tmp:
+        if config.exporter == "torchscript":
+            torch.onnx.export(
+                graph,
+                (noise, energy),
+                str(tmp),
+                input_names=list(INPUT_NAMES),
+                output_names=[OUTPUT_NAME],
+                dynamic_axes={n: {0: "batch"} for n in (*INPUT_NAMES, OUTPUT_NAME)},
+                opset_version=config.opset,
+                do_constant_folding=True,
+                dynamo=False,
+            )
+        else:
+            if len(graph.parts) > 1:
+                raise ModelError(
+                    "exporter 'dynamo' handles single-range runs only; use 'torchscript'"
+                )
+            batch = torch.export.Dim("batch", min=1)
+            program = torch.onnx.export(
+                graph,
+                (noise, energy),
+                input_names=list(INPUT_NAMES),
+                output_names=[OUTPUT_NAME],
+                dynamic_shapes=({0: batch}, {0: batch}),
+                opset_version=config.opset,
+                dynamo=True,
+                external_data=False,
+            )
+            assert program is not None
+            program.save(str(tmp), external_data=False)
+
+
+def _example_inputs_for_trace(graph: GeneratorGraph) -> tuple[torch.Tensor, torch.Tensor]:
+    n = 4 * len(graph.parts)
+    noise = torch.rand(n, graph.latent_dim, generator=torch.Generator().manual_seed(0))
+    energy = torch.ones(n, 1)
+    return noise, energy
+
+
+def export_generators(
+    models: Sequence[TrainedGenerator],
+    config: ExportConfig,
+    out_path: str | os.PathLike[str],
+) -> ExportResult:
+    """Export loaded generators (one, or one per split range) to ``out_path``.
+
+    Args:
+        models: generators sorted by energy range (as :class:`Simulator` holds them).
+        config: export settings.
+        out_path: the ``.onnx`` file; the sidecar goes to ``<stem>.json`` beside it.
+
+    Returns:
+        Paths, sizes and the verification result.
+
+    Raises:
+        ModelError: incompatible generators, or ONNX and torch disagree beyond ``rtol``.
+    """
+    out = Path(out_path)
+    models = sorted(models, key=lambda m: m.energy_range[0])
+    graph = GeneratorGraph(models)
+    _write_onnx(graph, config, out)
+    binning = models[0].binning
+    binning_file: Path | None = None
+    if binning.name not in BUILTIN_BINNINGS:
+        import yaml
+
+        binning_file = write_text(
+            out.with_suffix(".binning.yaml"),
+            yaml.safe_dump(binning_to_mapping(binning), sort_keys=False),
+        )
+    diff: float | None = None
+    if config.verify:
+        from .onnx_runtime import create_session
+
+        noise, energy = _example_inputs(
+            models, max(1, config.verify_events // len(models)), seed=12345
+        )
+        reference = _torch_reference(models, noise, energy)
+        session = create_session(out, threads=1)
+        got = session.run(
+            [OUTPUT_NAME], {"noise": noise.numpy(), "incident_energy": energy.numpy()}
+        )[0]
+        diff = relative_difference(got, reference)
+        if not diff <= config.rtol:
+            raise ModelError(
+                f"{out}: ONNX output differs from torch by {diff:.3g} relative "
+                f"(tolerance {config.rtol:g})"
+            )
+    sidecar = _sidecar(models, config, binning_file)
+    sidecar["max_rel_diff"] = diff
+    parameter_bytes = sum(int(p.numel()) * 4 for part in graph.parts for p in part.net.parameters())
+    sidecar["parameter_bytes"] = parameter_bytes
+    side = write_json(sidecar_path(out), sidecar)
+    return ExportResult(
+        onnx_path=out,
+        sidecar_path=side,
+        binning_path=binning_file,
+        weights_bytes=out.stat().st_size,
+        parameter_bytes=parameter_bytes,
+        n_generators=len(models),
+        checkpoints=tuple(m.checkpoint for m in models if m.checkpoint is not None),
+        max_rel_diff=diff,
+    )
+
+
+def export_onnx(
+    config: ExportConfig,
+    run_dir: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+) -> ExportResult:
+    """Export the selected generator of a training run as ONNX with a JSON sidecar.
+
+    Args:
+        config: export settings.
+        run_dir: a training run folder (split runs: the folder holding ``range-k/``), or a
+            checkpoint file. Each range uses its selected checkpoint (``selection/best.json``);
+            without a selection the last checkpoint, with a logged warning.
+        out_path: the ``.onnx`` file, written atomically; the sidecar goes to
+            ``<stem>.json`` (and a non-built-in binning to ``<stem>.binning.yaml``).
+
+    Returns:
+        Paths, sizes and the ONNX-vs-torch check.
+
+    Raises:
+        CheckpointError: no checkpoint to export.
+        ModelError: ONNX and torch disagree beyond ``config.rtol``.
+    """
+    paths = _choose_checkpoints(config, Path(run_dir))
+    models = [TrainedGenerator.from_checkpoint(p, "cpu") for p in paths]
+    return export_generators(models, config, out_path)

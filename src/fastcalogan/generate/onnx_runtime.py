@@ -1,0 +1,239 @@
+"""Run exported generators with onnxruntime: :class:`OnnxSimulator` and :func:`generate_onnx`.
+
+The noise is drawn exactly as the torch :class:`~fastcalogan.generate.Simulator` draws it
+(a CPU ``torch.Generator`` seeded from the caller's ``rng``, range by range, batch by
+batch), so the same seed gives the same showers from a run folder and from its export, to
+float32 rounding.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from .. import __version__
+from ..data import ShowerWriter
+from ..errors import ModelError
+from ..geometry import BUILTIN_BINNINGS, Binning, binning_from_mapping, get_particle
+from ..models import ModelConfig, sample_noise
+from .api import GenerateResult
+from .config import GenerateConfig
+from .export import INPUT_NAMES, ONNX_FORMAT, OUTPUT_NAME, sidecar_path
+
+__all__ = ["OnnxSimulator", "create_session", "generate_onnx"]
+
+
+def create_session(path: str | os.PathLike[str], threads: int | None = None) -> Any:
+    """An onnxruntime CPU session tuned for small MLPs.
+
+    Args:
+        path: the ``.onnx`` file.
+        threads: intra-op threads (``None``: onnxruntime's default, one per core).
+
+    All graph optimisations are on (Gemm+activation fusion, constant folding); execution is
+    sequential with one inter-op thread (the graph is a chain), and idle intra-op threads
+    do not spin, which matters on a shared machine.
+    """
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.inter_op_num_threads = 1
+    if threads is not None:
+        opts.intra_op_num_threads = int(threads)
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    try:
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as err:  # onnxruntime raises its own exception types
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ModelError(f"{path}: cannot load ONNX model ({first})") from err
+
+
+class OnnxSimulator:
+    """Showers from an exported generator, with the interface of :class:`Simulator`.
+
+    Args:
+        path: the ``.onnx`` file; its sidecar ``<stem>.json`` must sit beside it.
+        threads: onnxruntime intra-op threads (``None``: one per core).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], threads: int | None = None) -> None:
+        self.path = Path(path)
+        side = sidecar_path(self.path)
+        try:
+            self.sidecar: dict[str, Any] = json.loads(side.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise ModelError(f"{side}: cannot read the sidecar of {self.path.name} ({err})") from err
+        if self.sidecar.get("format") != ONNX_FORMAT:
+            raise ModelError(f"{side}: not a fastcalogan ONNX sidecar (format {ONNX_FORMAT!r})")
+        self.binning: Binning = binning_from_mapping(self.sidecar["binning"], str(side))
+        self.model_config = ModelConfig.model_validate(self.sidecar["model_config"])
+        self.ranges = [(float(a), float(b)) for a, b in self.sidecar["ranges"]]
+        self.session = create_session(self.path, threads)
+
+    @property
+    def particle(self) -> str:
+        """The particle the generator was trained on."""
+        return str(self.sidecar["particle"])
+
+    @property
+    def eta(self) -> tuple[float, float]:
+        """The |eta| slice."""
+        lo, hi = self.sidecar["eta"]
+        return (float(lo), float(hi))
+
+    @property
+    def energy_range(self) -> tuple[float, float]:
+        """Lowest and highest trained incident energy, MeV."""
+        return (self.ranges[0][0], max(hi for _, hi in self.ranges))
+
+    @property
+    def binning_ref(self) -> str:
+        """What shower files record as ``binning``: a built-in name or the YAML beside the model."""
+        name = str(self.sidecar["binning_name"])
+        if name in BUILTIN_BINNINGS or not self.sidecar.get("binning_file"):
+            return name
+        return str((self.path.parent / self.sidecar["binning_file"]).resolve())
+
+    def run(self, noise: npt.ArrayLike, incident_energies: npt.ArrayLike) -> npt.NDArray[np.float32]:
+        """One pass of the graph: ``noise (B, latent)``, energies ``(B,)`` MeV -> ``(B, n_voxels)`` MeV."""
+        z = np.ascontiguousarray(noise, dtype=np.float32)
+        e = np.ascontiguousarray(incident_energies, dtype=np.float32).reshape(-1, 1)
+        out: npt.NDArray[np.float32] = self.session.run(
+            [OUTPUT_NAME], {INPUT_NAMES[0]: z, INPUT_NAMES[1]: e}
+        )[0]
+        return out
+
+    def _route(self, energies: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+        which = np.full(energies.shape, -1, dtype=np.int64)
+        for k in reversed(range(len(self.ranges))):
+            lo, hi = self.ranges[k]
+            which[(energies >= lo * (1 - 1e-9)) & (energies <= hi * (1 + 1e-9))] = k
+        if (which < 0).any():
+            bad = float(energies[which < 0][0])
+            lo, hi = self.energy_range
+            raise ModelError(
+                f"energy {bad:g} MeV is outside the trained range {lo:g}-{hi:g} MeV"
+                + (" (or between the split ranges)" if len(self.ranges) > 1 else "")
+            )
+        return which
+
+    def simulate(
+        self,
+        energies_mev: npt.ArrayLike,
+        rng: np.random.Generator | int,
+        batch_size: int = 10_000,
+        particle: str | None = None,
+    ) -> npt.NDArray[np.float32]:
+        """Showers at the given energies, as :meth:`Simulator.simulate` (same noise per seed).
+
+        Args:
+            energies_mev: shape ``(n,)``, MeV.
+            rng: seed or generator.
+            batch_size: rows per onnxruntime call (and per noise draw).
+            particle: another particle of the same shower type (antiprotons add their rest
+                mass to the deposit).
+
+        Returns:
+            Voxel energies ``(n, n_voxels)``, MeV, float32.
+        """
+        energies = np.asarray(energies_mev, dtype=np.float64).reshape(-1)
+        if energies.size and (not np.all(np.isfinite(energies)) or energies.min() <= 0):
+            raise ModelError("energies must be finite and > 0 MeV")
+        offset = 0.0
+        if particle is not None:
+            asked, trained = get_particle(particle), get_particle(self.particle)
+            if asked.shower != trained.shower:
+                raise ModelError(
+                    f"cannot simulate {asked.name} ({asked.shower} shower) with a generator "
+                    f"trained on {trained.name} ({trained.shower} shower)"
+                )
+            offset = asked.deposit_offset
+        which = self._route(energies)
+        seed = int(
+            (rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)).integers(
+                0, 2**63 - 1
+            )
+        )
+        noise_gen = torch.Generator().manual_seed(seed)
+        step = max(1, int(batch_size))
+        noise = np.empty((energies.size, self.model_config.latent_dim), dtype=np.float32)
+        for k in range(len(self.ranges)):
+            idx = np.flatnonzero(which == k)
+            for start in range(0, idx.size, step):
+                rows = idx[start : start + step]
+                noise[rows] = sample_noise(self.model_config, rows.size, noise_gen).numpy()
+        out = np.empty((energies.size, self.binning.n_voxels), dtype=np.float32)
+        for start in range(0, energies.size, step):
+            sl = slice(start, start + step)
+            out[sl] = self.run(noise[sl], energies[sl])
+        if offset > 0:
+            etot = out.sum(axis=1, dtype=np.float64)
+            scale = np.divide(etot + offset, etot, out=np.ones_like(etot), where=etot > 0)
+            out *= scale[:, None].astype(np.float32)
+        return out
+
+    def __repr__(self) -> str:
+        lo, hi = self.energy_range
+        return (
+            f"OnnxSimulator({self.path.name}: {self.particle}, |eta| {self.eta[0]:.2f}-"
+            f"{self.eta[1]:.2f}, {self.binning.n_voxels} voxels, {lo:g}-{hi:g} MeV, "
+            f"{len(self.ranges)} range(s))"
+        )
+
+
+def generate_onnx(
+    config: GenerateConfig,
+    onnx_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    threads: int | None = None,
+) -> GenerateResult:
+    """:func:`~fastcalogan.generate.generate` from an exported model, run with onnxruntime.
+
+    Args:
+        config: energies, counts, seed, batch size and particle (``device`` and
+            ``checkpoint`` do not apply and are ignored).
+        onnx_path: a model written by :func:`export_onnx` (sidecar beside it).
+        out_path: CaloChallenge HDF5 file, written atomically.
+        threads: onnxruntime intra-op threads.
+
+    Returns:
+        Path, counts and speed (``checkpoints`` holds the ONNX file).
+    """
+    t0 = time.perf_counter()
+    sim = OnnxSimulator(onnx_path, threads)
+    attrs = {
+        "particle": config.particle or sim.particle,
+        "eta_min": sim.eta[0],
+        "eta_max": sim.eta[1],
+        "binning": sim.binning_ref,
+        "fastcalogan_version": __version__,
+        "seed": config.seed,
+        "generator": "fastcalogan-onnx",
+        "source": str(onnx_path),
+    }
+    energies = np.repeat(np.asarray(config.energies, dtype=np.float64), config.n_events)
+    rng = np.random.default_rng(config.seed)
+    t_gen = 0.0
+    with ShowerWriter(out_path, sim.binning.n_voxels, attrs) as writer:
+        for start in range(0, energies.size, config.chunk_events):
+            block = energies[start : start + config.chunk_events]
+            t1 = time.perf_counter()
+            showers = sim.simulate(block, rng, config.batch_size, particle=config.particle)
+            t_gen += time.perf_counter() - t1
+            writer.append(block, showers)
+    return GenerateResult(
+        path=Path(out_path),
+        n_events=int(energies.size),
+        seconds=time.perf_counter() - t0,
+        showers_per_s=energies.size / t_gen if t_gen > 0 else 0.0,
+        checkpoints=(Path(onnx_path),),
+    )
