@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,7 +72,7 @@ class ExportConfig(StageConfig):
         checkpoint: a checkpoint file to export instead of the selected (or latest) one.
         verify: run the written model with onnxruntime on seeded inputs and compare with
             torch; a mismatch beyond ``rtol`` is a :class:`ModelError`.
-        rtol: relative tolerance of that check (absolute floor: ``rtol`` x max |shower|).
+        rtol: tolerance of that check, relative to each shower's largest voxel.
         verify_events: rows of that check.
     """
 
@@ -95,7 +96,7 @@ class ExportResult:
         parameter_bytes: float32 bytes of the generator parameters (all ranges).
         n_generators: 1, or 3 for a split photon run.
         checkpoints: the checkpoint(s) exported.
-        max_rel_diff: largest |onnx - torch| / (|torch| + floor) of the verification
+        max_rel_diff: largest |onnx - torch| / max |torch voxel| of a shower in the check
             (``None`` when ``verify`` is off).
     """
 
@@ -296,13 +297,21 @@ def _torch_reference(
 
 
 def relative_difference(test: torch.Tensor | Any, reference: torch.Tensor | Any) -> float:
-    """``max |test - ref| / (|ref| + 1e-3 * max |ref|)``: elementwise relative, floored."""
+    """Largest ``|test - ref|`` of a shower relative to its largest voxel ``max_j |ref_j|``.
+
+    Voxels far below a shower's maximum carry the rounding of the whole sum that produced
+    them (the GEMM's accumulation order differs between torch and onnxruntime), so the
+    comparison is made on the shower's scale.
+
+    >>> relative_difference([[1.0, 2e-6]], [[1.0, 0.0]])
+    2e-06
+    """
     t = torch.as_tensor(test, dtype=torch.float64)
     r = torch.as_tensor(reference, dtype=torch.float64)
     if r.numel() == 0:
         return 0.0
-    floor = 1e-3 * float(r.abs().max()) or 1e-30
-    return float(((t - r).abs() / (r.abs() + floor)).max())
+    scale = r.abs().amax(dim=-1, keepdim=True).clamp_min(1e-30)
+    return float(((t - r).abs() / scale).max())
 
 
 def _sidecar(
@@ -353,7 +362,12 @@ def _sidecar(
 
 def _write_onnx(graph: GeneratorGraph, config: ExportConfig, target: Path) -> None:
     noise, energy = _example_inputs_for_trace(graph)
-    with atomic_path(target) as tmp:
+    with atomic_path(target) as tmp, warnings.catch_warnings():
+        # shape checks and constants are traced as constants on purpose; the exporter's
+        # deprecation notice concerns a choice pinned here and tested
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx.*")
+        warnings.filterwarnings("ignore", message=".*TorchScript-based ONNX export.*")
         if config.exporter == "torchscript":
             torch.onnx.export(
                 graph,
