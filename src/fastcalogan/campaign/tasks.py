@@ -27,13 +27,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from .._config import parse
-from .._fileio import write_json, write_text
+from .._fileio import write_json
 from .._logging import log_to_file
 from ..errors import ConfigError, DataFormatError, ModelError
-from ..geometry import BUILTIN_BINNINGS, Binning, default_binning, get_particle, load_binning
+from ..geometry import (
+    BUILTIN_BINNINGS,
+    Binning,
+    default_binning,
+    get_particle,
+    load_binning,
+    write_binning_yaml,
+)
 from .config import CampaignConfig
 
 __all__ = [
@@ -606,7 +612,7 @@ def layers_step(ctx: TaskContext) -> dict[str, Any]:
     showers, reduced = restrict_to_layers(data.showers, binning, layers)
     # the reduced binning as a file, so that every later stage loads it by name
     binning_file = ctx.folder / "data" / "binning-relevant.yaml"
-    write_text(binning_file, yaml.safe_dump(_binning_mapping(reduced), sort_keys=False))
+    write_binning_yaml(reduced, binning_file)
     out = ctx.folder / "data" / "showers-relevant.h5"
     attrs = {k: v for k, v in data.attrs.items() if k not in ("n_voxels", "n_events")}
     attrs.update(_shower_attrs(ctx.task, str(binning_file), binning_layers=list(layers)))
@@ -623,19 +629,6 @@ def layers_step(ctx: TaskContext) -> dict[str, Any]:
         "binning_path": ctx.relative(binning_file),
         "layers": list(layers),
         "n_voxels": reduced.n_voxels,
-    }
-
-
-def _binning_mapping(binning: Binning) -> dict[str, Any]:
-    """The package's YAML layout of a binning (read back by ``load_binning``)."""
-    return {
-        "name": binning.name,
-        "particle": binning.particle,
-        "eta": [binning.eta_min, binning.eta_max],
-        "layers": [
-            {"id": lay.layer_id, "n_alpha": lay.n_alpha, "r_edges": list(lay.r_edges)}
-            for lay in binning.layers
-        ],
     }
 
 

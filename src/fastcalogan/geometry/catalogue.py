@@ -19,12 +19,20 @@ from typing import Any
 
 import yaml
 
+from .._fileio import write_text
 from ..errors import BinningError
 from .binning import Binning
 from .particles import get_particle
 from .xml import read_binning_xml
 
-__all__ = ["BUILTIN_BINNINGS", "binning_from_mapping", "default_binning", "load_binning"]
+__all__ = [
+    "BUILTIN_BINNINGS",
+    "binning_from_mapping",
+    "binning_to_mapping",
+    "default_binning",
+    "load_binning",
+    "write_binning_yaml",
+]
 
 BUILTIN_BINNINGS: tuple[str, ...] = ("ds1-photons", "ds1-pions")
 
@@ -48,6 +56,29 @@ def binning_from_mapping(data: Any, source: str) -> Binning:
         return Binning.from_layers(str(data["name"]), str(data["particle"]), data["eta"], layers)
     except BinningError as err:
         raise BinningError(f"{source}: {err}") from err
+
+
+def binning_to_mapping(binning: Binning) -> dict[str, Any]:
+    """The package's YAML layout of a binning (inverse of :func:`binning_from_mapping`).
+
+    >>> from fastcalogan.geometry import load_binning
+    >>> binning_to_mapping(load_binning("ds1-photons"))["layers"][0]["id"]
+    0
+    """
+    return {
+        "name": binning.name,
+        "particle": binning.particle,
+        "eta": [binning.eta_min, binning.eta_max],
+        "layers": [
+            {"id": lay.layer_id, "n_alpha": lay.n_alpha, "r_edges": list(lay.r_edges)}
+            for lay in binning.layers
+        ],
+    }
+
+
+def write_binning_yaml(binning: Binning, path: str | os.PathLike[str]) -> Path:
+    """Write a binning as a YAML file that :func:`load_binning` reads back (atomically)."""
+    return write_text(path, yaml.safe_dump(binning_to_mapping(binning), sort_keys=False))
 
 
 def load_binning(

@@ -17,7 +17,7 @@ import numpy.typing as npt
 import torch
 
 from ..errors import CheckpointError, ModelError
-from ..geometry import Binning, binning_from_mapping
+from ..geometry import Binning, binning_from_mapping, binning_to_mapping
 from ..models import Generator, ModelConfig, build_models, sample_noise
 from ..preprocess import Preprocessor
 from .checkpoint import load_checkpoint
@@ -39,19 +39,6 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ModelError(f"device '{device}' requested but no CUDA device is available")
     return torch.device(device)
-
-
-def binning_to_mapping(binning: Binning) -> dict[str, Any]:
-    """The package's YAML/JSON layout of a binning (inverse of ``binning_from_mapping``)."""
-    return {
-        "name": binning.name,
-        "particle": binning.particle,
-        "eta": [binning.eta_min, binning.eta_max],
-        "layers": [
-            {"id": lay.layer_id, "n_alpha": lay.n_alpha, "r_edges": list(lay.r_edges)}
-            for lay in binning.layers
-        ],
-    }
 
 
 def showers_from_noise(
