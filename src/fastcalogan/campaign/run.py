@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Any
 from .. import __version__
 from .._fileio import write_json
 from .._logging import ProgressCallback
+from .._provenance import git_hash
 from .cluster import dashboard_link, open_client
 from .config import CampaignConfig
 from .tasks import Step, TaskSpec, plan_tasks, run_task, task_finished
@@ -64,28 +64,13 @@ def campaign_directory(
     return Path(config.directory) if config.directory else Path("campaigns") / config.name
 
 
-def _git_hash() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
-
-
 def _write_manifest(config: CampaignConfig, campaign_dir: Path, tasks: Sequence[TaskSpec]) -> None:
     """Store the resolved campaign and provenance; left untouched when nothing changed."""
     manifest = {
         "config": config.model_dump(mode="json"),
         "tasks": [t.name for t in tasks],
         "fastcalogan_version": __version__,
-        "git_hash": _git_hash(),
+        "git_hash": git_hash(),
     }
     path = campaign_dir / MANIFEST_FILE
     try:

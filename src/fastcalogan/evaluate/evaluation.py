@@ -6,7 +6,6 @@ import io
 import logging
 import math
 import os
-import subprocess
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ import numpy.typing as npt
 from .. import __version__
 from .._fileio import atomic_path, write_json
 from .._logging import ProgressCallback
+from .._provenance import git_hash
 from ..data import ShowerData, binning_of_file, read_shower_attrs, read_showers
 from ..data.distances import frechet_physics_distance, kernel_physics_distance
 from ..data.features import feature_matrix, observable_table
@@ -103,21 +103,6 @@ class EvaluateResult:
     report_path: Path | None
     headline: Mapping[str, float | None] = field(default_factory=dict)
     seconds: float = 0.0
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
 
 
 def _clean(obj: Any) -> Any:
@@ -442,7 +427,7 @@ def evaluate(
     metrics.update(
         schema_version=METRICS_SCHEMA_VERSION,
         fastcalogan_version=__version__,
-        git_commit=_git_commit(),
+        git_commit=git_hash(),
         config=config.model_dump(mode="json"),
         inputs={
             "reference": str(reference_path),
