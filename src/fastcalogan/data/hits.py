@@ -25,8 +25,8 @@ import h5py
 import numpy as np
 import numpy.typing as npt
 
-from .._fileio import atomic_path
 from ..errors import DataFormatError
+from ._h5 import AtomicH5Writer, open_h5
 
 __all__ = ["HIT_FIELDS", "HitShowers", "HitWriter", "iter_hits", "read_hits", "write_hits"]
 
@@ -161,17 +161,6 @@ def validate_hits(hits: HitShowers, source: str) -> None:
         raise DataFormatError(f"{source}: field 'incident_energies' must be finite and > 0 MeV")
 
 
-def _open(path: Path) -> h5py.File:
-    if not path.exists():
-        raise DataFormatError(f"{path}: no such file")
-    try:
-        return h5py.File(path, "r")
-    except OSError as err:
-        raise DataFormatError(
-            f"{path}: cannot open as HDF5 (truncated or not an HDF5 file: {err})"
-        ) from err
-
-
 def _check_layout(f: h5py.File, path: Path) -> None:
     needed = ["incident_energies", "hits/event_offsets"] + [f"hits/{k}" for k in HIT_FIELDS]
     missing = [k for k in needed if k not in f]
@@ -182,7 +171,7 @@ def _check_layout(f: h5py.File, path: Path) -> None:
 def iter_hits(path: str | os.PathLike[str], chunk_events: int = 10_000) -> Iterator[HitShowers]:
     """Stream a hit file in blocks of ``chunk_events`` showers (each validated)."""
     path = Path(path)
-    with _open(path) as f:
+    with open_h5(path) as f:
         _check_layout(f, path)
         attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
         try:
@@ -216,14 +205,11 @@ def read_hits(path: str | os.PathLike[str]) -> HitShowers:
     return blocks[0]
 
 
-class HitWriter:
+class HitWriter(AtomicH5Writer):
     """Append hit showers block by block; the file appears atomically on close."""
 
     def __init__(self, path: str | os.PathLike[str], attrs: Mapping[str, Any] | None = None):
-        self.path = Path(path)
-        self._ctx = atomic_path(self.path)
-        self._tmp = self._ctx.__enter__()
-        self._file = h5py.File(self._tmp, "w")
+        super().__init__(path)
         self._file.attrs["format"] = HIT_FORMAT
         for key, value in (attrs or {}).items():
             self._file.attrs[key] = value
@@ -261,22 +247,6 @@ class HitWriter:
             ds.resize((h1,))
             ds[h0:h1] = getattr(hits, k)
         self.n_events, self.n_hits = e1, h1
-
-    def close(self, commit: bool = True) -> None:
-        """Finish the file; with ``commit`` false, drop it."""
-        if self._file.id.valid:
-            self._file.close()
-        if commit:
-            self._ctx.__exit__(None, None, None)
-        else:
-            err = RuntimeError("aborted")
-            self._ctx.__exit__(type(err), err, None)
-
-    def __enter__(self) -> HitWriter:
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        self.close(commit=exc_type is None)
 
 
 def write_hits(path: str | os.PathLike[str], hits: HitShowers) -> Path:

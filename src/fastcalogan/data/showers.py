@@ -18,9 +18,9 @@ import h5py
 import numpy as np
 import numpy.typing as npt
 
-from .._fileio import atomic_path
 from ..errors import ConfigError, DataFormatError
 from ..geometry import Binning, get_particle
+from ._h5 import AtomicH5Writer, open_h5
 
 __all__ = [
     "ShowerData",
@@ -161,17 +161,6 @@ def _deposit_offset(attrs: Mapping[str, Any]) -> float:
         return 0.0
 
 
-def _open(path: Path) -> h5py.File:
-    if not path.exists():
-        raise DataFormatError(f"{path}: no such file")
-    try:
-        return h5py.File(path, "r")
-    except OSError as err:
-        raise DataFormatError(
-            f"{path}: cannot open as HDF5 (truncated or not an HDF5 file: {err})"
-        ) from err
-
-
 def _datasets(f: h5py.File, path: Path) -> tuple[h5py.Dataset, h5py.Dataset]:
     missing = [k for k in ("incident_energies", "showers") if k not in f]
     if missing:
@@ -197,7 +186,7 @@ def _read_block(ds: h5py.Dataset, sl: slice, path: Path, name: str) -> npt.NDArr
 def read_shower_attrs(path: str | os.PathLike[str]) -> dict[str, Any]:
     """File attributes plus ``n_events`` and ``n_voxels``, without reading the showers."""
     path = Path(path)
-    with _open(path) as f:
+    with open_h5(path) as f:
         _inc, sh = _datasets(f, path)
         attrs = {k: _plain(v) for k, v in f.attrs.items()}
         attrs["n_events"] = int(sh.shape[0])
@@ -223,7 +212,7 @@ def iter_showers(
 ) -> Iterator[ShowerData]:
     """Stream a CaloChallenge file in blocks of ``chunk_events`` showers, each validated."""
     path = Path(path)
-    with _open(path) as f:
+    with open_h5(path) as f:
         inc, sh = _datasets(f, path)
         attrs = {k: _plain(v) for k, v in f.attrs.items()}
         if sh.ndim != 2:
@@ -278,7 +267,7 @@ def read_showers(
     return blocks[0]
 
 
-class ShowerWriter:
+class ShowerWriter(AtomicH5Writer):
     """Append showers block by block to a CaloChallenge file, published atomically on close.
 
     >>> import tempfile, pathlib, numpy as np
@@ -298,11 +287,8 @@ class ShowerWriter:
         chunk_events: int = 1024,
         compression_level: int = 4,
     ) -> None:
-        self.path = Path(path)
+        super().__init__(path)
         self.n_voxels = int(n_voxels)
-        self._ctx = atomic_path(self.path)
-        self._tmp = self._ctx.__enter__()
-        self._file = h5py.File(self._tmp, "w")
         chunk = max(1, min(chunk_events, max(1, (1 << 20) // max(1, self.n_voxels * 4))))
         self._inc = self._file.create_dataset(
             "incident_energies",
@@ -341,22 +327,6 @@ class ShowerWriter:
         self._inc[n0:n1] = e
         self._sh[n0:n1] = s
         self.n_events = n1
-
-    def close(self, commit: bool = True) -> None:
-        """Finish the file; with ``commit`` false, drop it (nothing is published)."""
-        if self._file.id.valid:
-            self._file.close()
-        if commit:
-            self._ctx.__exit__(None, None, None)
-        else:
-            err = RuntimeError("aborted")
-            self._ctx.__exit__(type(err), err, None)
-
-    def __enter__(self) -> ShowerWriter:
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        self.close(commit=exc_type is None)
 
 
 def write_showers(
