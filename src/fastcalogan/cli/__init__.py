@@ -1,8 +1,10 @@
 """Command line: a click group with one thin module per stage."""
 
+from . import bench as _bench  # noqa: F401  (registers the command)
 from . import campaign as _campaign  # noqa: F401  (registers campaign run/status/report)
 from . import demo as _demo  # noqa: F401  (registers the command)
 from . import evaluate as _evaluate  # noqa: F401  (registers the command)
+from . import export as _export  # noqa: F401  (registers the command)
 from . import generate as _generate  # noqa: F401  (registers the command)
 from . import inspect as _inspect  # noqa: F401  (registers the command)
 from . import select as _select  # noqa: F401  (registers the command)

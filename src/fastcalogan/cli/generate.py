@@ -8,7 +8,7 @@ import click
 
 from .._config import parse
 from ..errors import ConfigError
-from ..generate import GenerateConfig, generate
+from ..generate import GenerateConfig, generate, generate_onnx
 from ._app import cli, console
 
 
@@ -22,7 +22,7 @@ def _energies(text: str) -> list[float]:
 
 
 @cli.command("generate")
-@click.argument("run_dir", type=click.Path(path_type=Path, exists=True))
+@click.argument("run_dir", type=click.Path(path_type=Path, exists=True), required=False)
 @click.option("--energies", required=True, help="Comma-separated incident energies in MeV.")
 @click.option("-n", "--n-events", type=int, default=1000, show_default=True, help="Per energy.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True)
@@ -31,8 +31,15 @@ def _energies(text: str) -> list[float]:
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto")
 @click.option("--particle", default=None, help="Particle to simulate (default: the trained one).")
 @click.option("--checkpoint", type=click.Path(path_type=Path), default=None)
+@click.option(
+    "--onnx",
+    "onnx_path",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=None,
+    help="Run an exported model (fastcalogan export) with onnxruntime instead of RUN_DIR.",
+)
 def generate_cmd(
-    run_dir: Path,
+    run_dir: Path | None,
     energies: str,
     n_events: int,
     output: Path,
@@ -41,6 +48,7 @@ def generate_cmd(
     device: str,
     particle: str | None,
     checkpoint: Path | None,
+    onnx_path: Path | None,
 ) -> None:
     """Generate showers at the given energies into a CaloChallenge HDF5 file."""
     config = parse(
@@ -56,7 +64,13 @@ def generate_cmd(
         GenerateConfig,
         "command line",
     )
-    result = generate(config, run_dir, output)
+    if (run_dir is None) == (onnx_path is None):
+        raise ConfigError("give either RUN_DIR or --onnx MODEL.onnx (exactly one)")
+    if onnx_path is not None:
+        result = generate_onnx(config, onnx_path, output)
+    else:
+        assert run_dir is not None
+        result = generate(config, run_dir, output)
     console.print(
         f"{result.n_events} showers in {result.seconds:.2f} s "
         f"({result.showers_per_s:.0f} showers/s) from {', '.join(map(str, result.checkpoints))}"

@@ -35,11 +35,11 @@ from .. import __version__
 from .._config import StageConfig
 from .._fileio import atomic_path, write_json, write_text
 from ..errors import CheckpointError, ModelError
-from ..geometry import BUILTIN_BINNINGS
+from ..geometry import BUILTIN_BINNINGS, binning_to_mapping
 from ..models import Generator
 from ..preprocess import Preprocessor
 from ..select import selected_checkpoint
-from ..train import TrainedGenerator, binning_to_mapping, list_checkpoints
+from ..train import TrainedGenerator, list_checkpoints
 
 __all__ = [
     "ONNX_FORMAT",
@@ -67,20 +67,24 @@ class ExportConfig(StageConfig):
 
     Attributes:
         opset: ONNX opset of the graph.
-        exporter: ``torchscript`` (``torch.onnx.export(dynamo=False)``, the pinned default) or
-            ``dynamo`` (torch.export-based; needs onnxscript; single-range runs only).
+        exporter: ``torchscript`` (``torch.onnx.export(dynamo=False)``), pinned: the
+            torch.export-based exporter of torch 2.13 warns, prints progress and differed from
+            torch by up to 4e-5 on the CaloShowerGAN photon head.
         checkpoint: a checkpoint file to export instead of the selected (or latest) one.
         verify: run the written model with onnxruntime on seeded inputs and compare with
             torch; a mismatch beyond ``rtol`` is a :class:`ModelError`.
-        rtol: tolerance of that check, relative to each shower's largest voxel.
+        rtol: tolerance of that check, relative to each shower's largest voxel. It catches
+            export faults (routing, label, inversion: differences of order 1); float32
+            rounding gives about 1e-7 on trained generators, but up to a few 1e-5 on showers
+            whose total-energy node sits just above its ReLU's zero (untrained weights).
         verify_events: rows of that check.
     """
 
     opset: int = pydantic.Field(default=17, ge=13, le=21)
-    exporter: Literal["torchscript", "dynamo"] = "torchscript"
+    exporter: Literal["torchscript"] = "torchscript"
     checkpoint: str | None = None
     verify: bool = True
-    rtol: float = pydantic.Field(default=1e-5, gt=0, le=0.1)
+    rtol: float = pydantic.Field(default=1e-3, gt=0, le=0.1)
     verify_events: int = pydantic.Field(default=64, ge=1, le=100_000)
 
 
@@ -164,13 +168,13 @@ class _Part(nn.Module):
         self.preprocessor: Preprocessor = pre
         self.log_label = pre.kind != "fastcalogan"
         self.e_max = float(e_max)
-        self.log_e_min = float(torch.tensor(e_min, dtype=torch.float64).log())
+        self.inv_e_min = 1.0 / float(e_min)
         span = float(torch.tensor(e_max / e_min, dtype=torch.float64).log())
         self.inv_log_span = 1.0 / span if span > 0 else 0.0
 
     def forward(self, noise: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
         if self.log_label:
-            label = (torch.log(energy) - self.log_e_min) * self.inv_log_span
+            label = torch.log(energy * self.inv_e_min) * self.inv_log_span
         else:
             label = energy / self.e_max
         x = self.head(self.net(torch.cat([noise, label], dim=1)))
@@ -178,7 +182,7 @@ class _Part(nn.Module):
 
 
 class GeneratorGraph(nn.Module):
-    """The exported function ``(noise (B, latent), incident_energy (B, 1) MeV) -> (B, n_voxels) MeV``.
+    """The exported function: ``noise (B, latent)``, ``incident_energy (B, 1)`` MeV -> showers MeV.
 
     Several generators (energy ranges in increasing order) are routed by energy: a row goes to
     the first range whose upper end is >= its energy; energies outside all ranges go to the
@@ -212,6 +216,29 @@ class GeneratorGraph(nn.Module):
         for k, part in enumerate(self.parts):
             idx = torch.nonzero(which == k).reshape(-1)
             out = out.index_put((idx,), part(noise[idx], energy[idx]))
+        return out
+
+    def generate(
+        self, noise: torch.Tensor, energy: torch.Tensor, block_rows: int = 1024
+    ) -> torch.Tensor:
+        """:meth:`forward` block by block (activations of a block stay in the CPU caches).
+
+        Args:
+            noise: ``(batch, latent_dim)``.
+            energy: ``(batch, 1)``, MeV.
+            block_rows: rows per forward pass.
+
+        Returns:
+            Voxel energies ``(batch, n_voxels)``, MeV.
+        """
+        n = noise.shape[0]
+        if n <= block_rows:
+            return self(noise, energy)
+        out = torch.empty(n, self.n_voxels, dtype=noise.dtype, device=noise.device)
+        for start in range(0, n, block_rows):
+            out[start : start + block_rows] = self(
+                noise[start : start + block_rows], energy[start : start + block_rows]
+            )
         return out
 
 
@@ -368,36 +395,19 @@ def _write_onnx(graph: GeneratorGraph, config: ExportConfig, target: Path) -> No
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx.*")
         warnings.filterwarnings("ignore", message=".*TorchScript-based ONNX export.*")
-        if config.exporter == "torchscript":
-            torch.onnx.export(
-                graph,
-                (noise, energy),
-                str(tmp),
-                input_names=list(INPUT_NAMES),
-                output_names=[OUTPUT_NAME],
-                dynamic_axes={n: {0: "batch"} for n in (*INPUT_NAMES, OUTPUT_NAME)},
-                opset_version=config.opset,
-                do_constant_folding=True,
-                dynamo=False,
-            )
-        else:
-            if len(graph.parts) > 1:
-                raise ModelError(
-                    "exporter 'dynamo' handles single-range runs only; use 'torchscript'"
-                )
-            batch = torch.export.Dim("batch", min=1)
-            program = torch.onnx.export(
-                graph,
-                (noise, energy),
-                input_names=list(INPUT_NAMES),
-                output_names=[OUTPUT_NAME],
-                dynamic_shapes=({0: batch}, {0: batch}),
-                opset_version=config.opset,
-                dynamo=True,
-                external_data=False,
-            )
-            assert program is not None
-            program.save(str(tmp), external_data=False)
+        # the TorchScript exporter is pinned: it traces the data-dependent routing of split
+        # runs (NonZero, ScatterND) and matched torch to float32 rounding on every preset
+        torch.onnx.export(
+            graph,
+            (noise, energy),
+            str(tmp),
+            input_names=list(INPUT_NAMES),
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={n: {0: "batch"} for n in (*INPUT_NAMES, OUTPUT_NAME)},
+            opset_version=config.opset,
+            do_constant_folding=True,
+            dynamo=False,
+        )
 
 
 def _example_inputs_for_trace(graph: GeneratorGraph) -> tuple[torch.Tensor, torch.Tensor]:
@@ -458,7 +468,7 @@ def export_generators(
             )
     sidecar = _sidecar(models, config, binning_file)
     sidecar["max_rel_diff"] = diff
-    parameter_bytes = sum(int(p.numel()) * 4 for part in graph.parts for p in part.net.parameters())
+    parameter_bytes = sum(int(p.numel()) * 4 for p in graph.parameters())
     sidecar["parameter_bytes"] = parameter_bytes
     side = write_json(sidecar_path(out), sidecar)
     return ExportResult(

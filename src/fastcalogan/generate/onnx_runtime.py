@@ -63,15 +63,21 @@ class OnnxSimulator:
     Args:
         path: the ``.onnx`` file; its sidecar ``<stem>.json`` must sit beside it.
         threads: onnxruntime intra-op threads (``None``: one per core).
+        block_rows: rows per onnxruntime call inside :meth:`run` (cache blocking).
     """
 
-    def __init__(self, path: str | os.PathLike[str], threads: int | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], threads: int | None = None, block_rows: int = 1024
+    ) -> None:
         self.path = Path(path)
+        self.block_rows = max(1, int(block_rows))
         side = sidecar_path(self.path)
         try:
             self.sidecar: dict[str, Any] = json.loads(side.read_text())
         except (OSError, json.JSONDecodeError) as err:
-            raise ModelError(f"{side}: cannot read the sidecar of {self.path.name} ({err})") from err
+            raise ModelError(
+                f"{side}: cannot read the sidecar of {self.path.name} ({err})"
+            ) from err
         if self.sidecar.get("format") != ONNX_FORMAT:
             raise ModelError(f"{side}: not a fastcalogan ONNX sidecar (format {ONNX_FORMAT!r})")
         self.binning: Binning = binning_from_mapping(self.sidecar["binning"], str(side))
@@ -103,13 +109,28 @@ class OnnxSimulator:
             return name
         return str((self.path.parent / self.sidecar["binning_file"]).resolve())
 
-    def run(self, noise: npt.ArrayLike, incident_energies: npt.ArrayLike) -> npt.NDArray[np.float32]:
-        """One pass of the graph: ``noise (B, latent)``, energies ``(B,)`` MeV -> ``(B, n_voxels)`` MeV."""
+    def run(
+        self, noise: npt.ArrayLike, incident_energies: npt.ArrayLike
+    ) -> npt.NDArray[np.float32]:
+        """The graph on ``noise (B, latent)`` and energies ``(B,)`` MeV -> ``(B, n_voxels)`` MeV.
+
+        Batches above :attr:`block_rows` run block by block: the activations of a block stay
+        in the CPU caches, which is faster than one pass over a large batch.
+        """
         z = np.ascontiguousarray(noise, dtype=np.float32)
         e = np.ascontiguousarray(incident_energies, dtype=np.float32).reshape(-1, 1)
-        out: npt.NDArray[np.float32] = self.session.run(
-            [OUTPUT_NAME], {INPUT_NAMES[0]: z, INPUT_NAMES[1]: e}
-        )[0]
+        n, block = z.shape[0], self.block_rows
+        if n <= block:
+            first: npt.NDArray[np.float32] = self.session.run(
+                [OUTPUT_NAME], {INPUT_NAMES[0]: z, INPUT_NAMES[1]: e}
+            )[0]
+            return first
+        out = np.empty((n, self.binning.n_voxels), dtype=np.float32)
+        for start in range(0, n, block):
+            sl = slice(start, start + block)
+            out[sl] = self.session.run(
+                [OUTPUT_NAME], {INPUT_NAMES[0]: z[sl], INPUT_NAMES[1]: e[sl]}
+            )[0]
         return out
 
     def _route(self, energies: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:

@@ -1,0 +1,77 @@
+"""``fastcalogan bench [--quick] -o bench.json``: speed and memory against this machine's limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from ..errors import ConfigError
+from ..generate import BenchConfig, bench, bench_table
+from ._app import cli, console, progress_bar, stdout_console
+
+
+def _ints(text: str | None, option: str) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError as err:
+        raise ConfigError(f"{option}: expected comma-separated integers, found {text!r}") from err
+
+
+@cli.command("bench")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="bench.json")
+@click.option("--quick", is_flag=True, help="Fewer repeats and iterations (about a minute).")
+@click.option("--presets", default=None, help="Comma-separated presets (default: all three).")
+@click.option("--batches", default=None, help="Generation batch sizes, e.g. 1,10,100,1000,10000.")
+@click.option("--threads", default=None, help="CPU thread counts for generation, e.g. 1,2.")
+@click.option("--repeats", type=int, default=None, help="Timed repeats per point (median).")
+@click.option("--gemm-size", type=int, default=None, help="n of the n^3 GEMM of the peak.")
+@click.option("--train-iterations", type=int, default=None, help="Timed training iterations.")
+@click.option("--train-batch", type=int, default=None, help="Training batch (default: preset's).")
+@click.option("--simulate-events", type=int, default=None, help="Reference-simulator showers.")
+@click.option("--rss-events", type=int, default=None, help="Showers of the RSS run (0: skip).")
+def bench_cmd(
+    output: Path,
+    quick: bool,
+    presets: str | None,
+    batches: str | None,
+    threads: str | None,
+    repeats: int | None,
+    gemm_size: int | None,
+    train_iterations: int | None,
+    train_batch: int | None,
+    simulate_events: int | None,
+    rss_events: int | None,
+) -> None:
+    """Time generation (torch, onnxruntime), training and the reference simulator; write JSON."""
+    fields: dict[str, Any] = {
+        "presets": tuple(p.strip() for p in presets.split(",") if p.strip()) if presets else None,
+        "batches": _ints(batches, "--batches"),
+        "threads": _ints(threads, "--threads"),
+        "repeats": repeats,
+        "gemm_size": gemm_size,
+        "train_iterations": train_iterations,
+        "train_batch": train_batch,
+        "simulate_events": simulate_events,
+        "rss_events": rss_events,
+    }
+    fields = {k: v for k, v in fields.items() if v is not None}
+    try:
+        config = BenchConfig.quick(**fields) if quick else BenchConfig.model_validate(fields)
+    except ValueError as err:  # pydantic's ValidationError is a ValueError
+        raise ConfigError(f"bench options: {str(err).splitlines()[-2:]}") from err
+    with progress_bar("bench") as update:
+        result = bench(config, output, progress=update)
+    table = Table(title=f"fastcalogan bench ({result.seconds:.0f} s)")
+    for column in ("what", "preset", "backend", "threads", "value", "vs limit"):
+        table.add_column(column)
+    for row in bench_table(result.data):
+        table.add_row(*row)
+    stdout_console().print(table)
+    load = result.data["load_average"]
+    console.print(f"load average before {load['before'][0]:.2f}, after {load['after'][0]:.2f}")
+    click.echo(str(result.path))

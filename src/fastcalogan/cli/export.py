@@ -1,0 +1,43 @@
+"""``fastcalogan export RUN_DIR -o gen.onnx``: the selected generator as an ONNX model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .._config import parse
+from ..generate import ExportConfig, export_onnx
+from ._app import cli, console
+
+
+@cli.command("export")
+@click.argument("run_dir", type=click.Path(path_type=Path, exists=True))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="gen.onnx")
+@click.option("--opset", type=int, default=None, help="ONNX opset (default: ExportConfig's).")
+@click.option("--checkpoint", type=click.Path(path_type=Path, exists=True), default=None)
+@click.option("--no-verify", is_flag=True, help="Skip the onnxruntime-vs-torch check.")
+def export_cmd(
+    run_dir: Path,
+    output: Path,
+    opset: int | None,
+    checkpoint: Path | None,
+    no_verify: bool,
+) -> None:
+    """Export the selected generator (preprocessing inversion included) with a JSON sidecar."""
+    fields: dict[str, object] = {"verify": not no_verify}
+    if opset is not None:
+        fields["opset"] = opset
+    if checkpoint is not None:
+        fields["checkpoint"] = str(checkpoint)
+    result = export_onnx(parse(fields, ExportConfig, "command line"), run_dir, output)
+    check = (
+        f", onnxruntime vs torch max rel. diff {result.max_rel_diff:.2g}"
+        if result.max_rel_diff is not None
+        else ""
+    )
+    console.print(
+        f"{result.n_generators} generator(s), {result.weights_bytes} bytes{check}; "
+        f"sidecar {result.sidecar_path}"
+    )
+    click.echo(str(result.onnx_path))

@@ -1,0 +1,75 @@
+"""``fastcalogan bench --quick``: the JSON document's shape on a tiny run (no timing asserted)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from fastcalogan.cli import cli
+
+TINY = [
+    "--quick",
+    "--presets",
+    "fastcalogan",
+    "--batches",
+    "1,10",
+    "--repeats",
+    "1",
+    "--gemm-size",
+    "64",
+    "--train-iterations",
+    "1",
+    "--train-batch",
+    "4",
+    "--simulate-events",
+    "5",
+    "--rss-events",
+    "0",
+]
+
+
+def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    result = CliRunner().invoke(cli, ["bench", *TINY, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "matmul peak" in result.output and "us/shower" in result.output
+    data = json.loads(out.read_text())
+    assert {
+        "schema",
+        "config",
+        "machine",
+        "load_average",
+        "matmul_peak",
+        "generation",
+        "training",
+        "reference_simulator",
+        "memory",
+        "seconds",
+    } <= set(data)
+    peak = data["matmul_peak"][0]
+    assert peak["n"] == 64 and peak["threads"] == 1 and peak["gflops_best"] > 0
+    # a peak next to each section it normalises
+    assert [p["section"] for p in data["matmul_peak"]] == [
+        "start",
+        "generation fastcalogan",
+        "training fastcalogan",
+    ]
+    gen = data["generation"]
+    assert {(g["backend"], g["batch"]) for g in gen} == {
+        (b, n) for b in ("torch", "torch-graph", "onnxruntime") for n in (1, 10)
+    }
+    assert all(g["seconds_per_shower"] > 0 and g["fraction_of_peak"] > 0 for g in gen)
+    (tr,) = data["training"]
+    assert tr["preset"] == "fastcalogan" and tr["batch_size"] == 4 and tr["iterations"] == 1
+    # one iteration: 5 critic steps (3 passes + double backward) and a generator step
+    assert tr["flops_per_iteration"] > 0 and tr["fraction_of_flop_limit"] > 0
+    assert [s["particle"] for s in data["reference_simulator"]] == ["photon", "pion"]
+    (mem,) = data["memory"]
+    assert mem["weights_bytes"] == 4 * mem["parameters"] and mem["onnx_bytes"] > 0
+
+
+def test_bad_option_is_a_user_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["bench", "--batches", "1,x", "-o", str(tmp_path / "b.json")])
+    assert result.exit_code == 2 and "--batches: expected comma-separated integers" in result.output
