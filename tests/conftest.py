@@ -9,11 +9,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-import yaml
 
 from fastcalogan.data import write_showers
-from fastcalogan.geometry import Binning
-from fastcalogan.train import TrainConfig, binning_to_mapping
+from fastcalogan.geometry import Binning, write_binning_yaml
+from fastcalogan.train import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -105,7 +104,7 @@ def fabricate() -> Callable[..., tuple[np.ndarray, np.ndarray]]:
 def tiny_file(tmp_path: Path, tiny_binning: Binning) -> Path:
     """A CaloChallenge file with 4 energy points x 32 events on the tiny binning."""
     binning_path = tmp_path / "tiny-binning.yaml"
-    binning_path.write_text(yaml.safe_dump(binning_to_mapping(tiny_binning)))
+    write_binning_yaml(tiny_binning, binning_path)
     e, s = fabricate_showers(tiny_binning, 32, seed=3)
     attrs = {"particle": "photon", "eta_min": 0.2, "eta_max": 0.25, "binning": str(binning_path)}
     return write_showers(tmp_path / "tiny.h5", e, s, attrs)

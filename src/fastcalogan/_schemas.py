@@ -19,23 +19,19 @@ __all__ = ["all_stage_configs", "schema_text", "write_schemas"]
 
 
 def all_stage_configs() -> dict[str, type[StageConfig]]:
-    """Every :class:`StageConfig` subclass defined in a ``fastcalogan.<stage>.config`` module."""
+    """Every :class:`StageConfig` subclass defined in the package's stages."""
     import fastcalogan
 
     for info in pkgutil.iter_modules(fastcalogan.__path__):
-        if info.ispkg:
-            try:
-                importlib.import_module(f"fastcalogan.{info.name}.config")
-            except ModuleNotFoundError as err:
-                if err.name != f"fastcalogan.{info.name}.config":
-                    raise
+        if info.ispkg and info.name != "cli":
+            importlib.import_module(f"fastcalogan.{info.name}")
     found: dict[str, type[StageConfig]] = {}
     stack: list[type[Any]] = [StageConfig]
     while stack:
         cls = stack.pop()
         for sub in cls.__subclasses__():
             stack.append(sub)
-            if sub.__module__.startswith("fastcalogan.") and sub.__module__.endswith(".config"):
+            if sub.__module__.startswith("fastcalogan."):
                 found[sub.__name__] = sub
     return dict(sorted(found.items()))
 

@@ -47,6 +47,6 @@ def test_unknown_voxel_count_asks_for_binning(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["inspect", str(path)])
     assert result.exit_code == 2
     assert (
-        "odd.h5: no 'binning' attribute and no built-in binning has 7 voxels; pass --binning"
+        "odd.h5: no 'binning' attribute and no built-in binning has 7 voxels; name it (--binning, or binning: in the config)"
         in result.output
     )

@@ -5,15 +5,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 import fastcalogan.generate as gen_pkg
 from fastcalogan._config import parse
 from fastcalogan.data import DS1_ENERGIES, read_showers, write_showers
 from fastcalogan.errors import CheckpointError, ConfigError, ModelError
 from fastcalogan.generate import GenerateConfig, Simulator, generate
-from fastcalogan.geometry import Binning, get_particle
-from fastcalogan.train import TrainConfig, binning_to_mapping, list_checkpoints, train
+from fastcalogan.geometry import Binning, get_particle, write_binning_yaml
+from fastcalogan.train import TrainConfig, list_checkpoints, train
 
 
 @pytest.fixture
@@ -72,7 +71,7 @@ def test_antiprotons_add_their_rest_mass(
     fabricate: Callable[..., tuple[np.ndarray, np.ndarray]],
 ) -> None:
     binning_path = tmp_path / "b.yaml"
-    binning_path.write_text(yaml.safe_dump(binning_to_mapping(tiny_binning)))
+    write_binning_yaml(tiny_binning, binning_path)
     e, s = fabricate(tiny_binning, 8, seed=2)
     data = write_showers(
         tmp_path / "pions.h5", e, s, {"particle": "pion", "binning": str(binning_path)}
@@ -98,7 +97,7 @@ def test_split_run_routes_energies(
     fabricate: Callable[..., tuple[np.ndarray, np.ndarray]],
 ) -> None:
     binning_path = tmp_path / "b.yaml"
-    binning_path.write_text(yaml.safe_dump(binning_to_mapping(tiny_binning)))
+    write_binning_yaml(tiny_binning, binning_path)
     e, s = fabricate(tiny_binning, 4, seed=1, energies=tuple(DS1_ENERGIES))
     data = write_showers(tmp_path / "all.h5", e, s, {"binning": str(binning_path)})
     train(tiny_config(iterations=1, energy_ranges="split3"), data, tmp_path / "split")

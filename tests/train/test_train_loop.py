@@ -11,8 +11,8 @@ import yaml
 import fastcalogan.train as tr
 from fastcalogan._config import load, parse
 from fastcalogan.data import DS1_ENERGIES, write_showers
-from fastcalogan.errors import ConfigError, DataFormatError
-from fastcalogan.geometry import Binning
+from fastcalogan.errors import BinningError, ConfigError, DataFormatError
+from fastcalogan.geometry import Binning, write_binning_yaml
 from fastcalogan.train import (
     PHOTON_SPLIT_RANGES,
     RECIPES,
@@ -129,7 +129,7 @@ def test_split3_trains_three_ranges(
     fabricate: Callable[..., tuple[np.ndarray, np.ndarray]],
 ) -> None:
     binning_path = tmp_path / "b.yaml"
-    binning_path.write_text(yaml.safe_dump(tr.binning_to_mapping(tiny_binning)))
+    write_binning_yaml(tiny_binning, binning_path)
     e, s = fabricate(tiny_binning, 4, seed=1, energies=tuple(DS1_ENERGIES))
     data = write_showers(tmp_path / "all.h5", e, s, {"binning": str(binning_path)})
     result = train(tiny_config(iterations=2, energy_ranges="split3"), data, tmp_path / "split")
@@ -150,9 +150,11 @@ def test_data_problems(
     with pytest.raises(ConfigError, match="data: no shower file given"):
         train(tiny_config(), None, tmp_path / "b")
     odd = write_showers(tmp_path / "odd.h5", [1000.0], np.ones((1, 7)))
-    with pytest.raises(ConfigError, match="binning: the data file has 7 voxels"):
+    with pytest.raises(
+        BinningError, match=r"odd.h5: no 'binning' attribute and no built-in binning has 7 voxels"
+    ):
         train(tiny_config(), odd, tmp_path / "c")
-    with pytest.raises(DataFormatError, match="binning ds1-photons needs 368"):
+    with pytest.raises(BinningError, match="showers have 16 voxels; binning ds1-photons has 368"):
         train(tiny_config(binning="ds1-photons"), tiny_file, tmp_path / "d")
 
 

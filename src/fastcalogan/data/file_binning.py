@@ -47,7 +47,7 @@ def binning_of_file(
             else:
                 raise BinningError(
                     f"{source}: no 'binning' attribute and no built-in binning has {n_vox} voxels; "
-                    "pass --binning"
+                    "name it (--binning, or binning: in the config)"
                 )
     layers = attrs.get("binning_layers")
     if layers is not None:
@@ -58,6 +58,6 @@ def binning_of_file(
     if found is not None and int(found) != b.n_voxels:
         raise BinningError(
             f"{source}: showers have {found} voxels; binning {b.name} has {b.n_voxels} "
-            "(check --binning)"
+            "(check --binning, or binning: in the config)"
         )
     return b

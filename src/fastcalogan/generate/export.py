@@ -33,9 +33,9 @@ from torch import nn
 
 from .. import __version__
 from .._config import StageConfig
-from .._fileio import atomic_path, write_json, write_text
+from .._fileio import atomic_path, write_json
 from ..errors import CheckpointError, ModelError
-from ..geometry import BUILTIN_BINNINGS, binning_to_mapping
+from ..geometry import BUILTIN_BINNINGS, binning_to_mapping, write_binning_yaml
 from ..models import Generator
 from ..preprocess import Preprocessor
 from ..select import selected_checkpoint
@@ -442,12 +442,7 @@ def export_generators(
     binning = models[0].binning
     binning_file: Path | None = None
     if binning.name not in BUILTIN_BINNINGS:
-        import yaml
-
-        binning_file = write_text(
-            out.with_suffix(".binning.yaml"),
-            yaml.safe_dump(binning_to_mapping(binning), sort_keys=False),
-        )
+        binning_file = write_binning_yaml(binning, out.with_suffix(".binning.yaml"))
     diff: float | None = None
     if config.verify:
         from .onnx_runtime import create_session

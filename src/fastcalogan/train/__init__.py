@@ -9,7 +9,7 @@ from .checkpoint import (
 )
 from .config import INJECTION_ORDER_LOG2, PHOTON_SPLIT_RANGES, RECIPES, Recipe, TrainConfig
 from .loop import LOSS_COLUMNS, TrainProgress, TrainResult, train
-from .sampling import TrainedGenerator, binning_to_mapping, resolve_device, showers_from_noise
+from .sampling import TrainedGenerator, resolve_device, showers_from_noise
 from .schedule import InjectionSchedule, injection_schedule
 
 __all__ = [
@@ -24,7 +24,6 @@ __all__ = [
     "TrainProgress",
     "TrainResult",
     "TrainedGenerator",
-    "binning_to_mapping",
     "checkpoint_path",
     "injection_schedule",
     "list_checkpoints",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,9 +26,16 @@ import yaml
 from .. import __version__
 from .._fileio import write_json, write_text
 from .._logging import log_to_file
-from ..data import ShowerData, read_showers
+from .._provenance import git_hash
+from ..data import ShowerData, binning_of_file, read_showers
 from ..errors import CheckpointError, ConfigError, DataFormatError
-from ..geometry import Binning, binning_from_mapping, get_particle, load_binning
+from ..geometry import (
+    Binning,
+    binning_from_mapping,
+    binning_to_mapping,
+    get_particle,
+    write_binning_yaml,
+)
 from ..models import ModelConfig, build_models, gradient_penalty, sample_noise
 from ..preprocess import Preprocessor, build_preprocessor
 from .checkpoint import (
@@ -40,7 +46,7 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .config import PHOTON_SPLIT_RANGES, TrainConfig
-from .sampling import binning_to_mapping, resolve_device
+from .sampling import resolve_device
 from .schedule import InjectionSchedule, injection_schedule
 
 __all__ = ["LOSS_COLUMNS", "TrainProgress", "TrainResult", "train"]
@@ -95,52 +101,14 @@ class TrainResult:
 
 
 # ----- inputs --------------------------------------------------------------------------------
-def _git_hash() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(Path(__file__).parent), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
-
-
-_BY_VOXELS = {368: "ds1-photons", 533: "ds1-pions"}
-
-
-def _resolve_binning(config: TrainConfig, attrs: dict[str, Any], n_voxels: int) -> Binning:
-    if config.binning:
-        return load_binning(config.binning)
-    name = attrs.get("binning")
-    if name:
-        try:
-            return load_binning(str(name))
-        except Exception as err:  # any failure: fall back to the voxel count
-            log.warning("binning %r of the data file cannot be loaded (%s)", name, err)
-    guess = _BY_VOXELS.get(n_voxels)
-    if guess is None:
-        raise ConfigError(
-            f"binning: the data file has {n_voxels} voxels and no usable 'binning' attribute; "
-            "set binning: NAME|FILE in the config"
-        )
-    return load_binning(guess)
-
-
 def _read_data(
     config: TrainConfig, path: Path
 ) -> tuple[ShowerData, Binning, str, tuple[float, float]]:
     data = read_showers(path)
-    attrs = dict(data.attrs)
-    binning = _resolve_binning(config, attrs, data.n_voxels)
-    if binning.n_voxels != data.n_voxels:
-        raise DataFormatError(
-            f"{path}: 'showers' has {data.n_voxels} columns; binning {binning.name} needs "
-            f"{binning.n_voxels} (check binning in the config)"
-        )
+    attrs = {**data.attrs, "n_voxels": data.n_voxels}
+    # the config's binning, else the file's (restricted to its relevant layers), else the
+    # built-in binning with the file's voxel count; a mismatch is a one-line error
+    binning = binning_of_file(attrs, config.binning, source=str(path))
     particle = get_particle(config.particle or attrs.get("particle") or binning.particle).name
     if config.eta is not None:
         eta = (float(config.eta[0]), float(config.eta[1]))
@@ -297,9 +265,7 @@ def _train_one(
     _rewrite_losses(losses_path, start)
     if state is None:
         preprocessor.save(run_dir / "preprocess.json")
-        write_text(
-            run_dir / "binning.yaml", yaml.safe_dump(binning_to_mapping(binning), sort_keys=False)
-        )
+        write_binning_yaml(binning, run_dir / "binning.yaml")
     write_text(run_dir / "config.yaml", _config_yaml(config))
     write_json(
         run_dir / "run.json",
@@ -311,7 +277,7 @@ def _train_one(
             "energy_points": schedule.order,
             "energy_range": list(preprocessor.energy_range),
             "fastcalogan_version": __version__,
-            "git_hash": _git_hash(),
+            "git_hash": git_hash(),
         },
     )
 
@@ -340,7 +306,7 @@ def _train_one(
         "energy_points": list(schedule.order),
         "data_path": str(data_path),
         "fastcalogan_version": __version__,
-        "git_hash": _git_hash(),
+        "git_hash": git_hash(),
     }
     total = config.iterations
     batch_size = int(config.batch_size or 1)

@@ -17,14 +17,13 @@ import numpy.typing as npt
 import torch
 
 from ..errors import CheckpointError, ModelError
-from ..geometry import Binning, binning_from_mapping, binning_to_mapping
+from ..geometry import Binning, binning_from_mapping
 from ..models import Generator, ModelConfig, build_models, sample_noise
 from ..preprocess import Preprocessor
 from .checkpoint import load_checkpoint
 
 __all__ = [
     "TrainedGenerator",
-    "binning_to_mapping",
     "resolve_device",
     "showers_from_noise",
 ]
