@@ -37,6 +37,12 @@ def test_demo_quick_runs_the_whole_chain(tmp_path: Path) -> None:
     assert summary["best_checkpoint"] in {str(c) for c in checkpoints}
     assert Path(summary["run_dir"], "selection", "chi2.csv").is_file()
 
+    # the selected generator was exported to ONNX with its sidecar
+    onnx_path = Path(summary["onnx"])
+    assert onnx_path.stat().st_size == summary["onnx_bytes"] > 0
+    sidecar = json.loads(onnx_path.with_suffix(".json").read_text())
+    assert sidecar["particle"] == "photon" and sidecar["n_voxels"] == 368
+
     # the evaluation wrote its metrics with the documented keys, and a self-contained page
     metrics = json.loads(Path(summary["metrics"]).read_text())
     assert set(METRICS_KEYS) <= set(metrics)

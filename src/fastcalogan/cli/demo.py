@@ -2,7 +2,8 @@
 
 simulate (training and an independent reference sample, photons at |eta| 0.20-0.25, the 15
 dataset-1 energy points) -> voxelise a small hit-level sample -> train a short FastCaloGAN
-run -> select the best checkpoint by chi2 -> generate -> evaluate and write the HTML report.
+run -> select the best checkpoint by chi2 -> export it to ONNX -> generate -> evaluate and
+write the HTML report.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from rich.table import Table
 from .._fileio import write_json
 from ..data import DS1_ENERGIES, ds1_event_counts
 from ..evaluate import EvaluateConfig, evaluate
-from ..generate import GenerateConfig, generate
+from ..generate import ExportConfig, GenerateConfig, export_onnx, generate
 from ..report import write_report
 from ..select import SelectConfig, select_best
 from ..simulate import SimulateConfig, simulate
@@ -62,7 +63,7 @@ _SETTINGS: dict[str, dict[str, int]] = {
 @click.option("--iterations", type=int, default=None, help="Training iterations (default 1500).")
 @click.option("--seed", type=int, default=1, show_default=True)
 def demo_cmd(out_dir: Path, quick: bool, iterations: int | None, seed: int) -> None:
-    """Run simulate -> voxelise -> train -> select -> generate -> evaluate on photons."""
+    """Run simulate -> voxelise -> train -> select -> export -> generate -> evaluate (photons)."""
     s = dict(_SETTINGS["quick" if quick else "full"])
     if iterations is not None:
         s["iterations"] = iterations
@@ -140,6 +141,10 @@ def demo_cmd(out_dir: Path, quick: bool, iterations: int | None, seed: int) -> N
         )
     done("select")
 
+    step("export")
+    exported = export_onnx(ExportConfig(), trained.run_dir, out_dir / "generator.onnx")
+    done("export")
+
     step("generate")
     generated = generate(
         GenerateConfig(
@@ -193,6 +198,8 @@ def demo_cmd(out_dir: Path, quick: bool, iterations: int | None, seed: int) -> N
         "best_checkpoint": str(selected.best_checkpoint),
         "best_iteration": selected.best_iteration,
         "chi2_ndf": selected.chi2_ndf,
+        "onnx": str(exported.onnx_path),
+        "onnx_bytes": exported.weights_bytes,
         "generated_file": str(generated.path),
         "report": str(evaluated.report_path),
         "metrics": str(evaluated.metrics_path),
@@ -207,6 +214,7 @@ def demo_cmd(out_dir: Path, quick: bool, iterations: int | None, seed: int) -> N
     )
     click.echo(f"training run:      {trained.run_dir} ({trained.iterations_per_s:.2f} it/s)")
     click.echo(f"selection:         {selected.table_path} and {selected.plot_path}")
+    click.echo(f"ONNX generator:    {exported.onnx_path} ({exported.weights_bytes / 1e6:.2f} MB)")
     click.echo(f"generated showers: {generated.path}")
     click.echo(f"report:            {evaluated.report_path}")
     click.echo(f"summary:           {out_dir / 'demo.json'}")
