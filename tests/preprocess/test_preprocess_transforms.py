@@ -8,7 +8,6 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import fastcalogan.preprocess as pp
 from fastcalogan._config import parse
 from fastcalogan.errors import ConfigError, DataFormatError, ModelError
 from fastcalogan.geometry import Binning
@@ -19,10 +18,6 @@ KINDS = [
     PreprocessConfig(kind="caloshowergan"),
     PreprocessConfig(kind="caloshowergan", layer_norm=True),
 ]
-
-
-def test_public_api_is_pinned() -> None:
-    assert sorted(pp.__all__) == ["PreprocessConfig", "Preprocessor", "build_preprocessor"]
 
 
 @pytest.mark.parametrize("config", KINDS, ids=["fcg", "csg", "csg-layer"])

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import fastcalogan.simulate as sim
 from fastcalogan._config import parse
 from fastcalogan.cli import cli
 from fastcalogan.data import read_hits, read_shower_attrs, read_showers
@@ -19,17 +18,6 @@ from fastcalogan.simulate import (
     simulate_hits,
     simulate_voxels,
 )
-
-
-def test_public_api_is_pinned():
-    assert sorted(sim.__all__) == [
-        "SimulateConfig",
-        "SimulateResult",
-        "resolve_energies",
-        "simulate",
-        "simulate_hits",
-        "simulate_voxels",
-    ]
 
 
 def test_resolve_energies_ds1_and_list():

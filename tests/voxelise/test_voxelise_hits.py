@@ -48,32 +48,6 @@ def random_hits(
     )
 
 
-def test_public_api_is_pinned() -> None:
-    assert set(vx.__all__) == {
-        "BinningValidation",
-        "InvertConfig",
-        "InvertResult",
-        "LayerComparison",
-        "VoxelGrid",
-        "VoxeliseConfig",
-        "VoxeliseResult",
-        "Voxelised",
-        "binning_of_file",
-        "hit_slots",
-        "invert",
-        "invert_showers",
-        "layers_from_energies",
-        "proxy_binning",
-        "relevant_layers",
-        "restrict_to_layers",
-        "summary_path_for",
-        "validate_binning",
-        "voxel_grid",
-        "voxelise",
-        "voxelise_hits",
-    }
-
-
 def test_hand_computed_voxel_indices(tiny_binning: Binning) -> None:
     # tiny: layer 0 r [0,10,20,50,100] (voxels 0-3); layer 1 r [0,5,10,20,40] x 2 alpha bins
     # (voxels 4-11, alpha (-pi,0] then (0,pi]); layer 2 r [0,10,30,60,120] (voxels 12-15)
