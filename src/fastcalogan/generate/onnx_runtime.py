@@ -16,16 +16,16 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import torch
 
 from .. import __version__
 from ..data import ShowerWriter
 from ..errors import ModelError
-from ..geometry import BUILTIN_BINNINGS, Binning, binning_from_mapping, get_particle
+from ..geometry import BUILTIN_BINNINGS, Binning, binning_from_mapping
 from ..models import ModelConfig, sample_noise
 from .api import GenerateResult
 from .config import GenerateConfig
 from .export import INPUT_NAMES, ONNX_FORMAT, OUTPUT_NAME, sidecar_path
+from .simulator import add_rest_mass, prepare_request, route_energies
 
 __all__ = ["OnnxSimulator", "create_session", "generate_onnx"]
 
@@ -133,20 +133,6 @@ class OnnxSimulator:
             )[0]
         return out
 
-    def _route(self, energies: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
-        which = np.full(energies.shape, -1, dtype=np.int64)
-        for k in reversed(range(len(self.ranges))):
-            lo, hi = self.ranges[k]
-            which[(energies >= lo * (1 - 1e-9)) & (energies <= hi * (1 + 1e-9))] = k
-        if (which < 0).any():
-            bad = float(energies[which < 0][0])
-            lo, hi = self.energy_range
-            raise ModelError(
-                f"energy {bad:g} MeV is outside the trained range {lo:g}-{hi:g} MeV"
-                + (" (or between the split ranges)" if len(self.ranges) > 1 else "")
-            )
-        return which
-
     def simulate(
         self,
         energies_mev: npt.ArrayLike,
@@ -166,25 +152,8 @@ class OnnxSimulator:
         Returns:
             Voxel energies ``(n, n_voxels)``, MeV, float32.
         """
-        energies = np.asarray(energies_mev, dtype=np.float64).reshape(-1)
-        if energies.size and (not np.all(np.isfinite(energies)) or energies.min() <= 0):
-            raise ModelError("energies must be finite and > 0 MeV")
-        offset = 0.0
-        if particle is not None:
-            asked, trained = get_particle(particle), get_particle(self.particle)
-            if asked.shower != trained.shower:
-                raise ModelError(
-                    f"cannot simulate {asked.name} ({asked.shower} shower) with a generator "
-                    f"trained on {trained.name} ({trained.shower} shower)"
-                )
-            offset = asked.deposit_offset
-        which = self._route(energies)
-        seed = int(
-            (rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)).integers(
-                0, 2**63 - 1
-            )
-        )
-        noise_gen = torch.Generator().manual_seed(seed)
+        energies, offset, noise_gen = prepare_request(energies_mev, rng, particle, self.particle)
+        which = route_energies(energies, self.ranges)
         step = max(1, int(batch_size))
         noise = np.empty((energies.size, self.model_config.latent_dim), dtype=np.float32)
         for k in range(len(self.ranges)):
@@ -196,11 +165,7 @@ class OnnxSimulator:
         for start in range(0, energies.size, step):
             sl = slice(start, start + step)
             out[sl] = self.run(noise[sl], energies[sl])
-        if offset > 0:
-            etot = out.sum(axis=1, dtype=np.float64)
-            scale = np.divide(etot + offset, etot, out=np.ones_like(etot), where=etot > 0)
-            out *= scale[:, None].astype(np.float32)
-        return out
+        return add_rest_mass(out, offset)
 
     def __repr__(self) -> str:
         lo, hi = self.energy_range

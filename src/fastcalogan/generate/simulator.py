@@ -35,6 +35,65 @@ def _checkpoint_of(run_dir: Path) -> Path:
     return found[-1]
 
 
+def route_energies(
+    energies: npt.NDArray[np.float64], ranges: Sequence[tuple[float, float]]
+) -> npt.NDArray[np.int64]:
+    """Index of the energy range (generator) of each energy; a shared boundary goes lower.
+
+    Raises:
+        ModelError: an energy outside every range.
+    """
+    which = np.full(energies.shape, -1, dtype=np.int64)
+    for k in reversed(range(len(ranges))):
+        lo, hi = ranges[k]
+        which[(energies >= lo * (1 - 1e-9)) & (energies <= hi * (1 + 1e-9))] = k
+    if (which < 0).any():
+        bad = float(energies[which < 0][0])
+        lo, hi = ranges[0][0], ranges[-1][1]
+        raise ModelError(
+            f"energy {bad:g} MeV is outside the trained range {lo:g}-{hi:g} MeV"
+            + (" (or between the split ranges)" if len(ranges) > 1 else "")
+        )
+    return which
+
+
+def prepare_request(
+    energies_mev: npt.ArrayLike,
+    rng: np.random.Generator | int,
+    particle: str | None,
+    trained_particle: str,
+) -> tuple[npt.NDArray[np.float64], float, torch.Generator]:
+    """Validate a generation request: ``(energies (n,), rest-mass offset MeV, noise generator)``.
+
+    The noise generator is seeded from ``rng``, so torch and onnxruntime generation draw the
+    same noise for the same seed.
+    """
+    energies = np.asarray(energies_mev, dtype=np.float64).reshape(-1)
+    if energies.size and (not np.all(np.isfinite(energies)) or energies.min() <= 0):
+        raise ModelError("energies must be finite and > 0 MeV")
+    offset = 0.0
+    if particle is not None:
+        asked, trained = get_particle(particle), get_particle(trained_particle)
+        if asked.shower != trained.shower:
+            raise ModelError(
+                f"cannot simulate {asked.name} ({asked.shower} shower) with a generator "
+                f"trained on {trained.name} ({trained.shower} shower)"
+            )
+        offset = asked.deposit_offset
+    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    seed = int(generator.integers(0, 2**63 - 1))
+    return energies, offset, torch.Generator().manual_seed(seed)
+
+
+def add_rest_mass(showers: npt.NDArray[np.float32], offset: float) -> npt.NDArray[np.float32]:
+    """Spread ``offset`` MeV over each shower in proportion to its voxel energies (in place)."""
+    if offset > 0:
+        etot = showers.sum(axis=1, dtype=np.float64)
+        scale = np.divide(etot + offset, etot, out=np.ones_like(etot), where=etot > 0)
+        showers *= scale[:, None].astype(np.float32)
+    return showers
+
+
 class Simulator:
     """Fast shower simulation from trained generators.
 
@@ -98,20 +157,6 @@ class Simulator:
         return tuple(m.checkpoint for m in self.models)
 
     # ----- simulation ------------------------------------------------------------------------
-    def _route(self, energies: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
-        which = np.full(energies.shape, -1, dtype=np.int64)
-        for k in reversed(range(len(self.models))):
-            lo, hi = self.models[k].energy_range
-            which[(energies >= lo * (1 - 1e-9)) & (energies <= hi * (1 + 1e-9))] = k
-        if (which < 0).any():
-            bad = float(energies[which < 0][0])
-            lo, hi = self.energy_range
-            raise ModelError(
-                f"energy {bad:g} MeV is outside the trained range {lo:g}-{hi:g} MeV"
-                + (" (or between the split ranges)" if len(self.models) > 1 else "")
-            )
-        return which
-
     def simulate(
         self,
         energies_mev: npt.ArrayLike,
@@ -136,35 +181,14 @@ class Simulator:
         Raises:
             ModelError: an energy outside the trained range, or an incompatible particle.
         """
-        energies = np.asarray(energies_mev, dtype=np.float64).reshape(-1)
-        if energies.size and (not np.all(np.isfinite(energies)) or energies.min() <= 0):
-            raise ModelError("energies must be finite and > 0 MeV")
-        offset = 0.0
-        if particle is not None:
-            asked, trained = get_particle(particle), get_particle(self.particle)
-            if asked.shower != trained.shower:
-                raise ModelError(
-                    f"cannot simulate {asked.name} ({asked.shower} shower) with a generator "
-                    f"trained on {trained.name} ({trained.shower} shower)"
-                )
-            offset = asked.deposit_offset
-        which = self._route(energies)
-        seed = int(
-            (rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)).integers(
-                0, 2**63 - 1
-            )
-        )
-        noise_gen = torch.Generator().manual_seed(seed)
+        energies, offset, noise_gen = prepare_request(energies_mev, rng, particle, self.particle)
+        which = route_energies(energies, [m.energy_range for m in self.models])
         out = np.zeros((energies.size, self.binning.n_voxels), dtype=np.float32)
         for k, model in enumerate(self.models):
             idx = np.flatnonzero(which == k)
             if idx.size:
                 out[idx] = model.sample(energies[idx], noise_gen, batch_size)
-        if offset > 0:
-            etot = out.sum(axis=1, dtype=np.float64)
-            scale = np.divide(etot + offset, etot, out=np.ones_like(etot), where=etot > 0)
-            out *= scale[:, None].astype(np.float32)
-        return out
+        return add_rest_mass(out, offset)
 
     def __repr__(self) -> str:
         lo, hi = self.energy_range
