@@ -6,12 +6,14 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import __version__
 from ..data import ShowerWriter
-from ..geometry import BUILTIN_BINNINGS
+from ..geometry import BUILTIN_BINNINGS, Binning
 from .config import GenerateConfig
 from .simulator import Simulator
 
@@ -72,6 +74,43 @@ def generate(
         "source": str(source),
         "checkpoints": ",".join(str(p) for p in sim.checkpoints),
     }
+    checkpoints = tuple(p for p in sim.checkpoints if p is not None)
+    return write_generated(sim, config, out_path, attrs, checkpoints, t0)
+
+
+class _ShowerSource(Protocol):
+    """What :func:`write_generated` needs of a simulator (torch or onnxruntime)."""
+
+    @property
+    def binning(self) -> Binning: ...
+
+    def simulate(
+        self,
+        energies_mev: npt.ArrayLike,
+        rng: np.random.Generator | int,
+        batch_size: int = ...,
+        particle: str | None = ...,
+    ) -> npt.NDArray[np.float32]: ...
+
+
+def write_generated(
+    sim: _ShowerSource,
+    config: GenerateConfig,
+    out_path: str | os.PathLike[str],
+    attrs: dict[str, Any],
+    checkpoints: tuple[Path, ...],
+    t0: float,
+) -> GenerateResult:
+    """Generate ``config.n_events`` showers per energy in blocks and write them atomically.
+
+    Args:
+        sim: the torch or onnxruntime simulator.
+        config: energies, counts, seed, batch and block sizes.
+        out_path: CaloChallenge shower file.
+        attrs: file attributes (particle, eta, binning, provenance).
+        checkpoints: what the showers came from, for the result.
+        t0: ``time.perf_counter()`` at the start of the call (loading included in ``seconds``).
+    """
     energies = np.repeat(np.asarray(config.energies, dtype=np.float64), config.n_events)
     rng = np.random.default_rng(config.seed)
     t_gen = 0.0
@@ -87,5 +126,5 @@ def generate(
         n_events=int(energies.size),
         seconds=time.perf_counter() - t0,
         showers_per_s=energies.size / t_gen if t_gen > 0 else 0.0,
-        checkpoints=tuple(p for p in sim.checkpoints if p is not None),
+        checkpoints=checkpoints,
     )

@@ -18,11 +18,10 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import __version__
-from ..data import ShowerWriter
 from ..errors import ModelError
 from ..geometry import BUILTIN_BINNINGS, Binning, binning_from_mapping
 from ..models import ModelConfig, sample_noise
-from .api import GenerateResult
+from .api import GenerateResult, write_generated
 from .config import GenerateConfig
 from .export import INPUT_NAMES, ONNX_FORMAT, OUTPUT_NAME, sidecar_path
 from .simulator import add_rest_mass, prepare_request, route_energies
@@ -206,20 +205,4 @@ def generate_onnx(
         "generator": "fastcalogan-onnx",
         "source": str(onnx_path),
     }
-    energies = np.repeat(np.asarray(config.energies, dtype=np.float64), config.n_events)
-    rng = np.random.default_rng(config.seed)
-    t_gen = 0.0
-    with ShowerWriter(out_path, sim.binning.n_voxels, attrs) as writer:
-        for start in range(0, energies.size, config.chunk_events):
-            block = energies[start : start + config.chunk_events]
-            t1 = time.perf_counter()
-            showers = sim.simulate(block, rng, config.batch_size, particle=config.particle)
-            t_gen += time.perf_counter() - t1
-            writer.append(block, showers)
-    return GenerateResult(
-        path=Path(out_path),
-        n_events=int(energies.size),
-        seconds=time.perf_counter() - t0,
-        showers_per_s=energies.size / t_gen if t_gen > 0 else 0.0,
-        checkpoints=(Path(onnx_path),),
-    )
+    return write_generated(sim, config, out_path, attrs, (Path(onnx_path),), t0)
