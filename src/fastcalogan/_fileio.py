@@ -11,11 +11,13 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "write_json", "write_text"]
+import numpy as np
+
+__all__ = ["atomic_path", "json_safe", "write_json", "write_text"]
 
 
 @contextlib.contextmanager
@@ -52,14 +54,25 @@ def write_text(target: str | os.PathLike[str], text: str) -> Path:
     return Path(target)
 
 
-def _finite(obj: Any) -> Any:
-    """``obj`` with non-finite floats replaced by ``None`` (JSON has no NaN or infinity)."""
+def json_safe(obj: Any) -> Any:
+    """A JSON-ready copy: NaN/inf -> None, numpy arrays and scalars -> Python, tuples ->
+    lists, paths -> strings, mapping keys -> strings.
+
+    >>> json_safe({"a": (float("nan"), 1)})
+    {'a': [None, 1]}
+    """
+    if isinstance(obj, Mapping):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return json_safe(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
     return obj
 
 
@@ -73,5 +86,5 @@ def write_json(target: str | os.PathLike[str], obj: Any) -> Path:
     >>> p.read_text().split()
     ['{', '"chi2":', 'null', '}']
     """
-    text = json.dumps(_finite(obj), indent=2, sort_keys=True, default=str, allow_nan=False)
+    text = json.dumps(json_safe(obj), indent=2, sort_keys=True, default=str, allow_nan=False)
     return write_text(target, text + "\n")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import pydantic
 from pydantic import Field
@@ -23,15 +23,7 @@ MetricName = Literal[
 ]
 
 #: Every metric the evaluation can compute, in the order it computes them.
-METRICS: tuple[MetricName, ...] = (
-    "chi2",
-    "response",
-    "fpd",
-    "kpd",
-    "classifier_voxels",
-    "classifier_features",
-    "nearest_neighbour",
-)
+METRICS: tuple[MetricName, ...] = get_args(MetricName)
 
 
 class ClassifierConfig(pydantic.BaseModel):

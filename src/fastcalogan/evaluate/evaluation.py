@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import __version__
-from .._fileio import atomic_path, write_json
+from .._fileio import atomic_path, json_safe, write_json
 from .._logging import ProgressCallback
 from .._provenance import git_hash
 from ..data import ShowerData, binning_of_file, read_shower_attrs, read_showers
@@ -103,23 +103,6 @@ class EvaluateResult:
     report_path: Path | None
     headline: Mapping[str, float | None] = field(default_factory=dict)
     seconds: float = 0.0
-
-
-def _clean(obj: Any) -> Any:
-    """JSON-safe copy: NaN/inf -> None, numpy scalars -> Python, tuples -> lists."""
-    if isinstance(obj, Mapping):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _clean(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
 
 
 def _resolve_binning(
@@ -446,7 +429,7 @@ def evaluate(
     )
     timing["total"] = time.perf_counter() - t0
     metrics["timing"] = timing
-    metrics = _clean(metrics)
+    metrics = json_safe(metrics)
     metrics_path = write_json(out / "metrics.json", metrics)
     hist_path = _save_npz(out / "histograms.npz", hists)
     step("write")

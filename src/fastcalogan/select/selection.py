@@ -15,7 +15,6 @@ import csv
 import io
 import json
 import logging
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -217,7 +216,7 @@ def _select_one(
         {
             "checkpoint": best["checkpoint"],
             "iteration": best["iteration"],
-            "chi2_ndf": _finite(best["chi2_ndf"]),
+            "chi2_ndf": best["chi2_ndf"],
             "figure_of_merit": config.figure_of_merit,
         },
     )
@@ -229,17 +228,6 @@ def _select_one(
         plot_path=plot_path,
     )
     return result, float(best["chi2"]), int(best["ndf"]), rows
-
-
-def _finite(value: Any) -> Any:
-    """``inf``/``nan`` as ``None`` (JSON has no infinity), recursively."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
 
 
 def _csv_text(rows: list[dict[str, Any]]) -> str:
@@ -267,8 +255,8 @@ def _write_outputs(
         {
             "config": config.model_dump(mode="json"),
             "reference": reference,
-            "best": _finite(best),
-            "rows": _finite(rows),
+            "best": best,
+            "rows": rows,
         },
     )
     fig = Figure(figsize=(7, 4.5), layout="constrained")
@@ -359,12 +347,12 @@ def select_best(
                 {
                     "range": s.name,
                     "checkpoint": str(r.best_checkpoint),
-                    "chi2_ndf": _finite(r.chi2_ndf),
+                    "chi2_ndf": r.chi2_ndf,
                 }
                 for s, r in zip(subruns, results, strict=True)
             ],
-            "chi2_ndf": _finite(_ratio(chi2_sum, ndf_sum)),
-            "rows": _finite(all_rows),
+            "chi2_ndf": _ratio(chi2_sum, ndf_sum),
+            "rows": all_rows,
         },
     )
     fig = Figure(figsize=(7 * len(subruns), 4.5), layout="constrained")
