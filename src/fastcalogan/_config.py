@@ -77,8 +77,10 @@ def parse(data: Mapping[str, Any], model: type[ConfigT], source: str = "<config>
 def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
     """Apply ``key.sub=value`` overrides (values parsed as YAML) to a nested mapping.
 
-    >>> apply_overrides({"train": {"lr": 1e-4}}, ["train.lr=2e-4", "seed=3"])
+    >>> apply_overrides({"train": {"lr": 1e-4}}, ["train.lr=0.0002", "seed=3"])
     {'train': {'lr': 0.0002}, 'seed': 3}
+
+    YAML reads ``2e-4`` (no dot) as a string; validation turns it into the float field's value.
     """
     out = dict(data)
     for item in overrides:
