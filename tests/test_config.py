@@ -51,3 +51,9 @@ def test_unreadable_and_non_mapping_files(tmp_path: Path) -> None:
     cfg.write_text("- 1\n- 2\n")
     with pytest.raises(ConfigError, match="expected a mapping of keys at the top, found list"):
         load(cfg, _Outer)
+
+
+def test_without_a_file_the_overrides_are_validated_as_the_command_line() -> None:
+    assert load(None, _Outer, ["particle=pion"]).particle == "pion"
+    with pytest.raises(ConfigError, match=r"command line: train\.lr: .*greater than 0"):
+        load(None, _Outer, ["train.lr=0"])

@@ -99,20 +99,23 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str,
 
 
 def load(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | None,
     model: type[ConfigT],
     overrides: Sequence[str] = (),
 ) -> ConfigT:
     """Read a YAML file and validate it as ``model``.
 
     Args:
-        path: YAML file holding one mapping.
+        path: YAML file holding one mapping; ``None`` starts from the defaults (errors then
+            name the command line).
         model: the stage's config class.
         overrides: ``key=value`` strings applied before validation.
 
     Raises:
         ConfigError: the file is missing, not YAML, not a mapping, or fails validation.
     """
+    if path is None:
+        return parse(apply_overrides({}, overrides), model, "command line")
     path = Path(path)
     try:
         text = path.read_text()

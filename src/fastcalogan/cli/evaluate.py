@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .._config import apply_overrides, load, parse
+from .._config import load
 from ..evaluate import EvaluateConfig, evaluate
 from ..report import write_report
 from ._app import cli, console, progress_bar
@@ -94,10 +94,7 @@ def evaluate_cmd(
     Prints the report's path and the headline metrics.
     """
     overrides = [*_overrides(particle, binning, n_max, seed), *sets]
-    if config_path is not None:
-        config = load(config_path, EvaluateConfig, overrides)
-    else:
-        config = parse(apply_overrides({}, overrides), EvaluateConfig, "command line")
+    config = load(config_path, EvaluateConfig, overrides)
     with progress_bar("evaluate", total=None) as update:
         result = evaluate(
             config,

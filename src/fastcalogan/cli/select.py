@@ -9,7 +9,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from .._config import apply_overrides, load, parse
+from .._config import load
 from ..select import SelectConfig, SelectResult, select_best
 from ._app import cli, console, progress_bar
 
@@ -77,10 +77,7 @@ def select_cmd(
 ) -> None:
     """Score every checkpoint of RUN_DIR and print the chi2/NDF table."""
     extra = list(overrides) + ([f"figure_of_merit={figure_of_merit}"] if figure_of_merit else [])
-    if config_path is not None:
-        config = load(config_path, SelectConfig, extra)
-    else:
-        config = parse(apply_overrides({}, extra), SelectConfig, "--set")
+    config = load(config_path, SelectConfig, extra)
     with progress_bar("select", None) as update:
         result = select_best(config, run_dir, reference, progress=update)
     for sub in result.per_range or (result,):
