@@ -162,11 +162,13 @@ PUBLIC_API: dict[str, list[str]] = {
     ],
     "models": [
         "Critic",
+        "CriticTerms",
         "Generator",
         "ModelConfig",
         "OutputHead",
         "PRESETS",
         "build_models",
+        "critic_terms",
         "gradient_penalty",
         "sample_noise",
     ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from fastcalogan.cli import cli
@@ -55,6 +56,7 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
         "start",
         "generation fastcalogan",
         "training fastcalogan",
+        "training fastcalogan, after",
     ]
     gen = data["generation"]
     assert {(g["backend"], g["batch"]) for g in gen} == {
@@ -63,11 +65,22 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
     assert all(g["seconds_per_shower"] > 0 and g["fraction_of_peak"] > 0 for g in gen)
     (tr,) = data["training"]
     assert tr["preset"] == "fastcalogan" and tr["batch_size"] == 4 and tr["iterations"] == 1
-    # one iteration: 5 critic steps (3 passes + double backward) and a generator step
     assert tr["flops_per_iteration"] > 0 and tr["fraction_of_flop_limit"] > 0
+    # one iteration, 5 critic steps and a generator step: per critic step the generator
+    # (4 products), the critic over real+fake+interpolates (4), the explicit input gradient
+    # (3) and the backward (2 per product but the first layer's input); the generator step
+    # runs the generator and the critic (4 + 4), the critic's input gradients (4, its weights
+    # are frozen) and the generator's backward (4 weights + 3 inputs)
+    assert tr["matmuls_per_iteration"] == 5 * (4 + 4 + 3 + 7 + 6) + (4 + 4 + 4 + 7)
+    assert 0 < tr["matmul_share_of_iteration"] and tr["matmul_fraction_of_peak"] > 0
     assert [s["particle"] for s in data["reference_simulator"]] == ["photon", "pion"]
     (mem,) = data["memory"]
     assert mem["weights_bytes"] == 4 * mem["parameters"] and mem["onnx_bytes"] > 0
+    # the batch-1 floor: the generator's weights over the read bandwidth of that many bytes
+    for g in gen:
+        floor = mem["weights_bytes"] / (g["read_bandwidth_gbs"] * 1e9) * 1e6
+        assert g["weights_read_us_per_call"] == pytest.approx(floor, rel=1e-9)
+    assert "reading the weights" in result.output
 
 
 def test_bad_option_is_a_user_error(tmp_path: Path) -> None:

@@ -48,6 +48,7 @@ __all__ = [
     "bench_table",
     "count_flops",
     "matmul_peak",
+    "read_bandwidth",
     "synthetic_generator",
 ]
 
@@ -75,7 +76,8 @@ class BenchConfig(StageConfig):
             slow, so that a collapsed configuration (two threads on a busy core) cannot
             stretch the run.
         gemm_size: n of the n x n x n fp32 GEMM that measures the peak.
-        train_iterations: timed training iterations per preset (after one warm-up call).
+        train_iterations: timed training iterations per preset (after one warm-up call); the
+            speed is the median over 8 chunks of them (every iteration when fewer).
         train_warmup: iterations of the warm-up call.
         train_batch: batch size of training (default: each preset's own).
         simulate_events: showers of the reference simulator per particle.
@@ -187,17 +189,22 @@ class _torch_threads:
         torch.set_num_threads(self.before)
 
 
+_MATMULS = (torch.ops.aten.mm.default, torch.ops.aten.addmm.default)
+
+
 class _FlopCount(TorchDispatchMode):
     """FLOPs of every dispatched op, with :class:`FlopCounterMode`'s formulas (``flop_registry``).
 
     :class:`FlopCounterMode` itself tracks modules with autograd hooks that refuse the
     double backward of the gradient penalty (``autograd.grad(create_graph=True)``); this mode
-    applies the same per-op formulas without module tracking.
+    applies the same per-op formulas without module tracking. The operand shapes of every
+    matrix product are kept in ``matmuls`` (``(m, k, n)``), to time them alone.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.total = 0
+        self.matmuls: list[tuple[int, int, int]] = []
 
     def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
@@ -205,6 +212,9 @@ class _FlopCount(TorchDispatchMode):
         count = flop_registry.get(func._overloadpacket)
         if count is not None:
             self.total += int(count(*args, **kwargs, out_val=out))
+        if func in _MATMULS:
+            a, b = args[-2], args[-1]
+            self.matmuls.append((int(a.shape[0]), int(a.shape[1]), int(b.shape[1])))
         return out
 
 
@@ -213,6 +223,39 @@ def count_flops(fn: Callable[[], Any]) -> int:
     with _FlopCount() as counter:
         fn()
     return counter.total
+
+
+def read_bandwidth(n_bytes: int, threads: int, repeats: int = 15) -> float:
+    """Bytes/s of summing a warm float32 array of ``n_bytes`` (median of repeats).
+
+    The array stays in cache as far as it fits, as a generator's weights do between calls:
+    at batch 1 every weight is read once per shower, so ``weights / bandwidth`` bounds the
+    time of a single shower from below.
+    """
+    with _torch_threads(threads):
+        a = torch.ones(max(1, n_bytes // 4))
+        inner = max(1, 2**22 // max(1, n_bytes))
+        return n_bytes / _median_time(a.sum, repeats, inner, 0.5) * inner
+
+
+def _matmul_seconds(shapes: list[tuple[int, int, int]], repeats: int = 3) -> float:
+    """Median seconds of the matrix products ``shapes`` alone, on contiguous operands."""
+    g = torch.Generator().manual_seed(0)
+    operands = [
+        (torch.randn(m, k, generator=g), torch.randn(k, n, generator=g)) for m, k, n in shapes
+    ]
+
+    def run() -> None:
+        for a, b in operands:
+            torch.mm(a, b)
+
+    run()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
 
 
 def _forward_flops(fn: Callable[[], Any]) -> int:
@@ -276,6 +319,7 @@ def _generation(
     graph = GeneratorGraph([model])
     lo, hi = model.energy_range
     flops_per_shower = _forward_flops(lambda: graph(*_inputs(model, 100, lo, hi))) / 100.0
+    weights_bytes = sum(int(p.numel()) * p.element_size() for p in graph.parameters())
     backends: list[tuple[str, str]] = [
         ("torch", "cpu"),
         ("torch-graph", "cpu"),
@@ -288,6 +332,7 @@ def _generation(
         # machine changes during a run
         peak = matmul_peak(config.gemm_size, threads)
         peaks.append({"section": f"generation {preset}", **peak})
+        bandwidth = read_bandwidth(weights_bytes, threads)
         session = OnnxSimulator(onnx_path, threads)
         for backend, device in backends:
             for batch in config.batches:
@@ -312,6 +357,8 @@ def _generation(
                         "fraction_of_peak": (
                             gflops / peak["gflops_best"] if device == "cpu" else None
                         ),
+                        "read_bandwidth_gbs": bandwidth / 1e9,
+                        "weights_read_us_per_call": weights_bytes / bandwidth * 1e6,
                     }
                 )
                 log.info(
@@ -363,9 +410,30 @@ def _runner(
     return lambda: graph.generate(noise, energy)
 
 
+class _ChunkClock:
+    """Progress callback of :func:`train` that times each chunk of ``log_every`` iterations."""
+
+    def __init__(self) -> None:
+        self.last: tuple[int, float] | None = None
+        self.rates: list[float] = []
+
+    def __call__(self, done: int, total: int, status: str = "") -> None:
+        now = time.perf_counter()
+        if self.last is not None and done > self.last[0]:
+            self.rates.append((done - self.last[0]) / (now - self.last[1]))
+        self.last = (done, now)
+
+
 def _training(
-    config: BenchConfig, preset: str, folder: Path, peak: float, threads: int
+    config: BenchConfig, preset: str, folder: Path, threads: int, peaks: list[dict[str, Any]]
 ) -> dict[str, Any]:
+    """Iterations/s of the real training loop, next to the FLOP limit and the matmuls alone.
+
+    The speed is the median over chunks of the timed iterations (a burst of load from
+    elsewhere spoils a chunk, not the number); the peak is the best of a GEMM measured just
+    before and just after (both appended to ``peaks``), so that a slow moment cannot lower
+    the limit.
+    """
     data = _synthetic_showers(preset, folder, per_point=200)
     batch = config.train_batch or RECIPES[preset].batch_size
     common: dict[str, Any] = {
@@ -377,36 +445,57 @@ def _training(
         "threads": threads,
         "seed": 0,
     }
-    flops = count_flops(
-        lambda: train(
+    with _FlopCount() as counter:
+        train(
             TrainConfig.model_validate({**common, "iterations": 1}),
             data,
             folder / f"flops-{preset}",
         )
-    )
+    flops = counter.total
     run = folder / f"train-{preset}"
     train(TrainConfig.model_validate({**common, "iterations": config.train_warmup}), data, run)
+    chunk = max(1, config.train_iterations // 8)
+    clock = _ChunkClock()
+    before = matmul_peak(config.gemm_size, threads)
     result = train(
         TrainConfig.model_validate(
-            {**common, "iterations": config.train_warmup + config.train_iterations}
+            {
+                **common,
+                "iterations": config.train_warmup + config.train_iterations,
+                "log_every": chunk,
+            }
         ),
         data,
         run,
+        progress=clock,
     )
-    its = result.iterations_per_s
+    after = matmul_peak(config.gemm_size, threads)
+    peaks += [
+        {"section": f"training {preset}", **before},
+        {"section": f"training {preset}, after", **after},
+    ]
+    matmul_s = _matmul_seconds(counter.matmuls)
+    peak = max(before["gflops_best"], after["gflops_best"])
+    its = float(np.median(clock.rates)) if clock.rates else result.iterations_per_s
     return {
         "preset": preset,
         "batch_size": batch,
         "n_critic": RECIPES[preset].n_critic,
         "threads": threads,
         "iterations": config.train_iterations,
+        "chunk_iterations": chunk,
         "iterations_per_s": its,
+        "iterations_per_s_overall": result.iterations_per_s,
         "seconds_per_iteration": 1.0 / its if its > 0 else None,
         "flops_per_iteration": flops,
         "gflops": flops * its / 1e9,
         "flop_limit_iterations_per_s": peak * 1e9 / flops if flops else None,
         "fraction_of_flop_limit": flops * its / 1e9 / peak if flops else None,
         "peak_gflops": peak,
+        "matmuls_per_iteration": len(counter.matmuls),
+        "matmul_seconds_per_iteration": matmul_s,
+        "matmul_fraction_of_peak": flops / matmul_s / 1e9 / peak if matmul_s > 0 else None,
+        "matmul_share_of_iteration": matmul_s * its,
     }
 
 
@@ -537,12 +626,8 @@ def bench(
             exported = export_generators([model], ExportConfig(verify=False), onnx_path)
             generation += _generation(config, preset, model, onnx_path, peaks)
             step()
-            peak = matmul_peak(config.gemm_size, main_threads)
-            peaks.append({"section": f"training {preset}", **peak})
             with _torch_threads(main_threads):
-                training.append(
-                    _training(config, preset, folder, peak["gflops_best"], main_threads)
-                )
+                training.append(_training(config, preset, folder, main_threads, peaks))
             step()
             entry: dict[str, Any] = {
                 "preset": preset,
@@ -604,7 +689,12 @@ def bench_table(data: dict[str, Any]) -> list[tuple[str, ...]]:
                 g["backend"] + ("" if g["device"] == "cpu" else f"/{g['device']}"),
                 str(g["threads"]),
                 f"{g['us_per_shower']:.3g} us/shower",
-                f"{frac:.0%} of peak" if frac is not None else "",
+                (f"{frac:.0%} of peak" if frac is not None else "")
+                + (
+                    f"; reading the weights: {g['weights_read_us_per_call']:.3g} us"
+                    if g["batch"] == 1
+                    else ""
+                ),
             )
         )
     for t in data["training"]:
@@ -616,7 +706,10 @@ def bench_table(data: dict[str, Any]) -> list[tuple[str, ...]]:
                 "torch",
                 str(t["threads"]),
                 f"{t['iterations_per_s']:.3g} it/s",
-                f"{frac:.0%} of FLOP limit" if frac is not None else "",
+                f"{frac:.0%} of FLOP limit (matmuls alone: {t['matmul_fraction_of_peak']:.0%} "
+                f"of peak, {t['matmul_share_of_iteration']:.0%} of the iteration)"
+                if frac is not None
+                else "",
             )
         )
     for s in data["reference_simulator"]:

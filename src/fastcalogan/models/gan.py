@@ -8,14 +8,25 @@ one softmax over layers (layer fractions) and one ReLU node (total over incident
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ModelError
 from .config import ModelConfig
 
-__all__ = ["Critic", "Generator", "OutputHead", "build_models", "gradient_penalty", "sample_noise"]
+__all__ = [
+    "Critic",
+    "CriticTerms",
+    "Generator",
+    "OutputHead",
+    "build_models",
+    "critic_terms",
+    "gradient_penalty",
+    "sample_noise",
+]
 
 
 def _activation(name: str) -> nn.Module:
@@ -201,3 +212,78 @@ def gradient_penalty(
     score = critic(x_hat, label)
     (grad,) = torch.autograd.grad(score.sum(), x_hat, create_graph=True)
     return gp_lambda * ((grad.norm(2, dim=1) - 1.0) ** 2).mean()
+
+
+#: Largest row count of one critic pass in :func:`critic_terms` (see there).
+STACK_ROWS = 1536
+
+
+class CriticTerms(NamedTuple):
+    """The three terms of the critic's WGAN-GP loss ``d_fake - d_real + penalty``."""
+
+    d_real: torch.Tensor
+    d_fake: torch.Tensor
+    penalty: torch.Tensor
+
+
+def _activation_slope(pre: torch.Tensor, post: torch.Tensor, name: str) -> torch.Tensor:
+    """d act / d pre, as a differentiable function of the pre-activation ``pre``."""
+    if name == "swish":
+        s = torch.sigmoid(pre)
+        return s * (1.0 + pre * (1.0 - s))
+    # ReLU: the slope is a step, whose own derivative is zero (as autograd's double backward)
+    return (post > 0).to(post.dtype)
+
+
+def critic_terms(
+    critic: Critic,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    label: torch.Tensor,
+    gp_lambda: float,
+    generator: torch.Generator | None = None,
+) -> CriticTerms:
+    """Mean scores of ``real`` and ``fake`` and the gradient penalty, in one pass.
+
+    The same quantities as two critic calls plus :func:`gradient_penalty`, computed faster.
+    Real, fake and the interpolates ``x_hat`` go through the critic as one batch of 3B rows:
+    larger matrix products. Above :data:`STACK_ROWS` rows they go as three batches of B,
+    because products of some widths then fall out of cache and slow down by a third. The
+    input gradient of the critic at ``x_hat`` is built explicitly, layer by layer
+    (``g <- (g * act'(a_k)) W_k``), instead of by a double backward through autograd, so the
+    loss's backward is an ordinary first-order one. Each weight (spectrally normalised or
+    not) is read once: a spectral-norm critic does one power iteration per call. The
+    interpolation draws ``eps`` from ``generator`` exactly as :func:`gradient_penalty` does.
+
+    Args:
+        critic: an MLP :class:`Critic` (Linear layers and activations).
+        real, fake: (B, n_features) batches; ``fake`` should carry no generator graph.
+        label: (B, 1) condition, shared by the three batches.
+        gp_lambda: weight of the penalty.
+        generator: source of the interpolation coefficients.
+
+    Returns:
+        ``(mean D(real), mean D(fake), penalty)``, scalars that keep the graph.
+    """
+    batch, n_features = real.shape
+    eps = torch.rand((batch, 1), generator=generator).to(real.device, real.dtype)
+    x_hat = eps * real + (1.0 - eps) * fake
+    h_all = torch.cat([torch.cat([real, fake, x_hat], dim=0), label.repeat(3, 1)], dim=1)
+    # one batch of 3B rows while that keeps the products in cache; beyond, three of B rows
+    groups = [h_all] if 3 * batch <= STACK_ROWS else list(h_all.split(batch))
+    linears = [m for m in critic.net if isinstance(m, nn.Linear)]
+    weights = [m.weight for m in linears]
+    activation = critic.config.critic_activation
+    slopes: list[torch.Tensor] = []
+    for layer, weight in zip(linears[:-1], weights[:-1], strict=True):
+        pres = [F.linear(h, weight, layer.bias) for h in groups]
+        groups = [F.silu(a) if activation == "swish" else torch.relu(a) for a in pres]
+        # the interpolates are the last B rows of the last group
+        slopes.append(_activation_slope(pres[-1][-batch:], groups[-1][-batch:], activation))
+    score = torch.cat([F.linear(h, weights[-1], linears[-1].bias) for h in groups])
+    grad = weights[-1].expand(batch, -1)
+    for slope, weight in zip(reversed(slopes), reversed(weights[:-1]), strict=True):
+        grad = (grad * slope) @ weight
+    grad = grad[:, :n_features]
+    penalty = gp_lambda * ((grad.norm(2, dim=1) - 1.0) ** 2).mean()
+    return CriticTerms(score[:batch].mean(), score[batch : 2 * batch].mean(), penalty)

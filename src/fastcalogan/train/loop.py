@@ -36,7 +36,7 @@ from ..geometry import (
     get_particle,
     write_binning_yaml,
 )
-from ..models import ModelConfig, build_models, gradient_penalty, sample_noise
+from ..models import ModelConfig, build_models, critic_terms, sample_noise
 from ..preprocess import Preprocessor, build_preprocessor
 from .checkpoint import (
     CHECKPOINT_FORMAT,
@@ -322,18 +322,16 @@ def _train_one(
         pool, n_active = batches.pool(it)
         for _ in range(n_critic):
             idx = batches.draw(pool, batch_size)
-            real, label = batches.x[idx], batches.label[idx]
+            real, label = batches.x.index_select(0, idx), batches.label.index_select(0, idx)
             noise = sample_noise(model_config, batch_size, torch_rng, device)
             with torch.no_grad():
                 fake = gen(noise, label)
-            d_real = critic(real, label).mean()
-            d_fake = critic(fake, label).mean()
-            gp = gradient_penalty(critic, real, fake, label, gp_lambda, torch_rng)
+            d_real, d_fake, gp = critic_terms(critic, real, fake, label, gp_lambda, torch_rng)
             loss_d = d_fake - d_real + gp
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
-        label = batches.label[batches.draw(pool, batch_size)]
+        label = batches.label.index_select(0, batches.draw(pool, batch_size))
         noise = sample_noise(model_config, batch_size, torch_rng, device)
         critic.requires_grad_(False)
         loss_g = -critic(gen(noise, label), label).mean()
