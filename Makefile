@@ -10,7 +10,8 @@ DEMO_OUT ?= demo-output
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# The CPU wheel first: an unpinned torch resolved later pulls gigabytes of CUDA.
+	# The pinned torch first (a CPU wheel from the package index configured on the build
+	# machines): an unpinned torch resolved later pulls gigabytes of CUDA.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)

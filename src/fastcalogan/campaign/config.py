@@ -175,7 +175,7 @@ class ClusterConfig(StageConfig):
     """Where the tasks run.
 
     ``local`` starts a :class:`dask.distributed.LocalCluster`; ``htcondor`` and ``slurm`` start
-    dask-jobqueue clusters whose jobs each run ``processes`` workers. ``address`` connects to
+    dask-jobqueue clusters whose jobs each run one worker. ``address`` connects to
     a running scheduler instead.
 
     Attributes:

@@ -101,7 +101,7 @@ def restrict_to_layers(
         raise DataFormatError(
             f"showers of shape {s.shape} do not fit binning {binning.name} (n, {binning.n_voxels})"
         )
-    sub = binning.with_layers(layer_ids, name=binning.name)
+    sub = binning.with_layers(layer_ids)
     columns = np.concatenate(
         [
             np.arange(binning.layer_slice(i).start, binning.layer_slice(i).stop)
