@@ -94,7 +94,11 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str,
             child = dict(child) if isinstance(child, Mapping) else {}
             node[part] = child
             node = child
-        node[parts[-1]] = yaml.safe_load(raw)
+        try:
+            node[parts[-1]] = yaml.safe_load(raw)
+        except yaml.YAMLError as err:
+            first = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise ConfigError(f"override '{item}': the value is not valid YAML ({first})") from err
     return out
 
 
@@ -121,6 +125,8 @@ def load(
         text = path.read_text()
     except OSError as err:
         raise ConfigError(f"{path}: cannot read config ({err.strerror})") from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: expected a YAML config (text), found binary content") from err
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:

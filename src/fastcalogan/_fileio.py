@@ -11,13 +11,20 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["atomic_path", "json_safe", "write_json", "write_text"]
+from .errors import ConfigError
+
+__all__ = ["atomic_path", "json_safe", "refuse_overwrite", "write_json", "write_text"]
+
+# the process's umask, read once (reading it means setting it): temporary files are created
+# private (0600) and get the mode an ordinary new file would have before the rename
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 @contextlib.contextmanager
@@ -37,6 +44,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.fchmod(fd, 0o666 & ~_UMASK)
     os.close(fd)
     tmp = Path(name)
     try:
@@ -45,6 +53,23 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def refuse_overwrite(
+    out: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None], what: str
+) -> None:
+    """Raise ConfigError if ``out`` is one of ``inputs`` (an atomic write would replace it).
+
+    >>> refuse_overwrite("a.h5", ["b.h5"], "input")
+    >>> refuse_overwrite("a.h5", ["./a.h5"], "input shower file")
+    Traceback (most recent call last):
+    ...
+    fastcalogan.errors.ConfigError: a.h5: the output would overwrite the input shower file ./a.h5
+    """
+    target = Path(out).resolve()
+    for path in inputs:
+        if path is not None and Path(path).resolve() == target:
+            raise ConfigError(f"{out}: the output would overwrite the {what} {path}")
 
 
 def write_text(target: str | os.PathLike[str], text: str) -> Path:

@@ -50,3 +50,13 @@ def test_unknown_voxel_count_asks_for_binning(tmp_path: Path) -> None:
         "odd.h5: no 'binning' attribute and no built-in binning has 7 voxels; name it (--binning, or binning: in the config)"
         in result.output
     )
+
+
+def test_inspect_shows_a_file_with_too_much_energy(tmp_path: Path) -> None:
+    """An untrained generator's output (E_tot = 7 x E_inc) is shown, not refused."""
+    inc = np.full(4, 1024.0)
+    showers = np.full((4, 368), 7.0 * 1024.0 / 368)
+    path = write_showers(tmp_path / "g.h5", inc, showers, attrs={"binning": "ds1-photons"})
+    result = CliRunner().invoke(cli, ["inspect", str(path)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "7.0000" in result.output

@@ -56,3 +56,11 @@ def test_train_select_generate(tmp_path: Path, tiny_file: Path) -> None:
     assert res.exit_code == 2 and "error: " in res.output and "preset" in res.output
     res = runner.invoke(cli, ["generate", str(run), "--energies", "1e9", "-n", "1", "-o", str(out)])
     assert res.exit_code == 2 and "outside the trained range" in res.output
+    # the output may not replace the generator it comes from
+    ckpt = list_checkpoints(run)[-1]
+    before = ckpt.read_bytes()
+    res = runner.invoke(
+        cli, ["generate", str(run), "--energies", "1024", "-n", "1", "-o", str(ckpt)]
+    )
+    assert res.exit_code == 2 and "would overwrite the generator file" in res.output
+    assert ckpt.read_bytes() == before

@@ -235,6 +235,8 @@ class ClusterConfig(StageConfig):
     def _consistent(self) -> ClusterConfig:
         if self.kind == "address" and not self.address:
             raise ValueError("kind 'address' needs address: tcp://host:port")
+        if self.kind != "address" and self.n_workers < 1 and self.adapt_maximum is None:
+            raise ValueError("n_workers must be >= 1 (or set adapt_minimum and adapt_maximum)")
         if (self.adapt_minimum is None) != (self.adapt_maximum is None):
             raise ValueError("set both adapt_minimum and adapt_maximum, or neither")
         if self.adapt_minimum is not None and self.adapt_maximum is not None:

@@ -317,11 +317,19 @@ def read_status(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
     """A task folder's status (``None`` when it has none yet)."""
     path = Path(folder) / STATUS_FILE
     try:
-        return dict(json.loads(path.read_text()))
+        status = json.loads(path.read_text())
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as err:
         raise DataFormatError(f"{path}: unreadable status file ({err})") from err
+    steps = status.get("steps", {}) if isinstance(status, dict) else None
+    if not isinstance(steps, dict) or not all(isinstance(r, dict) for r in steps.values()):
+        raise DataFormatError(
+            f"{path}: expected a status mapping with 'steps' of step records, found "
+            f"{type(status).__name__ if not isinstance(status, dict) else 'other steps'}; "
+            "delete the file to run the task again"
+        )
+    return status
 
 
 def _write_status(folder: Path, status: dict[str, Any]) -> None:

@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import click
+import pydantic
 from rich.table import Table
 
+from .._config import format_validation_error
 from ..errors import ConfigError
 from ..generate import BenchConfig, bench, bench_table
 from ._app import cli, console, progress_bar, stdout_console
@@ -62,8 +64,9 @@ def bench_cmd(
     fields = {k: v for k, v in fields.items() if v is not None}
     try:
         config = BenchConfig.quick(**fields) if quick else BenchConfig.model_validate(fields)
-    except ValueError as err:  # pydantic's ValidationError is a ValueError
-        raise ConfigError(f"bench options: {str(err).splitlines()[-2:]}") from err
+    except pydantic.ValidationError as err:
+        message = format_validation_error(err, BenchConfig, "bench options")
+        raise ConfigError(message.replace("_", "-")) from err
     with progress_bar("bench") as update:
         result = bench(config, output, progress=update)
     table = Table(title=f"fastcalogan bench ({result.seconds:.0f} s)")

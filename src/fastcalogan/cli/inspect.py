@@ -38,7 +38,9 @@ def inspect_cmd(path: Path, binning: str | None, particle: str | None) -> None:
     else:
         attrs = read_shower_attrs(path)
         b = resolve_binning(binning, particle, attrs, source=str(path))
-        summary = summarise_showers(read_showers(path, binning=b), b)
+        # no deposit ceiling: inspecting a doubtful file (an untrained generator's output)
+        # should show its E_tot/E_inc, not refuse it; the other readers keep the check
+        summary = summarise_showers(read_showers(path, binning=b, max_deposit_ratio=None), b)
         title = f"{path} ({b.name}, {b.n_voxels} voxels)"
     table = Table(title=title)
     table.add_column("E_inc [MeV]", justify="right")

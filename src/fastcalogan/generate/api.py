@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import __version__
+from .._fileio import refuse_overwrite
 from ..data import ShowerWriter
 from ..geometry import BUILTIN_BINNINGS, Binning
 from .config import GenerateConfig
@@ -114,6 +115,12 @@ def write_generated(
     energies = np.repeat(np.asarray(config.energies, dtype=np.float64), config.n_events)
     rng = np.random.default_rng(config.seed)
     t_gen = 0.0
+    # the model's own files: the run's checkpoints and binning, or the ONNX file and sidecar
+    sources: list[Path] = []
+    for c in checkpoints:
+        sources += [c, c.with_suffix(".json"), c.parent.parent / "binning.yaml"]
+        sources += sorted(c.parent.glob("*.pt"))
+    refuse_overwrite(out_path, sources, "generator file")
     with ShowerWriter(out_path, sim.binning.n_voxels, attrs) as writer:
         for start in range(0, energies.size, config.chunk_events):
             block = energies[start : start + config.chunk_events]

@@ -86,8 +86,10 @@ class BenchConfig(StageConfig):
     """
 
     presets: tuple[PresetName, ...] = ("fastcalogan", "caloshowergan-photon", "caloshowergan-pion")
-    batches: tuple[int, ...] = (1, 10, 100, 1000, 10_000)
-    threads: tuple[int, ...] = (1, 2)
+    batches: tuple[pydantic.PositiveInt, ...] = pydantic.Field(
+        default=(1, 10, 100, 1000, 10_000), min_length=1
+    )
+    threads: tuple[pydantic.PositiveInt, ...] = pydantic.Field(default=(1, 2), min_length=1)
     repeats: int = pydantic.Field(default=15, ge=1, le=1000)
     min_showers: int = pydantic.Field(default=2000, ge=1)
     point_seconds: float = pydantic.Field(default=1.0, gt=0)

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import __version__
+from .._fileio import refuse_overwrite
 from .._logging import ProgressCallback
 from ..data import DS1_ENERGIES, HitShowers, HitWriter, ShowerWriter, ds1_event_counts
 from ..errors import SimulationError
@@ -244,6 +245,7 @@ def simulate(
     out_path = Path(out_path)
     if hits_path is None and config.hits:
         hits_path = out_path.with_name(out_path.stem + "_hits.h5")
+    refuse_overwrite(out_path, [hits_path], "hit file of the same run")
     particle = get_particle(config.particle)
     eta = (config.eta_min, config.eta_max)
     if config.binning:

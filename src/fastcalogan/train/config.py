@@ -95,7 +95,7 @@ class TrainConfig(StageConfig):
     batch_size: int | None = pydantic.Field(default=None, ge=1)
     n_critic: int | None = pydantic.Field(default=None, ge=1)
     gp_lambda: float | None = pydantic.Field(default=None, ge=0)
-    lr: float = pydantic.Field(default=1e-4, gt=0)
+    lr: float = pydantic.Field(default=1e-4, gt=0, allow_inf_nan=False)
     beta1: float = pydantic.Field(default=0.5, ge=0, lt=1)
     beta2: float = pydantic.Field(default=0.999, ge=0, lt=1)
     injection: bool | None = None

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import __version__
+from .._fileio import refuse_overwrite
 from .._logging import ProgressCallback
 from ..data import HitShowers, HitWriter, binning_of_file, iter_showers, read_shower_attrs
 from ..errors import DataFormatError
@@ -202,6 +203,7 @@ def invert_showers(
         BinningError: no binning fits the file.
     """
     showers_path, out_path = Path(showers_path), Path(out_path)
+    refuse_overwrite(out_path, [showers_path], "input shower file")
     attrs = read_shower_attrs(showers_path)
     b = binning_of_file(attrs, binning, source=str(showers_path))
     out_attrs: dict[str, Any] = {

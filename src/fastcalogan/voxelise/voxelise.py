@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import __version__
-from .._fileio import write_json
+from .._fileio import refuse_overwrite, write_json
 from .._logging import ProgressCallback
 from ..data import HitShowers, ShowerWriter, iter_hits
 from ..errors import ConfigError, DataFormatError
@@ -255,8 +255,7 @@ def voxelise(
     """
     hits_path, out_path = Path(hits_path), Path(out_path)
     n_total, file_attrs = _hit_file_info(hits_path)
-    if out_path.resolve() == hits_path.resolve():
-        raise ConfigError(f"{out_path}: the output would overwrite the input hit file")
+    refuse_overwrite(out_path, [hits_path], "input hit file")
     binning, binning_name = _resolve_binning(config, file_attrs)
     total = n_total * (2 if config.relevant_layers else 1)
     done = 0
