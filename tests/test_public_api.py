@@ -26,6 +26,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "TaskSpec",
         "TrainSettings",
         "campaign_directory",
+        "check_campaign",
         "cluster_kwargs",
         "collect_status",
         "format_bytes",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from campaign_fakes import FAKE_STEPS
 from click.testing import CliRunner
@@ -111,3 +112,27 @@ def test_bad_override_names_the_key(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "unknown key 'train.iteratoins'" in result.output and "did you mean" in result.output
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (
+            "train.overrides={n_critik: 2}",
+            "campaign train settings (photon/eta_0.20-0.25): unknown",
+        ),
+        ("select.overrides={events_per_point: 1}", "campaign select settings"),
+        ("eta=[[2.0, 2.5]]", "campaign data settings (photon/eta_2.00-2.50)"),
+    ],
+)
+def test_settings_a_step_would_refuse_stop_the_run_before_any_work(
+    tmp_path: Path, setting: str, message: str
+) -> None:
+    spec = tmp_path / "c.yaml"
+    spec.write_text("particles: [photon]\neta: [[0.2, 0.25]]\n")
+    out = tmp_path / "out"
+    args = ["campaign", "run", str(spec), "--dir", str(out), "--set", setting]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert not out.exists()

@@ -106,3 +106,13 @@ def test_bench_refuses_batch_zero_before_any_work(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["bench", "--quick", "--batches", "0", "-o", str(out)])
     assert result.exit_code == 2 and "batches" in result.output and not out.exists()
     assert os.listdir(tmp_path) == []
+
+
+def test_train_on_a_bad_file_leaves_no_run_folder(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.h5"
+    bad.write_text("not hdf5")
+    run = tmp_path / "run"
+    config = tmp_path / "train.yaml"
+    config.write_text("preset: fastcalogan\n")
+    line = _error(["train", str(config), "--data", str(bad), "--run-dir", str(run)])
+    assert str(bad) in line and not run.exists()

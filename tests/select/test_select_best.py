@@ -131,6 +131,9 @@ def test_missing_checkpoints_and_reference(
     data.unlink()
     with pytest.raises(CheckpointError, match=r"ref\.h5 recorded in the run is gone"):
         select_best(SelectConfig(events_per_point=10), run)
+    # a reference the user names is reported as theirs
+    with pytest.raises(ConfigError, match=r"missing\.h5: reference file not found"):
+        select_best(SelectConfig(events_per_point=10), run, reference_path=tmp_path / "missing.h5")
 
 
 def test_config_and_example() -> None:

@@ -20,7 +20,7 @@ from .config import (
     TrainSettings,
 )
 from .report import ReportResult, plot_chi2_vs_eta, plot_response_vs_eta, write_report
-from .run import CampaignResult, campaign_directory, run_campaign
+from .run import CampaignResult, campaign_directory, check_campaign, run_campaign
 from .status import TaskRow, collect_status, format_bytes, format_status_table
 from .tasks import (
     DEFAULT_STEPS,
@@ -54,6 +54,7 @@ __all__ = [
     "TaskSpec",
     "TrainSettings",
     "campaign_directory",
+    "check_campaign",
     "cluster_kwargs",
     "collect_status",
     "format_bytes",

@@ -17,9 +17,15 @@ from .._logging import ProgressCallback
 from .._provenance import git_hash
 from .cluster import dashboard_link, open_client
 from .config import CampaignConfig
-from .tasks import Step, TaskSpec, plan_tasks, run_task, task_finished
+from .tasks import Step, TaskSpec, check_task_settings, plan_tasks, run_task, task_finished
 
-__all__ = ["MANIFEST_FILE", "CampaignResult", "campaign_directory", "run_campaign"]
+__all__ = [
+    "MANIFEST_FILE",
+    "CampaignResult",
+    "campaign_directory",
+    "check_campaign",
+    "run_campaign",
+]
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +87,20 @@ def _write_manifest(config: CampaignConfig, campaign_dir: Path, tasks: Sequence[
     write_json(path, manifest)
 
 
+def check_campaign(config: CampaignConfig) -> list[TaskSpec]:
+    """The campaign's tasks, once the settings every step will build are validated.
+
+    A bad setting is then one line before any work, not a failure inside every worker.
+
+    Raises:
+        ConfigError: a setting some step would refuse.
+    """
+    tasks = plan_tasks(config)
+    for task in tasks:
+        check_task_settings(config, task)
+    return tasks
+
+
 def run_campaign(
     config: CampaignConfig,
     campaign_dir: str | os.PathLike[str],
@@ -114,8 +134,9 @@ def run_campaign(
     """
     t0 = time.perf_counter()
     campaign_dir = Path(campaign_dir).resolve()
+    # the real chain's settings are checked up front; another chain checks its own
+    tasks = check_campaign(config) if steps is None else plan_tasks(config)
     campaign_dir.mkdir(parents=True, exist_ok=True)
-    tasks = plan_tasks(config)
     _write_manifest(config, campaign_dir, tasks)
     todo = [t for t in tasks if not task_finished(config, t, campaign_dir, steps)]
     already = len(tasks) - len(todo)

@@ -518,21 +518,9 @@ def data_step(ctx: TaskContext) -> dict[str, Any]:
     label = _binning_label(task, binning)
     out = ctx.folder / "data" / "showers.h5"
     if src.source == "simulate":
-        from ..simulate import SimulateConfig, simulate
+        from ..simulate import simulate
 
-        sim_config = parse(
-            {
-                "particle": task.particle,
-                "eta_min": task.eta_min,
-                "eta_max": task.eta_max,
-                "energies": src.energies,
-                "events": src.events,
-                "seed": task.seed,
-                "binning": label,
-            },
-            SimulateConfig,
-            f"campaign data settings ({task.name})",
-        )
+        sim_config = _simulate_config(ctx.config, task, label)
         simulate(sim_config, out, progress=ctx.progress)
         return {"showers_path": ctx.relative(out), "binning": label, "source": "simulate"}
     fmt = src.format
@@ -638,6 +626,47 @@ def layers_step(ctx: TaskContext) -> dict[str, Any]:
         "layers": list(layers),
         "n_voxels": reduced.n_voxels,
     }
+
+
+def _simulate_config(config: CampaignConfig, task: TaskSpec, binning: str) -> Any:
+    from ..simulate import SimulateConfig
+
+    src = config.data
+    return parse(
+        {
+            "particle": task.particle,
+            "eta_min": task.eta_min,
+            "eta_max": task.eta_max,
+            "energies": src.energies,
+            "events": src.events,
+            "seed": task.seed,
+            "binning": binning,
+        },
+        SimulateConfig,
+        f"campaign data settings ({task.name})",
+    )
+
+
+def check_task_settings(config: CampaignConfig, task: TaskSpec) -> None:
+    """Validate the settings every step of ``task`` will build, before any work starts.
+
+    Raises:
+        ConfigError: a setting a step would refuse (preset, override keys and values, the
+            simulator's |eta| range, ...), named with the campaign key it comes from.
+    """
+    from .. import generate
+    from ..select import SelectConfig
+
+    if config.data.source == "simulate":
+        _simulate_config(config, task, _binning_label(task, task_binning(task)))
+    train_config(config, task).resolved()
+    parse(dict(config.select.overrides), SelectConfig, f"campaign select settings ({task.name})")
+    if config.export.enabled and hasattr(generate, "ExportConfig"):
+        parse(
+            dict(config.export.overrides),
+            generate.ExportConfig,
+            f"campaign export settings ({task.name})",
+        )
 
 
 def _train_settings(config: CampaignConfig, task: TaskSpec) -> Any:

@@ -15,6 +15,7 @@ from .._logging import log_to_file
 from ..campaign import (
     CampaignConfig,
     campaign_directory,
+    check_campaign,
     collect_status,
     format_bytes,
     run_campaign,
@@ -99,7 +100,7 @@ def run_cmd(campaign_file: Path, directory: Path | None, overrides: tuple[str, .
     """
     config = _load(campaign_file, overrides)
     folder = campaign_directory(config, directory)
-    n_tasks = len(config.particles) * len(config.slices())
+    n_tasks = len(check_campaign(config))  # before the folder and its log are made
 
     def show_dashboard(link: str | None) -> None:
         console.print(f"Dask dashboard: {link or 'none'}")

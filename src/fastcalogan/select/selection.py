@@ -28,7 +28,7 @@ from matplotlib.figure import Figure
 from .._fileio import atomic_path, write_json, write_text
 from .._logging import ProgressCallback
 from ..data import chi2_samples, layer_energies, read_showers, total_energy
-from ..errors import CheckpointError, ModelError
+from ..errors import CheckpointError, ConfigError, ModelError
 from ..geometry import Binning, get_particle
 from ..train import TrainedGenerator, list_checkpoints, load_checkpoint
 from ..train.checkpoint import checkpoint_iteration
@@ -174,12 +174,17 @@ def _select_one(
     if chosen[-1] != checkpoints[-1]:
         chosen.append(checkpoints[-1])
     latest = load_checkpoint(chosen[-1])
-    ref_path = reference_path or Path(str(latest.get("data_path", "")))
-    if not ref_path or not ref_path.is_file():
-        raise CheckpointError(
-            f"{run_dir}: the training file {ref_path} recorded in the run is gone; "
-            "pass a reference file"
-        )
+    if reference_path is not None:
+        ref_path = Path(reference_path)
+        if not ref_path.is_file():
+            raise ConfigError(f"{ref_path}: reference file not found")
+    else:
+        ref_path = Path(str(latest.get("data_path", "")))
+        if not ref_path.is_file():
+            raise CheckpointError(
+                f"{run_dir}: the training file {ref_path} recorded in the run is gone; "
+                "pass a reference file"
+            )
     model = TrainedGenerator.from_checkpoint(latest, config.device)
     ref = read_showers(ref_path, binning=model.binning)
     lo, hi = model.energy_range

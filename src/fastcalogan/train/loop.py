@@ -216,6 +216,8 @@ def _train_one(
     if energies.size == 0:
         raise DataFormatError(
             f"{data_path}: no events with incident energy in {config.energy_range} MeV"
+            if config.energy_range is not None
+            else f"{data_path}: no events"
         )
     existing = list_checkpoints(run_dir)
     state: dict[str, Any] | None = None
@@ -420,6 +422,8 @@ def train(
         raise ConfigError("data: no shower file given (set data: FILE or pass --data)")
     data_path = Path(path).resolve()
     run_dir = Path(run_dir)
+    # the data first: a bad file or setting leaves no run folder behind
+    data, binning, particle, eta = _read_data(config, data_path)
     run_dir.mkdir(parents=True, exist_ok=True)
     config = config.model_copy(update={"data": str(data_path)})
     t0 = time.perf_counter()
@@ -432,7 +436,6 @@ def train(
                 torch.use_deterministic_algorithms(True, warn_only=device.type != "cpu")
             if config.threads is not None:
                 torch.set_num_threads(config.threads)
-            data, binning, particle, eta = _read_data(config, data_path)
             log.info(
                 "training %s on %s: %d events, binning %s, particle %s, eta %s",
                 config.preset,
