@@ -27,6 +27,11 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 
+def _about(err: OSError, target: Path) -> OSError:
+    """The same refusal, naming the output the caller asked for, not its temporary file."""
+    return type(err)(err.errno, err.strerror, str(target))
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to ``target``; rename it onto ``target`` on success.
@@ -43,13 +48,19 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as err:
+        raise _about(err, target) from err
     os.fchmod(fd, 0o666 & ~_UMASK)
     os.close(fd)
     tmp = Path(name)
     try:
         yield tmp
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as err:
+            raise _about(err, target) from err
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -74,10 +74,13 @@ def test_outputs_get_the_mode_of_an_ordinary_new_file(tmp_path: Path) -> None:
 
 def test_status_file_of_the_wrong_shape_is_named(tmp_path: Path) -> None:
     (tmp_path / "status.json").write_text("[1, 2]")
-    with pytest.raises(DataFormatError, match=r"status.json: expected a status mapping"):
+    with pytest.raises(DataFormatError, match=r"status.json: expected a status mapping.*a list"):
         read_status(tmp_path)
     (tmp_path / "status.json").write_text('{"state": 5, "steps": [1]}')
-    with pytest.raises(DataFormatError, match="delete the file to run the task again"):
+    with pytest.raises(DataFormatError, match="found 'steps' as a list; delete the file"):
+        read_status(tmp_path)
+    (tmp_path / "status.json").write_text('{"steps": {"train": 1}}')
+    with pytest.raises(DataFormatError, match="found a step record that is not a mapping"):
         read_status(tmp_path)
 
 

@@ -322,14 +322,18 @@ def read_status(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
         return None
     except (OSError, ValueError) as err:
         raise DataFormatError(f"{path}: unreadable status file ({err})") from err
-    steps = status.get("steps", {}) if isinstance(status, dict) else None
-    if not isinstance(steps, dict) or not all(isinstance(r, dict) for r in steps.values()):
-        raise DataFormatError(
-            f"{path}: expected a status mapping with 'steps' of step records, found "
-            f"{type(status).__name__ if not isinstance(status, dict) else 'other steps'}; "
-            "delete the file to run the task again"
-        )
-    return status
+    if not isinstance(status, dict):
+        found = f"a {type(status).__name__}"
+    elif not isinstance(steps := status.get("steps", {}), dict):
+        found = f"'steps' as a {type(steps).__name__}"
+    elif not all(isinstance(r, dict) for r in steps.values()):
+        found = "a step record that is not a mapping"
+    else:
+        return status
+    raise DataFormatError(
+        f"{path}: expected a status mapping with 'steps' of step records, found {found}; "
+        "delete the file to run the task again"
+    )
 
 
 def _write_status(folder: Path, status: dict[str, Any]) -> None:

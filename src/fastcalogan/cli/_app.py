@@ -10,7 +10,6 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import click
@@ -39,15 +38,6 @@ def stdout_console() -> Console:
     return Console(width=None if probe.is_terminal else 200)
 
 
-def _user_path(name: Any) -> str:
-    """The output a user named, for a temporary file of an atomic write (``.out.h5.x.tmp``)."""
-    path = Path(os.fsdecode(name))
-    parts = path.name.split(".")
-    if path.name.startswith(".") and path.name.endswith(".tmp") and len(parts) >= 4:
-        return str(path.with_name(".".join(parts[1:-2])))
-    return str(path)
-
-
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -62,7 +52,7 @@ class _Group(click.Group):
             # a file is expected, and the like (unreadable inputs are reported by the readers)
             if (ctx.obj and ctx.obj.get("debug")) or err.strerror is None:
                 raise
-            where = _user_path(err.filename) if err.filename else "file system"
+            where = os.fsdecode(err.filename) if err.filename else "file system"
             click.echo(f"error: {where}: {err.strerror}", err=True)
             ctx.exit(2)
 

@@ -251,13 +251,7 @@ def _matmul_seconds(shapes: list[tuple[int, int, int]], repeats: int = 3) -> flo
         for a, b in operands:
             torch.mm(a, b)
 
-    run()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+    return _median_time(run, repeats, inner=1, budget=0.0)
 
 
 def _forward_flops(fn: Callable[[], Any]) -> int:
