@@ -6,6 +6,7 @@ import os
 import stat
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -14,6 +15,7 @@ from fastcalogan._config import load
 from fastcalogan.campaign import read_status
 from fastcalogan.campaign.config import ClusterConfig
 from fastcalogan.cli import cli
+from fastcalogan.data import write_showers
 from fastcalogan.errors import ConfigError, DataFormatError
 from fastcalogan.generate import BenchConfig
 from fastcalogan.train import TrainConfig
@@ -119,3 +121,15 @@ def test_train_on_a_bad_file_leaves_no_run_folder(tmp_path: Path) -> None:
     config.write_text("preset: fastcalogan\n")
     line = _error(["train", str(config), "--data", str(bad), "--run-dir", str(run)])
     assert str(bad) in line and not run.exists()
+
+
+def test_train_on_a_file_without_events_leaves_no_run_folder(tmp_path: Path) -> None:
+    empty = write_showers(
+        tmp_path / "empty.h5", np.zeros(0), np.zeros((0, 368)), {"binning": "ds1-photons"}
+    )
+    config = tmp_path / "train.yaml"
+    config.write_text("preset: fastcalogan\n")
+    run = tmp_path / "run"
+    line = _error(["train", str(config), "--data", str(empty), "--run-dir", str(run)])
+    assert line == f"error: {empty}: expected showers to train on, found 0 events"
+    assert not run.exists()

@@ -105,6 +105,8 @@ def _read_data(
     config: TrainConfig, path: Path
 ) -> tuple[ShowerData, Binning, str, tuple[float, float]]:
     data = read_showers(path)
+    if data.n_events == 0:
+        raise DataFormatError(f"{path}: expected showers to train on, found 0 events")
     attrs = {**data.attrs, "n_voxels": data.n_voxels}
     # the config's binning, else the file's (restricted to its relevant layers), else the
     # built-in binning with the file's voxel count; a mismatch is a one-line error
@@ -216,8 +218,6 @@ def _train_one(
     if energies.size == 0:
         raise DataFormatError(
             f"{data_path}: no events with incident energy in {config.energy_range} MeV"
-            if config.energy_range is not None
-            else f"{data_path}: no events"
         )
     existing = list_checkpoints(run_dir)
     state: dict[str, Any] | None = None
