@@ -19,7 +19,7 @@ import numpy as np
 
 from fastcalogan._fileio import write_json, write_text
 from fastcalogan.data import DS1_ENERGIES, layer_energies
-from fastcalogan.geometry import default_binning, layer_name
+from fastcalogan.geometry import default_geometry, layer_name
 from fastcalogan.simulate import simulate_hits, simulate_voxels
 
 ETA = (0.20, 0.25)
@@ -62,7 +62,7 @@ def resolution_target(particle: str, energy: float) -> str:
 
 def validate(particle: str, events: int, seed: int) -> dict[str, Any]:
     """Per-point response, resolution and layer fractions for one particle."""
-    binning = default_binning(particle, ETA)
+    binning = default_geometry(particle, ETA)
     points = []
     for i, energy in enumerate(DS1_ENERGIES):
         n = events if energy <= 262144 else max(events // 4, 200)
@@ -90,7 +90,7 @@ def validate(particle: str, events: int, seed: int) -> dict[str, Any]:
 
 def speed(particle: str, energy: float, hits: bool, seconds: float = 3.0) -> float:
     """Showers per second of one path at one energy (single call, one process)."""
-    binning = default_binning(particle, ETA)
+    binning = default_geometry(particle, ETA)
     n, done, t0 = 256 if hits else 2048, 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         e = np.full(n, energy)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from fastcalogan.data import write_showers
-from fastcalogan.geometry import Binning, write_binning_yaml
+from fastcalogan.geometry import Binning, write_geometry_yaml
 from fastcalogan.train import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -104,7 +104,7 @@ def fabricate() -> Callable[..., tuple[np.ndarray, np.ndarray]]:
 def tiny_file(tmp_path: Path, tiny_binning: Binning) -> Path:
     """A CaloChallenge file with 4 energy points x 32 events on the tiny binning."""
     binning_path = tmp_path / "tiny-binning.yaml"
-    write_binning_yaml(tiny_binning, binning_path)
+    write_geometry_yaml(tiny_binning, binning_path)
     e, s = fabricate_showers(tiny_binning, 32, seed=3)
     attrs = {"particle": "photon", "eta_min": 0.2, "eta_max": 0.25, "binning": str(binning_path)}
     return write_showers(tmp_path / "tiny.h5", e, s, attrs)

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from fastcalogan._config import load
 from fastcalogan.campaign import CampaignConfig, plan_tasks, run_task
 from fastcalogan.cli import cli
-from fastcalogan.data import binning_of_file, read_showers
+from fastcalogan.data import geometry_of_file, read_showers
 
 TINY_REAL = {
     "name": "real",
@@ -66,7 +66,7 @@ def test_campaign_run_drives_the_real_chain_and_a_rerun_does_nothing(tmp_path: P
     # (no deposit ceiling: four iterations make no physical showers)
     data = read_showers(generated, max_deposit_ratio=None)
     attrs = {**data.attrs, "n_voxels": data.n_voxels}
-    binning = binning_of_file(attrs, source=str(generated))
+    binning = geometry_of_file(attrs, source=str(generated))
     assert binning.layer_ids == tuple(layers) and binning.n_voxels == data.n_voxels
     before = (folder / "status.json").read_bytes()
     again = runner.invoke(cli, ["campaign", "run", str(spec), "--dir", str(out)])

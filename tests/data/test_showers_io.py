@@ -14,7 +14,7 @@ from fastcalogan.data import (
     write_showers,
 )
 from fastcalogan.errors import DataFormatError
-from fastcalogan.geometry import Binning, load_binning
+from fastcalogan.geometry import Binning, load_geometry
 
 
 def _plain_file(path: Path, inc: np.ndarray, showers: np.ndarray) -> Path:
@@ -167,7 +167,7 @@ def test_deposit_ceiling_is_adjustable(tmp_path: Path) -> None:
 def test_real_binning_size_check(tmp_path: Path) -> None:
     path = _corrupt(tmp_path, incident_energies=GOOD_INC, showers=np.ones((4, 368)))
     with pytest.raises(DataFormatError, match="binning ds1-pions needs 533"):
-        read_showers(path, binning=load_binning("ds1-pions"))
+        read_showers(path, binning=load_geometry("ds1-pions"))
 
 
 def test_antiproton_rest_mass_raises_the_deposit_ceiling(tmp_path: Path) -> None:

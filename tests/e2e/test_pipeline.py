@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from fastcalogan.cli import cli
 from fastcalogan.data import read_showers
 from fastcalogan.evaluate import METRICS_KEYS
-from fastcalogan.geometry import load_binning
+from fastcalogan.geometry import load_geometry
 from fastcalogan.train import list_checkpoints, load_checkpoint
 
 
@@ -22,7 +22,7 @@ def test_demo_quick_runs_the_whole_chain(tmp_path: Path) -> None:
     assert f"report:            {out / 'report' / 'index.html'}" in result.output
 
     summary = json.loads((out / "demo.json").read_text())
-    photons = load_binning("ds1-photons")
+    photons = load_geometry("ds1-photons")
     # every shower file is a CaloChallenge file with the dataset-1 photon binning
     for key in ("training_file", "reference_file", "generated_file", "voxelised_hits"):
         with h5py.File(summary[key], "r") as f:

@@ -14,7 +14,7 @@ import numpy.typing as npt
 import pytest
 
 from fastcalogan.data import write_showers
-from fastcalogan.geometry import Binning, load_binning
+from fastcalogan.geometry import Binning, load_geometry
 from fastcalogan.simulate import simulate_voxels
 
 ENERGY_POINTS = 2.0 ** np.array([10, 13, 16, 19])
@@ -35,7 +35,7 @@ def make_samples(
 
 def write_samples(folder: Path, per_point: int) -> dict[str, Path]:
     """Write the three samples as CaloChallenge files into ``folder``."""
-    samples = make_samples(load_binning("ds1-photons"), per_point)
+    samples = make_samples(load_geometry("ds1-photons"), per_point)
     return {
         name: write_showers(folder / f"{name}.h5", e, s.astype(np.float32), ATTRS)
         for name, (e, s) in samples.items()

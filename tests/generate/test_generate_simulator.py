@@ -8,11 +8,11 @@ import pytest
 
 import fastcalogan.generate as gen_pkg
 from fastcalogan._config import parse
-from fastcalogan.data import DS1_ENERGIES, read_showers, write_showers
+from fastcalogan.data import DS1_ENERGIES, geometry_of_file, read_showers, write_showers
 from fastcalogan.errors import CheckpointError, ConfigError, ModelError
 from fastcalogan.generate import GenerateConfig, Simulator, generate
 from fastcalogan.generate.simulator import route_energies
-from fastcalogan.geometry import Binning, get_particle, write_binning_yaml
+from fastcalogan.geometry import Binning, get_particle, write_geometry_yaml
 from fastcalogan.train import TrainConfig, list_checkpoints, train
 
 
@@ -72,7 +72,7 @@ def test_antiprotons_add_their_rest_mass(
     fabricate: Callable[..., tuple[np.ndarray, np.ndarray]],
 ) -> None:
     binning_path = tmp_path / "b.yaml"
-    write_binning_yaml(tiny_binning, binning_path)
+    write_geometry_yaml(tiny_binning, binning_path)
     e, s = fabricate(tiny_binning, 8, seed=2)
     data = write_showers(
         tmp_path / "pions.h5", e, s, {"particle": "pion", "binning": str(binning_path)}
@@ -98,7 +98,7 @@ def test_split_run_routes_energies(
     fabricate: Callable[..., tuple[np.ndarray, np.ndarray]],
 ) -> None:
     binning_path = tmp_path / "b.yaml"
-    write_binning_yaml(tiny_binning, binning_path)
+    write_geometry_yaml(tiny_binning, binning_path)
     e, s = fabricate(tiny_binning, 4, seed=1, energies=tuple(DS1_ENERGIES))
     data = write_showers(tmp_path / "all.h5", e, s, {"binning": str(binning_path)})
     train(tiny_config(iterations=1, energy_ranges="split3"), data, tmp_path / "split")
@@ -121,7 +121,9 @@ def test_generate_writes_a_calochallenge_file(run: Path, tmp_path: Path) -> None
     assert data.showers.shape == (60, 16)
     np.testing.assert_array_equal(data.incident_energies, np.repeat([1024.0, 4096.0], 30))
     assert data.attrs["particle"] == "photon" and data.attrs["seed"] == 4
-    assert data.attrs["binning"].endswith("binning.yaml")
+    # the file carries the run's geometry: it reads back without the run folder
+    carried = geometry_of_file({**data.attrs, "n_voxels": 16})
+    assert data.attrs["binning"] == "tiny" and carried == Simulator.load(run).binning
     again = read_showers(generate(config, run, tmp_path / "again.h5").path)
     np.testing.assert_array_equal(data.showers, again.showers)
 

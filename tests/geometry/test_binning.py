@@ -12,8 +12,8 @@ from fastcalogan.errors import BinningError
 from fastcalogan.geometry import (
     Binning,
     LayerBinning,
-    default_binning,
-    load_binning,
+    default_geometry,
+    load_geometry,
     read_binning_xml,
     write_binning_xml,
 )
@@ -24,7 +24,7 @@ from fastcalogan.geometry import (
     [("ds1-photons", 368, (0, 1, 2, 3, 12)), ("ds1-pions", 533, (0, 1, 2, 3, 12, 13, 14))],
 )
 def test_builtin_binnings_have_dataset1_sizes(name: str, n_voxels: int, layers: tuple) -> None:
-    b = load_binning(name)
+    b = load_geometry(name)
     assert b.n_voxels == n_voxels
     assert b.layer_ids == layers
     assert b.layer_offsets[-1] == n_voxels
@@ -33,7 +33,7 @@ def test_builtin_binnings_have_dataset1_sizes(name: str, n_voxels: int, layers: 
 @pytest.mark.parametrize(("builtin", "stem"), [("ds1-photons", "photons"), ("ds1-pions", "pions")])
 def test_shared_xml_agrees_with_package_binning(shared_dir: Path, builtin: str, stem: str) -> None:
     xml = read_binning_xml(shared_dir / "data" / "binning" / f"binning_dataset_1_{stem}.xml")
-    ours = load_binning(builtin)
+    ours = load_geometry(builtin)
     assert xml.same_voxels(ours)
     assert xml.particle == ours.particle
     assert (xml.eta_min, xml.eta_max) == (ours.eta_min, ours.eta_max)
@@ -81,24 +81,24 @@ def test_index_map_is_a_bijection(layers: list[tuple[int, int]]) -> None:
 
 
 def test_xml_round_trip(tmp_path: Path) -> None:
-    b = load_binning("ds1-pions")
+    b = load_geometry("ds1-pions")
     path = write_binning_xml(b, tmp_path / "pions.xml")
     back = read_binning_xml(path)
     assert back.same_voxels(b)
     assert back.particle == "pion"
-    assert load_binning(path).n_voxels == 533
+    assert load_geometry(path).n_voxels == 533
 
 
 def test_with_layers_keeps_order_and_size() -> None:
-    b = load_binning("ds1-pions").with_layers([12, 1, 2])
+    b = load_geometry("ds1-pions").with_layers([12, 1, 2])
     assert b.layer_ids == (1, 2, 12)
     assert b.n_voxels == 100 + 100 + 150
 
 
 def test_default_binning_for_particles() -> None:
-    assert default_binning("electron").n_voxels == 368
-    assert default_binning("electron").particle == "electron"
-    assert default_binning("antiproton", eta=(0.2, 0.25)).n_voxels == 533
+    assert default_geometry("electron").n_voxels == 368
+    assert default_geometry("electron").particle == "electron"
+    assert default_geometry("antiproton", eta=(0.2, 0.25)).n_voxels == 533
 
 
 @pytest.mark.parametrize(
@@ -108,7 +108,7 @@ def test_default_binning_for_particles() -> None:
         ({"layer_id": 1, "r_edges": (1.0, 2.0), "n_alpha": 1}, "must start at 0 mm"),
         ({"layer_id": 1, "r_edges": (0.0, 5.0, 5.0), "n_alpha": 1}, "increase strictly"),
         ({"layer_id": 1, "r_edges": (0.0, 5.0), "n_alpha": 0}, "n_alpha must be >= 1"),
-        ({"layer_id": 30, "r_edges": (0.0, 5.0), "n_alpha": 1}, "not an ATLAS sampling id"),
+        ({"layer_id": -1, "r_edges": (0.0, 5.0), "n_alpha": 1}, "integer >= 0"),
     ],
 )
 def test_bad_layer_binnings_are_named(kwargs: dict, message: str) -> None:
@@ -134,4 +134,4 @@ def test_xml_errors_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(BinningError, match=r"no <Bin name='pion'> \(found \['photon'\]\)"):
         read_binning_xml(bad, particle="pion")
     with pytest.raises(BinningError, match="not a built-in name"):
-        load_binning(tmp_path / "missing.xml")
+        load_geometry(tmp_path / "missing.xml")

@@ -13,7 +13,7 @@ import fastcalogan.select as sel
 from fastcalogan._config import load, parse
 from fastcalogan.data import write_showers
 from fastcalogan.errors import CheckpointError, ConfigError
-from fastcalogan.geometry import Binning, write_binning_yaml
+from fastcalogan.geometry import Binning, write_geometry_yaml
 from fastcalogan.select import SelectConfig, plot_selection, select_best, selected_checkpoint
 from fastcalogan.train import (
     TrainConfig,
@@ -56,7 +56,7 @@ def fabricated_run(
     energies = np.repeat([1024.0, 4096.0], 2000)
     showers = energies[:, None] * fractions * g.uniform(0.8, 1.0, size=(energies.size, 1))
     binning_path = tmp_path / "b.yaml"
-    write_binning_yaml(tiny_binning, binning_path)
+    write_geometry_yaml(tiny_binning, binning_path)
     data = write_showers(
         tmp_path / "ref.h5", energies, showers.astype(np.float32), {"binning": str(binning_path)}
     )

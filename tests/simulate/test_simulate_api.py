@@ -10,7 +10,7 @@ from fastcalogan._config import parse
 from fastcalogan.cli import cli
 from fastcalogan.data import read_hits, read_shower_attrs, read_showers
 from fastcalogan.errors import ConfigError, SimulationError
-from fastcalogan.geometry import default_binning
+from fastcalogan.geometry import default_geometry
 from fastcalogan.simulate import (
     SimulateConfig,
     resolve_energies,
@@ -31,7 +31,7 @@ def test_resolve_energies_ds1_and_list():
 
 
 def test_voxel_shape_and_dtype():
-    b = default_binning("photon")
+    b = default_geometry("photon")
     v = simulate_voxels("photon", [1024.0, 2048.0], 0.2, b, 0)
     assert v.shape == (2, 368) and v.dtype == np.float64
 
@@ -53,7 +53,7 @@ def test_bad_config_is_one_clear_error(values, match):
 
 
 def test_simulation_errors_name_the_value():
-    b = default_binning("photon")
+    b = default_geometry("photon")
     with pytest.raises(SimulationError, match=r"1\.5 is outside the barrel"):
         simulate_voxels("photon", [1024.0], 1.5, b, 0)
     with pytest.raises(SimulationError, match="100 MeV is outside"):
@@ -63,7 +63,7 @@ def test_simulation_errors_name_the_value():
 def test_simulate_writes_showers_and_hits(tmp_path):
     cfg = SimulateConfig(particle="electron", energies=[1024.0, 8192.0], events=5, batch_size=4)
     res = simulate(cfg, tmp_path / "e.h5", hits_path=tmp_path / "h.h5")
-    data = read_showers(res.showers_path, binning=default_binning("electron"))
+    data = read_showers(res.showers_path, binning=default_geometry("electron"))
     hits = read_hits(res.hits_path)
     assert data.showers.shape == (10, 368) and hits.n_events == 10
     np.testing.assert_allclose(data.showers.sum(1), data.showers.sum(1))
@@ -96,7 +96,7 @@ def test_cli_writes_a_valid_calochallenge_file(tmp_path):
         ],
     )
     assert result.exit_code == 0, result.output
-    data = read_showers(out, binning=default_binning("pion"))
+    data = read_showers(out, binning=default_geometry("pion"))
     assert data.showers.shape == (26, 533)
     assert np.unique(data.incident_energies).size == 15
     assert read_shower_attrs(out)["eta_min"] == pytest.approx(0.20)

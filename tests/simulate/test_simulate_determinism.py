@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from fastcalogan.data import layer_energies
-from fastcalogan.geometry import default_binning
+from fastcalogan.geometry import default_geometry
 from fastcalogan.simulate import simulate_hits, simulate_voxels
 
-BINNING = default_binning("pion")
+BINNING = default_geometry("pion")
 
 
 def test_same_seed_same_output_and_other_seed_differs():
@@ -60,7 +60,7 @@ def _histogram_hits(hits, binning):
 
 def test_hit_and_voxel_paths_agree_statistically():
     for particle, energy in (("photon", 65536.0), ("pion", 16384.0)):
-        binning = default_binning(particle)
+        binning = default_geometry(particle)
         e = np.full(200, energy)
         hits = simulate_hits(particle, e, (0.2, 0.25), 5)
         via_hits = _histogram_hits(hits, binning)

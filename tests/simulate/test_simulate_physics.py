@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fastcalogan.data import layer_energies
-from fastcalogan.geometry import default_binning
+from fastcalogan.geometry import default_geometry
 from fastcalogan.simulate import simulate_voxels
 
-PHOTONS = default_binning("photon")
-PIONS = default_binning("pion")
+PHOTONS = default_geometry("photon")
+PIONS = default_geometry("pion")
 
 
 def _fractions(particle: str, energy: float, n: int = 400, eta=(0.20, 0.25), seed: int = 1):

@@ -12,7 +12,7 @@ import fastcalogan.train as tr
 from fastcalogan._config import load, parse
 from fastcalogan.data import DS1_ENERGIES, write_showers
 from fastcalogan.errors import BinningError, ConfigError, DataFormatError
-from fastcalogan.geometry import Binning, write_binning_yaml
+from fastcalogan.geometry import Binning, write_geometry_yaml
 from fastcalogan.train import (
     PHOTON_SPLIT_RANGES,
     RECIPES,
@@ -129,7 +129,7 @@ def test_split3_trains_three_ranges(
     fabricate: Callable[..., tuple[np.ndarray, np.ndarray]],
 ) -> None:
     binning_path = tmp_path / "b.yaml"
-    write_binning_yaml(tiny_binning, binning_path)
+    write_geometry_yaml(tiny_binning, binning_path)
     e, s = fabricate(tiny_binning, 4, seed=1, energies=tuple(DS1_ENERGIES))
     data = write_showers(tmp_path / "all.h5", e, s, {"binning": str(binning_path)})
     result = train(tiny_config(iterations=2, energy_ranges="split3"), data, tmp_path / "split")

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from fastcalogan.cli import cli
 from fastcalogan.data import HitShowers, read_hits, read_showers, write_hits
-from fastcalogan.geometry import load_binning
+from fastcalogan.geometry import load_geometry
 from fastcalogan.voxelise import voxelise_hits
 
 
@@ -40,7 +40,7 @@ def test_voxelise_then_invert(tmp_path: Path) -> None:
     assert lines[0] == str(out)
     assert lines[1].startswith("12 events, 368 voxels (ds1-photons, layers 0,1,2,3,12)")
     assert lines[2].startswith("leakage fraction ") and "12: " in lines[2]
-    b = load_binning("ds1-photons")
+    b = load_geometry("ds1-photons")
     np.testing.assert_allclose(read_showers(out).showers, voxelise_hits(hits, b).showers, rtol=1e-6)
 
     back = tmp_path / "back.h5"

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import fastcalogan.voxelise as vx
 from fastcalogan.data import HitShowers, read_showers, write_hits
 from fastcalogan.errors import ConfigError, DataFormatError
-from fastcalogan.geometry import Binning, load_binning
+from fastcalogan.geometry import Binning, load_geometry
 from fastcalogan.voxelise import VoxeliseConfig, voxelise, voxelise_hits
 
 PI = math.pi
@@ -80,7 +80,7 @@ def test_float32_pi_and_stray_angles_stay_in_the_edge_bins(tiny_binning: Binning
 
 
 def test_ds1_photon_indices_by_hand() -> None:
-    b = load_binning("ds1-photons")
+    b = load_geometry("ds1-photons")
     # EMB2 (layer 2) starts at 8 + 160 = 168; 19 r bins; r = 12 mm is bin 3 ([10, 15));
     # alpha = 1.0 rad lies in bin floor((1 + pi) / (2 pi / 10)) = 6
     slots = vx.hit_slots([2, 12, 12], [12.0, 150.0, 2000.0], [1.0, 0.0, 0.0], b)
@@ -90,7 +90,7 @@ def test_ds1_photon_indices_by_hand() -> None:
 @settings(max_examples=20, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), n_events=st.integers(1, 12))
 def test_energy_is_conserved_into_voxels_leakage_and_unbinned(seed: int, n_events: int) -> None:
-    b = load_binning("ds1-pions")
+    b = load_geometry("ds1-pions")
     hits = random_hits(b, n_events, 50, seed)
     v = voxelise_hits(hits, b)
     assert v.showers.shape == (n_events, 533) and v.leakage.shape == (n_events, 7)
@@ -99,7 +99,7 @@ def test_energy_is_conserved_into_voxels_leakage_and_unbinned(seed: int, n_event
 
 
 def test_stream_from_file_equals_in_memory(tmp_path: Path) -> None:
-    b = load_binning("ds1-photons")
+    b = load_geometry("ds1-photons")
     hits = random_hits(b, 23, 40, seed=3)
     path = write_hits(tmp_path / "hits.h5", hits)
     cfg = VoxeliseConfig(binning="ds1-photons", chunk_events=5, dtype="float64")
@@ -127,7 +127,7 @@ def test_stream_from_file_equals_in_memory(tmp_path: Path) -> None:
 
 
 def test_float32_output_and_progress(tmp_path: Path) -> None:
-    b = load_binning("ds1-photons")
+    b = load_geometry("ds1-photons")
     hits = random_hits(b, 10, 20, seed=5)
     path = write_hits(tmp_path / "hits.h5", hits)
     calls: list[tuple[int, int]] = []

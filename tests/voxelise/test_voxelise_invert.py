@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from fastcalogan.data import read_hits, write_showers
 from fastcalogan.errors import BinningError, DataFormatError
-from fastcalogan.geometry import Binning, load_binning
+from fastcalogan.geometry import Binning, load_geometry
 from fastcalogan.voxelise import (
     InvertConfig,
     invert,
@@ -85,7 +85,7 @@ def test_shape_mismatch_is_named(tiny_binning: Binning) -> None:
 def test_voxelise_invert_voxelise_conserves_every_voxel(
     seed: int, n_events: int, name: str, density: float
 ) -> None:
-    b = load_binning(name)
+    b = load_geometry(name)
     g = np.random.default_rng(seed)
     showers = g.exponential(50.0, (n_events, b.n_voxels)) * (
         g.random((n_events, b.n_voxels)) < density
@@ -112,7 +112,7 @@ def test_invert_showers_file_round_trip(
     tmp_path: Path, tiny_binning: Binning, tiny_showers
 ) -> None:
     inc, showers = tiny_showers
-    b = load_binning("ds1-photons")
+    b = load_geometry("ds1-photons")
     g = np.random.default_rng(2)
     big = g.exponential(20.0, (9, b.n_voxels))
     path = write_showers(

@@ -9,10 +9,10 @@ import pytest
 
 from fastcalogan.data import HitShowers, read_shower_attrs, read_showers, write_hits
 from fastcalogan.errors import ConfigError, DataFormatError
-from fastcalogan.geometry import Binning, load_binning
+from fastcalogan.geometry import Binning, load_geometry
 from fastcalogan.voxelise import (
     VoxeliseConfig,
-    binning_of_file,
+    geometry_of_file,
     layers_from_energies,
     relevant_layers,
     restrict_to_layers,
@@ -30,13 +30,13 @@ def _showers_with_layer_fractions(binning: Binning, fractions: list[float]) -> n
 
 
 def test_weak_layer_in_front_of_a_kept_layer_is_kept() -> None:
-    b = load_binning("ds1-photons")  # layers 0, 1, 2, 3, 12
+    b = load_geometry("ds1-photons")  # layers 0, 1, 2, 3, 12
     showers = _showers_with_layer_fractions(b, [5e-4, 0.3, 0.69, 5e-4, 0.009])
     assert relevant_layers(showers, b) == (0, 1, 2, 3, 12)
 
 
 def test_weak_trailing_layers_are_dropped() -> None:
-    b = load_binning("ds1-photons")
+    b = load_geometry("ds1-photons")
     showers = _showers_with_layer_fractions(b, [0.01, 0.3, 0.6885, 0.0011, 0.0004])
     assert relevant_layers(showers, b) == (0, 1, 2, 3)
     # exactly at the threshold counts as relevant; a higher threshold drops layer 3 too
@@ -86,7 +86,7 @@ def test_streaming_voxelise_keeps_the_relevant_layers(tmp_path: Path) -> None:
     assert res.unbinned_mev == pytest.approx(2 * 1e-4 * 2**20 + 2 * 0.2 * 2**16)
     attrs = read_shower_attrs(res.out_path)
     assert list(attrs["binning_layers"]) == [0, 1, 2, 3]
-    b = binning_of_file(attrs)
+    b = geometry_of_file(attrs)
     assert b.layer_ids == (0, 1, 2, 3)
     assert read_showers(res.out_path, binning=b).n_voxels == 363
     # every event used for the rule: layer 12 holds 8 % of the energy and is kept

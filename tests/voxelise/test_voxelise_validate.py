@@ -10,7 +10,7 @@ import pytest
 
 from fastcalogan.data import HitShowers
 from fastcalogan.errors import BinningError
-from fastcalogan.geometry import Binning, load_binning
+from fastcalogan.geometry import Binning, load_geometry
 from fastcalogan.voxelise import proxy_binning, validate_binning
 
 W64 = 2 * math.pi / 64
@@ -65,7 +65,7 @@ def test_point_like_shower_off_centre_gives_the_hand_computed_shift(tiny_binning
 
 
 def test_real_binnings_against_their_proxy() -> None:
-    b = load_binning("ds1-pions")
+    b = load_geometry("ds1-pions")
     p = proxy_binning(b)
     assert p.layer(12).n_r == 400 and p.layer(1).n_r == 200 and p.layer(14).n_alpha == 64
     g = np.random.default_rng(11)

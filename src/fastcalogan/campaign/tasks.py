@@ -33,12 +33,12 @@ from .._fileio import write_json
 from .._logging import log_to_file
 from ..errors import ConfigError, DataFormatError, ModelError
 from ..geometry import (
-    BUILTIN_BINNINGS,
-    Binning,
-    default_binning,
+    BUILTIN_GEOMETRIES,
+    Geometry,
+    default_geometry,
     get_particle,
-    load_binning,
-    write_binning_yaml,
+    load_geometry,
+    write_geometry_yaml,
 )
 from .config import CampaignConfig
 
@@ -170,7 +170,7 @@ def _resolve_binning(
         pattern = config.binning
     if pattern == "default":
         return "default"
-    if pattern in BUILTIN_BINNINGS:
+    if pattern in BUILTIN_GEOMETRIES:
         return pattern
     files = _glob(pattern, values, base, "binning")
     if len(files) != 1:
@@ -195,11 +195,11 @@ def _glob(pattern: str, values: Mapping[str, Any], base: Path, key: str) -> tupl
     return tuple(str(Path(f).resolve()) for f in files)
 
 
-def task_binning(task: TaskSpec) -> Binning:
+def task_binning(task: TaskSpec) -> Geometry:
     """The full binning of a task (before the relevant-layer rule)."""
     if task.binning == "default":
-        return default_binning(task.particle, task.eta)
-    return load_binning(task.binning, particle=task.particle, eta=task.eta)
+        return default_geometry(task.particle, task.eta)
+    return load_geometry(task.binning, particle=task.particle, eta=task.eta)
 
 
 # ----- steps ---------------------------------------------------------------------------------
@@ -507,7 +507,7 @@ def _shower_attrs(task: TaskSpec, binning: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _binning_label(task: TaskSpec, binning: Binning) -> str:
+def _binning_label(task: TaskSpec, binning: Geometry) -> str:
     return binning.name if task.binning == "default" else task.binning
 
 
@@ -551,6 +551,7 @@ def data_step(ctx: TaskContext) -> dict[str, Any]:
             data.incident_energies,
             data.showers.astype(np.float32),
             _shower_attrs(task, label, sources=json.dumps(list(task.data_files))),
+            geometry=binning,
         )
         return {"showers_path": ctx.relative(out), "binning": label, "source": "csv"}
     from ..data import read_showers, write_showers
@@ -564,6 +565,7 @@ def data_step(ctx: TaskContext) -> dict[str, Any]:
         np.concatenate([p.incident_energies for p in parts]),
         np.concatenate([p.showers for p in parts]),
         _shower_attrs(task, label, sources=json.dumps(list(task.data_files))),
+        geometry=binning,
     )
     return {"showers_path": ctx.relative(out), "binning": label, "source": "files"}
 
@@ -612,11 +614,11 @@ def layers_step(ctx: TaskContext) -> dict[str, Any]:
     showers, reduced = restrict_to_layers(data.showers, binning, layers)
     # the reduced binning as a file, so that every later stage loads it by name
     binning_file = ctx.folder / "data" / "binning-relevant.yaml"
-    write_binning_yaml(reduced, binning_file)
+    write_geometry_yaml(reduced, binning_file)
     out = ctx.folder / "data" / "showers-relevant.h5"
     attrs = {k: v for k, v in data.attrs.items() if k not in ("n_voxels", "n_events")}
     attrs.update(_shower_attrs(ctx.task, str(binning_file), binning_layers=list(layers)))
-    write_showers(out, data.incident_energies, showers, attrs)
+    write_showers(out, data.incident_energies, showers, attrs, geometry=reduced)
     log.info(
         "task %s: relevant layers %s (%d of %d voxels)",
         ctx.task.name,

@@ -7,8 +7,8 @@ from typing import Any, TypeVar
 
 import click
 
-from ..data import binning_of_file
-from ..geometry import Binning
+from ..data import geometry_of_file
+from ..geometry import Geometry
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -19,13 +19,13 @@ def binning_option(required: bool = True) -> Callable[[F], F]:
         "--binning",
         required=required,
         default=None,
-        help="Binning: ds1-photons, ds1-pions, or a .xml/.yaml file "
-        "(default: from the file's attributes or its voxel count).",
+        help="Geometry: ds1-photons, ds1-pions, or a .xml/.yaml file "
+        "(default: the one the file carries, else its attributes or voxel count).",
     )
 
 
 def resolve_binning(
     binning: str | None, particle: str | None, attrs: Mapping[str, Any], source: str = "<file>"
-) -> Binning:
-    """The binning named on the command line, else the file's (see ``binning_of_file``)."""
-    return binning_of_file(attrs, binning, particle=particle, source=source)
+) -> Geometry:
+    """The binning named on the command line, else the file's (see ``geometry_of_file``)."""
+    return geometry_of_file(attrs, binning, particle=particle, source=source)

@@ -10,7 +10,7 @@ from .distances import (
     mmd_polynomial_unbiased,
 )
 from .features import feature_matrix, high_level_features, observable_table
-from .file_binning import binning_of_file
+from .file_geometry import geometry_of_file
 from .hits import HitShowers, HitWriter, iter_hits, read_hits, write_hits
 from .observables import (
     alpha_binned_layers,
@@ -37,6 +37,7 @@ from .observables import (
 from .showers import (
     ShowerData,
     ShowerWriter,
+    geometry_attrs,
     iter_showers,
     read_shower_attrs,
     read_showers,
@@ -64,7 +65,6 @@ __all__ = [
     "ShowerData",
     "ShowerWriter",
     "alpha_binned_layers",
-    "binning_of_file",
     "centroid_eta",
     "centroid_phi",
     "centroid_r",
@@ -80,6 +80,8 @@ __all__ = [
     "feature_matrix",
     "frechet_distance",
     "frechet_physics_distance",
+    "geometry_attrs",
+    "geometry_of_file",
     "high_level_features",
     "histogram_counts",
     "iter_hits",

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError
-from ..geometry import Binning
+from ..geometry import Geometry
 from .showers import DEFAULT_MAX_DEPOSIT_RATIO, ShowerData, validate_showers
 
 __all__ = ["energy_from_filename", "read_atlas_csv", "read_atlas_csv_set"]
@@ -42,7 +42,7 @@ def energy_from_filename(path: str | os.PathLike[str]) -> float:
 
 def read_atlas_csv(
     path: str | os.PathLike[str],
-    binning: Binning,
+    binning: Geometry,
     energy_mev: float | None = None,
     n_leading: int = 2,
     max_deposit_ratio: float | None = DEFAULT_MAX_DEPOSIT_RATIO,
@@ -95,7 +95,7 @@ def read_atlas_csv(
 
 
 def read_atlas_csv_set(
-    paths: Iterable[str | os.PathLike[str]], binning: Binning, n_leading: int = 2
+    paths: Iterable[str | os.PathLike[str]], binning: Geometry, n_leading: int = 2
 ) -> ShowerData:
     """Read several per-energy CSV files and concatenate them, sorted by energy point."""
     parts = sorted(

@@ -12,31 +12,32 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..geometry import Binning, layer_name
+from ..geometry import Geometry
 from . import observables as obs
 
 __all__ = ["feature_matrix", "high_level_features", "observable_table"]
 
 
 def observable_table(
-    showers: npt.NDArray[Any], incident_energies: npt.ArrayLike, binning: Binning
+    showers: npt.NDArray[Any], incident_energies: npt.ArrayLike, binning: Geometry
 ) -> dict[str, npt.NDArray[np.float64]]:
     """Every scalar observable of every shower, by name; each value has shape ``(n_events,)``.
 
-    Names (``L`` is the layer name, e.g. ``EMB2``): ``e_tot`` (MeV), ``response``
+    Names (``L`` is the layer name, e.g. ``EMB2`` or ``layer 7``): ``e_tot`` (MeV), ``response``
     (E_tot/E_inc), ``e_layer_L`` (MeV), ``fraction_L``, ``centroid_r_L`` and ``width_r_L``
-    (mm), ``sparsity_L``, ``e_ratio_hottest_L``, ``lateral_width_L`` (mm); for alpha-binned
-    layers ``centroid_eta_L``, ``centroid_phi_L``, ``width_eta_L``, ``width_phi_L`` (mm); and
+    (mm), ``sparsity_L``, ``e_ratio_hottest_L``, ``lateral_width_L`` (mm); for layers that
+    resolve the transverse position (polar: alpha-binned) ``centroid_eta_L``,
+    ``centroid_phi_L``, ``width_eta_L``, ``width_phi_L`` (mm); and
     ``deepest_layer``, ``depth_weighted_energy`` (MeV), ``shower_depth``,
     ``shower_depth_width`` (layer positions).
 
     Args:
         showers: ``(n_events, n_voxels)`` MeV.
         incident_energies: ``(n_events,)`` MeV.
-        binning: the voxel binning of ``showers``.
+        binning: the geometry of ``showers`` (any kind).
     """
-    names = [layer_name(i) for i in binning.layer_ids]
-    alpha_names = [layer_name(i) for i in obs.alpha_binned_layers(binning)]
+    names = list(binning.layer_names)
+    alpha_names = [binning.layer(i).name for i in obs.alpha_binned_layers(binning)]
     e_layers = obs.layer_energies(showers, binning)
     out: dict[str, npt.NDArray[np.float64]] = {
         "e_tot": e_layers.sum(axis=1),
@@ -72,7 +73,7 @@ def observable_table(
 
 
 def high_level_features(
-    showers: npt.NDArray[Any], incident_energies: npt.ArrayLike, binning: Binning
+    showers: npt.NDArray[Any], incident_energies: npt.ArrayLike, binning: Geometry
 ) -> tuple[list[str], npt.NDArray[np.float64]]:
     """The feature set for FPD, KPD and the high-level classifier.
 
@@ -90,12 +91,12 @@ def high_level_features(
 
 
 def feature_matrix(
-    table: dict[str, npt.NDArray[np.float64]], incident_energies: npt.ArrayLike, binning: Binning
+    table: dict[str, npt.NDArray[np.float64]], incident_energies: npt.ArrayLike, binning: Geometry
 ) -> tuple[list[str], npt.NDArray[np.float64]]:
     """Assemble :func:`high_level_features` from an :func:`observable_table` already computed."""
     inc = np.asarray(incident_energies, dtype=np.float64).reshape(-1)
-    names = [layer_name(i) for i in binning.layer_ids]
-    alpha_names = [layer_name(i) for i in obs.alpha_binned_layers(binning)]
+    names = list(binning.layer_names)
+    alpha_names = [binning.layer(i).name for i in obs.alpha_binned_layers(binning)]
     cols: list[tuple[str, npt.NDArray[np.float64]]] = [
         ("log10_e_inc", np.log10(inc)),
         ("response", table["response"]),

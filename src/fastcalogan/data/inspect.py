@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..geometry import Binning, layer_name
+from ..geometry import Geometry, default_layer_names
 from .hits import HitShowers
 from .observables import layer_energies
 from .showers import ShowerData
@@ -63,23 +63,27 @@ def _summary(
     }
 
 
-def summarise_showers(data: ShowerData, binning: Binning) -> dict[str, Any]:
+def summarise_showers(data: ShowerData, binning: Geometry) -> dict[str, Any]:
     """Events, response, resolution and mean layer fractions per energy point."""
     out = _summary(
         data.incident_energies,
         layer_energies(data.showers, binning),
-        [layer_name(i) for i in binning.layer_ids],
+        list(binning.layer_names),
     )
     out["n_voxels"] = binning.n_voxels
     return out
 
 
 def summarise_hits(hits: HitShowers) -> dict[str, Any]:
-    """The same summary from hits, with the layers present in the file."""
+    """The same summary from hits, with the layers present in the file.
+
+    Layers are named by :func:`~fastcalogan.geometry.default_layer_names` (ATLAS names when
+    every id is an ATLAS sampling id).
+    """
     ids = np.unique(hits.layer).astype(int)
     pos = np.searchsorted(ids, hits.layer)
     e_layers = np.zeros((hits.n_events, len(ids)))
     np.add.at(e_layers, (hits.event_id, pos), hits.energy)
-    out = _summary(hits.incident_energies, e_layers, [layer_name(i) for i in ids])
+    out = _summary(hits.incident_energies, e_layers, list(default_layer_names(ids)))
     out["mean_hits"] = hits.n_hits / max(1, hits.n_events)
     return out

@@ -1,15 +1,17 @@
 """Shower observables computed from voxel energies; shared by selection and evaluation.
 
 All functions take ``showers`` of shape ``(n_events, n_voxels)`` in MeV in CaloChallenge
-voxel order and a :class:`~fastcalogan.geometry.Binning`, and are vectorised over events.
-Positions are in mm in the plane transverse to the particle: ``eta = r cos(alpha)`` and
-``phi = r sin(alpha)`` at voxel centres (CaloChallenge ``HighLevelFeatures.py``). Centroids
+voxel order and a :class:`~fastcalogan.geometry.Geometry` of any kind, and are vectorised
+over events. Positions are in mm in the plane transverse to the particle at voxel centres
+(:attr:`Geometry.voxel_eta`, ``voxel_phi``): ``eta = r cos(alpha)`` and ``phi = r sin(alpha)``
+for polar binnings (CaloChallenge ``HighLevelFeatures.py``), the cell centres for Cartesian
+grids. Centroids
 and widths follow CaloChallenge: ``centroid = sum(E x) / sum(E)`` and
 ``width = sqrt(sum(E x^2) / sum(E) - centroid^2)``; an empty layer (or shower) gives 0
 instead of NaN. The shower-shape set follows CaloGAN (Paganini et al., PRD 97 (2018) 014021):
 E_ratio of the two hottest cells, deepest layer with energy, depth-weighted energy, shower
 depth and its width, lateral width per layer; layer "depth" there is the layer's position
-among the used layers (0, 1, ...), not its ATLAS sampling id.
+among the used layers (0, 1, ...), not its id.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import DataFormatError
-from ..geometry import Binning
+from ..geometry import Geometry
 
 __all__ = [
     "alpha_binned_layers",
@@ -46,7 +48,7 @@ __all__ = [
 ]
 
 
-def _check(showers: npt.NDArray[Any], binning: Binning) -> None:
+def _check(showers: npt.NDArray[Any], binning: Geometry) -> None:
     if showers.ndim != 2 or showers.shape[1] != binning.n_voxels:
         raise DataFormatError(
             f"showers of shape {showers.shape} do not fit binning {binning.name} "
@@ -59,7 +61,7 @@ def total_energy(showers: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
     return np.asarray(showers).sum(axis=1, dtype=np.float64)
 
 
-def layer_energies(showers: npt.NDArray[Any], binning: Binning) -> npt.NDArray[np.float64]:
+def layer_energies(showers: npt.NDArray[Any], binning: Geometry) -> npt.NDArray[np.float64]:
     """Energy per used layer in MeV, shape ``(n_events, n_layers)``.
 
     >>> from fastcalogan.geometry import Binning
@@ -74,7 +76,7 @@ def layer_energies(showers: npt.NDArray[Any], binning: Binning) -> npt.NDArray[n
     return np.add.reduceat(s.astype(np.float64, copy=False), binning.layer_offsets[:-1], axis=1)
 
 
-def layer_fractions(showers: npt.NDArray[Any], binning: Binning) -> npt.NDArray[np.float64]:
+def layer_fractions(showers: npt.NDArray[Any], binning: Geometry) -> npt.NDArray[np.float64]:
     """Energy per layer over the shower's total, shape ``(n_events, n_layers)``; 0 for empty."""
     e = layer_energies(showers, binning)
     tot = e.sum(axis=1, keepdims=True)
@@ -100,16 +102,17 @@ def response(
     return np.divide(tot, inc, out=np.zeros_like(tot), where=inc > 0)
 
 
-def alpha_binned_layers(binning: Binning) -> tuple[int, ...]:
-    """Sampling ids of the layers binned in alpha (``n_alpha > 1``).
+def alpha_binned_layers(binning: Geometry) -> tuple[int, ...]:
+    """Ids of the layers that resolve the transverse position (polar: ``n_alpha > 1``).
 
-    Eta/phi centroids and widths are defined on these layers only, as in CaloChallenge.
+    Eta/phi centroids and widths are defined on these layers only, as in CaloChallenge
+    (:attr:`~fastcalogan.geometry.Geometry.transverse_layer_ids`).
     """
-    return tuple(lay.layer_id for lay in binning.layers if lay.n_alpha > 1)
+    return binning.transverse_layer_ids
 
 
 def _layer_blocks(
-    showers: npt.NDArray[Any], binning: Binning, layer_ids: tuple[int, ...] | None = None
+    showers: npt.NDArray[Any], binning: Geometry, layer_ids: tuple[int, ...] | None = None
 ) -> list[tuple[int, npt.NDArray[Any], slice]]:
     s = np.asarray(showers)
     _check(s, binning)
@@ -134,7 +137,7 @@ def _moments(
 
 
 def _moment_table(
-    showers: npt.NDArray[Any], binning: Binning, coordinate: str, which: int, alpha_only: bool
+    showers: npt.NDArray[Any], binning: Geometry, coordinate: str, which: int, alpha_only: bool
 ) -> npt.NDArray[np.float64]:
     coords = {
         "eta": binning.voxel_eta,
@@ -149,7 +152,7 @@ def _moment_table(
     return out
 
 
-def centroid_eta(showers: npt.NDArray[Any], binning: Binning) -> npt.NDArray[np.float64]:
+def centroid_eta(showers: npt.NDArray[Any], binning: Geometry) -> npt.NDArray[np.float64]:
     """Energy centroid along eta in mm per alpha-binned layer, ``(n_events, n_alpha_layers)``.
 
     ``sum(E * r cos(alpha)) / sum(E)`` over the layer's voxel centres; 0 for an empty layer.
@@ -158,7 +161,7 @@ def centroid_eta(showers: npt.NDArray[Any], binning: Binning) -> npt.NDArray[np.
     return _moment_table(showers, binning, "eta", 0, alpha_only=True)
 
 
-def centroid_phi(showers: npt.NDArray[Any], binning: Binning) -> npt.NDArray[np.float64]:
+def centroid_phi(showers: npt.NDArray[Any], binning: Geometry) -> npt.NDArray[np.float64]:
     """Energy centroid along phi in mm per alpha-binned layer, ``(n_events, n_alpha_layers)``.
 
     ``sum(E * r sin(alpha)) / sum(E)``; 0 for an empty layer.
@@ -166,7 +169,7 @@ def centroid_phi(showers: npt.NDArray[Any], binning: Binning) -> npt.NDArray[np.
     return _moment_table(showers, binning, "phi", 0, alpha_only=True)
 
 
-def width_eta(showers: npt.NDArray[Any], binning: Binning) -> npt.NDArray[np.float64]:
+def width_eta(showers: npt.NDArray[Any], binning: Geometry) -> npt.NDArray[np.float64]:
     """Energy-weighted width along eta in mm per alpha-binned layer, ``(n_events, n_alpha)``.
 
     ``sqrt(sum(E eta^2) / sum(E) - centroid_eta^2)``; 0 for an empty layer.
@@ -174,23 +177,23 @@ def width_eta(showers: npt.NDArray[Any], binning: Binning) -> npt.NDArray[np.flo
     return _moment_table(showers, binning, "eta", 1, alpha_only=True)
 
 
-def width_phi(showers: npt.NDArray[Any], binning: Binning) -> npt.NDArray[np.float64]:
+def width_phi(showers: npt.NDArray[Any], binning: Geometry) -> npt.NDArray[np.float64]:
     """Energy-weighted width along phi in mm per alpha-binned layer, ``(n_events, n_alpha)``."""
     return _moment_table(showers, binning, "phi", 1, alpha_only=True)
 
 
-def centroid_r(showers: npt.NDArray[Any], binning: Binning) -> npt.NDArray[np.float64]:
+def centroid_r(showers: npt.NDArray[Any], binning: Geometry) -> npt.NDArray[np.float64]:
     """Energy-weighted mean radius in mm per layer, ``(n_events, n_layers)``; 0 if empty."""
     return _moment_table(showers, binning, "r", 0, alpha_only=False)
 
 
-def width_r(showers: npt.NDArray[Any], binning: Binning) -> npt.NDArray[np.float64]:
+def width_r(showers: npt.NDArray[Any], binning: Geometry) -> npt.NDArray[np.float64]:
     """Energy-weighted radial width in mm per layer, ``(n_events, n_layers)``; 0 if empty."""
     return _moment_table(showers, binning, "r", 1, alpha_only=False)
 
 
 def sparsity(
-    showers: npt.NDArray[Any], binning: Binning, threshold: float = 0.0
+    showers: npt.NDArray[Any], binning: Geometry, threshold: float = 0.0
 ) -> npt.NDArray[np.float64]:
     """Fraction of a layer's voxels with energy above ``threshold`` MeV, ``(n_events, n_layers)``.
 
@@ -217,7 +220,7 @@ def voxel_spectrum(showers: npt.NDArray[Any], threshold: float = 0.0) -> npt.NDA
     return s[s > threshold].astype(np.float64)
 
 
-def energy_ratio_hottest(showers: npt.NDArray[Any], binning: Binning) -> npt.NDArray[np.float64]:
+def energy_ratio_hottest(showers: npt.NDArray[Any], binning: Geometry) -> npt.NDArray[np.float64]:
     """CaloGAN E_ratio per layer: ``(E_1 - E_2) / (E_1 + E_2)`` of the two hottest voxels.
 
     Shape ``(n_events, n_layers)``; 0 where the layer is empty; 1 for a single filled voxel.
@@ -237,7 +240,7 @@ def energy_ratio_hottest(showers: npt.NDArray[Any], binning: Binning) -> npt.NDA
 
 
 def deepest_layer(
-    showers: npt.NDArray[Any], binning: Binning, threshold: float = 0.0
+    showers: npt.NDArray[Any], binning: Geometry, threshold: float = 0.0
 ) -> npt.NDArray[np.int64]:
     """Position (0-based, among used layers) of the deepest layer with energy, ``(n_events,)``.
 
@@ -255,7 +258,7 @@ def deepest_layer(
     return np.where(filled.any(axis=1), last, 0).astype(np.int64)
 
 
-def depth_weighted_energy(showers: npt.NDArray[Any], binning: Binning) -> npt.NDArray[np.float64]:
+def depth_weighted_energy(showers: npt.NDArray[Any], binning: Geometry) -> npt.NDArray[np.float64]:
     """CaloGAN depth-weighted total energy ``sum_i i * E_i`` in MeV, ``(n_events,)``.
 
     ``i`` is the layer's position among the used layers (0, 1, ...).
@@ -264,7 +267,7 @@ def depth_weighted_energy(showers: npt.NDArray[Any], binning: Binning) -> npt.ND
     return e @ np.arange(e.shape[1], dtype=np.float64)
 
 
-def shower_depth(showers: npt.NDArray[Any], binning: Binning) -> npt.NDArray[np.float64]:
+def shower_depth(showers: npt.NDArray[Any], binning: Geometry) -> npt.NDArray[np.float64]:
     """CaloGAN shower depth ``sum_i i E_i / sum_i E_i`` (layer positions), ``(n_events,)``.
 
     0 for an empty shower.
@@ -274,30 +277,31 @@ def shower_depth(showers: npt.NDArray[Any], binning: Binning) -> npt.NDArray[np.
     return _moments(e, depth)[0]
 
 
-def shower_depth_width(showers: npt.NDArray[Any], binning: Binning) -> npt.NDArray[np.float64]:
+def shower_depth_width(showers: npt.NDArray[Any], binning: Geometry) -> npt.NDArray[np.float64]:
     """CaloGAN shower-depth width ``sqrt(sum i^2 E_i / sum E_i - depth^2)``, ``(n_events,)``."""
     e = layer_energies(showers, binning)
     depth = np.arange(e.shape[1], dtype=np.float64)
     return _moments(e, depth)[1]
 
 
-def lateral_width(showers: npt.NDArray[Any], binning: Binning) -> npt.NDArray[np.float64]:
+def lateral_width(showers: npt.NDArray[Any], binning: Geometry) -> npt.NDArray[np.float64]:
     """Transverse RMS spread around the energy centroid in mm per layer, ``(n_events, n_layers)``.
 
     ``sqrt(sum(E r^2) / sum(E) - |c|^2)`` with ``c = (centroid_eta, centroid_phi)`` in
-    alpha-binned layers and ``c = 0`` in layers without alpha bins (azimuthal symmetry about
-    the particle axis is all such a layer can show). CaloGAN's lateral width on the (r, alpha)
-    binning; 0 for an empty layer.
+    layers that resolve the position and ``c = 0`` in polar layers without alpha bins
+    (azimuthal symmetry about the particle axis is all such a layer can show). CaloGAN's
+    lateral width; 0 for an empty layer.
     """
     n = np.asarray(showers).shape[0]
     out = np.zeros((n, binning.n_layers))
     r = binning.voxel_r_centre
     eta_all, phi_all = binning.voxel_eta, binning.voxel_phi
+    resolved = set(binning.transverse_layer_ids)
     for j, (lid, block, sl) in enumerate(_layer_blocks(showers, binning)):
         e = block.astype(np.float64, copy=False)
         w = e.sum(axis=1)
         m2 = np.divide(e @ (r[sl] ** 2), w, out=np.zeros_like(w), where=w > 0)
-        if binning.layer(lid).n_alpha > 1:
+        if lid in resolved:
             ce = np.divide(e @ eta_all[sl], w, out=np.zeros_like(w), where=w > 0)
             cp = np.divide(e @ phi_all[sl], w, out=np.zeros_like(w), where=w > 0)
             m2 = m2 - ce * ce - cp * cp
@@ -306,13 +310,14 @@ def lateral_width(showers: npt.NDArray[Any], binning: Binning) -> npt.NDArray[np
 
 
 def layer_moments(
-    showers: npt.NDArray[Any], binning: Binning
+    showers: npt.NDArray[Any], binning: Geometry
 ) -> dict[str, npt.NDArray[np.float64]]:
     """All centroids and widths in one pass over the layers (what :func:`centroid_eta` etc. give).
 
     Returns:
         ``centroid_eta``, ``width_eta``, ``centroid_phi``, ``width_phi`` of shape
-        ``(n_events, n_alpha_layers)`` and ``centroid_r``, ``width_r``, ``lateral_width`` of
+        ``(n_events, n_alpha_layers)`` (the layers of :func:`alpha_binned_layers`) and
+        ``centroid_r``, ``width_r``, ``lateral_width`` of
         shape ``(n_events, n_layers)``, all in mm.
     """
     n = np.asarray(showers).shape[0]

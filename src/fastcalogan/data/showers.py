@@ -4,10 +4,15 @@ Files are written atomically, gzip-compressed and chunked by events, so that fil
 than memory can be streamed with :func:`iter_showers`. Every read is validated: missing
 datasets, shapes against the binning, dtypes, NaN/inf, negative energies and deposits
 larger than ``max_deposit_ratio`` times the incident energy.
+
+Files carry their geometry: writers given one store its serialised form as JSON text in the
+``geometry`` attribute and its name in ``binning`` (:func:`geometry_attrs`), so any reader can
+rebuild it (:func:`~fastcalogan.data.geometry_of_file`) without being told.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -19,12 +24,13 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import ConfigError, DataFormatError
-from ..geometry import Binning, get_particle
+from ..geometry import Geometry, geometry_to_mapping, get_particle
 from ._h5 import AtomicH5Writer, open_h5
 
 __all__ = [
     "ShowerData",
     "ShowerWriter",
+    "geometry_attrs",
     "iter_showers",
     "read_shower_attrs",
     "read_showers",
@@ -36,6 +42,23 @@ __all__ = [
 NEGATIVE_TOLERANCE_MEV = 1e-3
 #: Default ceiling of E_deposit / E_incident; antiprotons need more (rest mass).
 DEFAULT_MAX_DEPOSIT_RATIO = 2.0
+#: The file attribute holding the serialised geometry (JSON text).
+GEOMETRY_ATTR = "geometry"
+
+
+def geometry_attrs(geometry: Geometry) -> dict[str, str]:
+    """The attributes that make a shower file carry ``geometry``.
+
+    ``geometry``: the serialised form (:func:`~fastcalogan.geometry.geometry_to_mapping`) as
+    JSON text; ``binning``: the geometry's name, for people and for older readers.
+
+    >>> from fastcalogan.geometry import load_geometry
+    >>> a = geometry_attrs(load_geometry("ds1-photons"))
+    >>> a["binning"], json.loads(a["geometry"])["n_voxels"]
+    ('ds1-photons', 368)
+    """
+    text = json.dumps(geometry_to_mapping(geometry), separators=(",", ":"))
+    return {GEOMETRY_ATTR: text, "binning": geometry.name}
 
 
 @dataclass(frozen=True)
@@ -75,7 +98,7 @@ def validate_showers(
     incident_energies: npt.NDArray[Any],
     showers: npt.NDArray[Any],
     source: str,
-    binning: Binning | None = None,
+    binning: Geometry | None = None,
     max_deposit_ratio: float | None = DEFAULT_MAX_DEPOSIT_RATIO,
     first_event: int = 0,
     deposit_offset: float = 0.0,
@@ -86,7 +109,7 @@ def validate_showers(
         incident_energies: shape ``(n,)`` or ``(n, 1)``, MeV.
         showers: shape ``(n, n_voxels)``, MeV.
         source: file name (or description) used in messages.
-        binning: if given, ``n_voxels`` must match it.
+        binning: the geometry; if given, ``n_voxels`` must match it.
         max_deposit_ratio: ceiling of deposit / incident energy; ``None`` disables the check.
         first_event: index of the first row, so messages give the event number in the file.
         deposit_offset: energy (MeV) a particle releases on top of its kinetic energy
@@ -207,7 +230,7 @@ def _plain(value: Any) -> Any:
 def iter_showers(
     path: str | os.PathLike[str],
     chunk_events: int = 50_000,
-    binning: Binning | None = None,
+    binning: Geometry | None = None,
     max_deposit_ratio: float | None = DEFAULT_MAX_DEPOSIT_RATIO,
 ) -> Iterator[ShowerData]:
     """Stream a CaloChallenge file in blocks of ``chunk_events`` showers, each validated."""
@@ -244,14 +267,14 @@ def iter_showers(
 
 def read_showers(
     path: str | os.PathLike[str],
-    binning: Binning | None = None,
+    binning: Geometry | None = None,
     max_deposit_ratio: float | None = DEFAULT_MAX_DEPOSIT_RATIO,
 ) -> ShowerData:
     """Read a whole CaloChallenge file into memory (validated).
 
     Args:
         path: HDF5 file with ``incident_energies`` and ``showers``.
-        binning: if given, the voxel count must match.
+        binning: the geometry; if given, the voxel count must match.
         max_deposit_ratio: ceiling of deposit / incident energy; ``None`` disables it.
 
     Raises:
@@ -270,6 +293,9 @@ def read_showers(
 class ShowerWriter(AtomicH5Writer):
     """Append showers block by block to a CaloChallenge file, published atomically on close.
 
+    Given a ``geometry``, the file carries it (:func:`geometry_attrs`, overriding ``binning``
+    in ``attrs``) and ``n_voxels`` must equal its voxel count.
+
     >>> import tempfile, pathlib, numpy as np
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "s.h5"
     >>> with ShowerWriter(out, n_voxels=3, attrs={"particle": "photon"}) as w:
@@ -286,7 +312,13 @@ class ShowerWriter(AtomicH5Writer):
         dtype: npt.DTypeLike = np.float32,
         chunk_events: int = 1024,
         compression_level: int = 4,
+        geometry: Geometry | None = None,
     ) -> None:
+        if geometry is not None and geometry.n_voxels != int(n_voxels):
+            raise DataFormatError(
+                f"{path}: showers of {n_voxels} voxels cannot carry geometry {geometry.name} "
+                f"({geometry.n_voxels} voxels)"
+            )
         super().__init__(path)
         self.n_voxels = int(n_voxels)
         chunk = max(1, min(chunk_events, max(1, (1 << 20) // max(1, self.n_voxels * 4))))
@@ -308,7 +340,8 @@ class ShowerWriter(AtomicH5Writer):
             compression="gzip",
             compression_opts=compression_level,
         )
-        for key, value in (attrs or {}).items():
+        all_attrs = {**(attrs or {}), **(geometry_attrs(geometry) if geometry else {})}
+        for key, value in all_attrs.items():
             self._file.attrs[key] = value
         self.n_events = 0
 
@@ -335,6 +368,7 @@ def write_showers(
     showers: npt.ArrayLike,
     attrs: Mapping[str, Any] | None = None,
     dtype: npt.DTypeLike | None = None,
+    geometry: Geometry | None = None,
 ) -> Path:
     """Write showers in the CaloChallenge layout, atomically.
 
@@ -344,12 +378,13 @@ def write_showers(
         showers: shape ``(n, n_voxels)``, MeV.
         attrs: file attributes to store (particle, eta_min, eta_max, binning, ...).
         dtype: storage dtype of ``showers`` (default: the array's, float32 if not floating).
+        geometry: the showers' geometry, stored in the file (see :func:`geometry_attrs`).
     """
     s = np.asarray(showers)
     if dtype is None:
         dtype = s.dtype if np.issubdtype(s.dtype, np.floating) else np.float32
     if s.ndim != 2:
         raise DataFormatError(f"{path}: showers must be 2-D (events, voxels), found {s.shape}")
-    with ShowerWriter(path, s.shape[1], attrs, dtype=dtype) as w:
+    with ShowerWriter(path, s.shape[1], attrs, dtype=dtype, geometry=geometry) as w:
         w.append(incident_energies, s)
     return Path(path)

@@ -19,13 +19,13 @@ from .. import __version__
 from .._fileio import atomic_path, json_safe, write_json
 from .._logging import ProgressCallback
 from .._provenance import git_hash
-from ..data import ShowerData, binning_of_file, read_shower_attrs, read_showers
+from ..data import ShowerData, geometry_of_file, read_shower_attrs, read_showers
 from ..data.distances import frechet_physics_distance, kernel_physics_distance
 from ..data.features import feature_matrix, observable_table
 from ..data.observables import voxel_spectrum
 from ..data.stats import compare_samples, histogram_counts, reference_edges
 from ..errors import BinningError, DataFormatError
-from ..geometry import Binning, layer_name
+from ..geometry import Geometry, geometry_to_mapping
 from .classifier import classifier_test, voxel_inputs
 from .comparison import compare_observables, energy_groups, response_resolution
 from .config import EvaluateConfig
@@ -107,10 +107,10 @@ class EvaluateResult:
 
 def _resolve_binning(
     config: EvaluateConfig, reference_path: Path, generated_path: Path
-) -> tuple[Binning, dict[str, Any], dict[str, Any]]:
+) -> tuple[Geometry, dict[str, Any], dict[str, Any]]:
     ref_attrs = read_shower_attrs(reference_path)
     gen_attrs = read_shower_attrs(generated_path)
-    binning = binning_of_file(ref_attrs, config.binning, config.particle, str(reference_path))
+    binning = geometry_of_file(ref_attrs, config.binning, config.particle, str(reference_path))
     if gen_attrs["n_voxels"] != ref_attrs["n_voxels"]:
         raise BinningError(
             f"{generated_path}: {gen_attrs['n_voxels']} voxels per shower, but the reference "
@@ -118,7 +118,7 @@ def _resolve_binning(
             "must use the same binning"
         )
     try:
-        other = binning_of_file(gen_attrs, config.binning, config.particle, str(generated_path))
+        other = geometry_of_file(gen_attrs, config.binning, config.particle, str(generated_path))
     except BinningError:
         other = binning  # no usable attribute: the voxel count already matches
     if not other.same_voxels(binning):
@@ -134,24 +134,6 @@ def _subset(data: ShowerData, n_max: int | None, rng: np.random.Generator) -> Sh
         return data
     idx = np.sort(rng.choice(data.n_events, n_max, replace=False))
     return ShowerData(data.incident_energies[idx], data.showers[idx], dict(data.attrs))
-
-
-def _binning_dict(binning: Binning) -> dict[str, Any]:
-    return {
-        "name": binning.name,
-        "particle": binning.particle,
-        "eta": [binning.eta_min, binning.eta_max],
-        "n_voxels": binning.n_voxels,
-        "layers": [
-            {
-                "id": lay.layer_id,
-                "name": layer_name(lay.layer_id),
-                "r_edges": list(lay.r_edges),
-                "n_alpha": lay.n_alpha,
-            }
-            for lay in binning.layers
-        ],
-    }
 
 
 def _max_dev(values: list[float | None]) -> float | None:
@@ -423,7 +405,7 @@ def evaluate(
             "reference_attrs": {k: v for k, v in ref_attrs.items() if _jsonable(v)},
             "generated_attrs": {k: v for k, v in gen_attrs.items() if _jsonable(v)},
         },
-        binning=_binning_dict(binning),
+        binning=geometry_to_mapping(binning),
         headline=headline,
         energy_points=[g.energy for g in groups],
     )

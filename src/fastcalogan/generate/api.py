@@ -14,7 +14,7 @@ import numpy.typing as npt
 from .. import __version__
 from .._fileio import refuse_overwrite
 from ..data import ShowerWriter
-from ..geometry import BUILTIN_BINNINGS, Binning
+from ..geometry import Geometry
 from .config import GenerateConfig
 from .simulator import Simulator
 
@@ -50,7 +50,7 @@ def generate(
         run_dir: a training run folder (or a checkpoint file).
         out_path: CaloChallenge HDF5 file (``incident_energies`` (N, 1), ``showers``
             (N, n_voxels), MeV), written atomically; attributes record particle, |eta|,
-            binning, seed and source.
+            the geometry (see :func:`~fastcalogan.data.geometry_attrs`), seed and source.
 
     Returns:
         Path, counts and speed.
@@ -58,17 +58,11 @@ def generate(
     t0 = time.perf_counter()
     source = Path(config.checkpoint) if config.checkpoint else Path(run_dir)
     sim = Simulator.load(source, config.device)
-    binning_ref = sim.binning.name
-    if binning_ref not in BUILTIN_BINNINGS and sim.checkpoints[0] is not None:
-        candidate = sim.checkpoints[0].parent.parent / "binning.yaml"
-        if candidate.is_file():
-            binning_ref = str(candidate.resolve())
     particle = config.particle or sim.particle
     attrs = {
         "particle": particle,
         "eta_min": sim.eta[0],
         "eta_max": sim.eta[1],
-        "binning": binning_ref,
         "fastcalogan_version": __version__,
         "seed": config.seed,
         "generator": "fastcalogan",
@@ -83,7 +77,7 @@ class _ShowerSource(Protocol):
     """What :func:`write_generated` needs of a simulator (torch or onnxruntime)."""
 
     @property
-    def binning(self) -> Binning: ...
+    def binning(self) -> Geometry: ...
 
     def simulate(
         self,
@@ -108,7 +102,8 @@ def write_generated(
         sim: the torch or onnxruntime simulator.
         config: energies, counts, seed, batch and block sizes.
         out_path: CaloChallenge shower file.
-        attrs: file attributes (particle, eta, binning, provenance).
+        attrs: file attributes (particle, eta, provenance); the file also carries
+            ``sim.binning`` (:func:`~fastcalogan.data.geometry_attrs`).
         checkpoints: what the showers came from, for the result.
         t0: ``time.perf_counter()`` at the start of the call (loading included in ``seconds``).
     """
@@ -121,7 +116,7 @@ def write_generated(
         sources += [c, c.with_suffix(".json"), c.parent.parent / "binning.yaml"]
         sources += sorted(c.parent.glob("*.pt"))
     refuse_overwrite(out_path, sources, "generator file")
-    with ShowerWriter(out_path, sim.binning.n_voxels, attrs) as writer:
+    with ShowerWriter(out_path, sim.binning.n_voxels, attrs, geometry=sim.binning) as writer:
         for start in range(0, energies.size, config.chunk_events):
             block = energies[start : start + config.chunk_events]
             t1 = time.perf_counter()

@@ -33,7 +33,7 @@ from .._config import StageConfig
 from .._fileio import write_json
 from .._logging import ProgressCallback
 from ..data import DS1_ENERGIES, write_showers
-from ..geometry import load_binning
+from ..geometry import load_geometry
 from ..models import PRESETS, build_models, sample_noise
 from ..preprocess import Preprocessor
 from ..simulate import simulate_voxels
@@ -268,13 +268,13 @@ def synthetic_generator(preset: str, seed: int = 0) -> TrainedGenerator:
     Speed does not depend on the weights' values, so no training is needed to time one.
     """
     binning_name, particle = _BINNING[preset]
-    binning = load_binning(binning_name)
+    binning = load_geometry(binning_name)
     recipe = RECIPES[preset]
     pre = Preprocessor(
         recipe.preprocess,
         float(DS1_ENERGIES[0]),
         float(DS1_ENERGIES[-1]),
-        tuple(lay.n_voxels for lay in binning.layers),
+        binning.layer_sizes,
     )
     config = PRESETS[preset]
     gen, _ = build_models(config, pre.n_features, pre.layer_sizes if pre.layer_norm else None, seed)
@@ -294,13 +294,13 @@ def synthetic_generator(preset: str, seed: int = 0) -> TrainedGenerator:
 
 def _synthetic_showers(preset: str, folder: Path, per_point: int) -> Path:
     binning_name, particle = _BINNING[preset]
-    binning = load_binning(binning_name)
+    binning = load_geometry(binning_name)
     g = np.random.default_rng(0)
     e = np.repeat(np.asarray(DS1_ENERGIES, dtype=np.float64), per_point)
     frac = g.dirichlet(np.ones(binning.n_voxels), size=e.size)
     showers = (frac * e[:, None] * g.uniform(0.5, 1.0, size=(e.size, 1))).astype(np.float32)
-    attrs = {"particle": particle, "eta_min": 0.2, "eta_max": 0.25, "binning": binning_name}
-    return write_showers(folder / f"{preset}.h5", e, showers, attrs)
+    attrs = {"particle": particle, "eta_min": 0.2, "eta_max": 0.25}
+    return write_showers(folder / f"{preset}.h5", e, showers, attrs, geometry=binning)
 
 
 # ----- sections --------------------------------------------------------------------------------
@@ -496,7 +496,7 @@ def _training(
 
 
 def _reference_simulator(config: BenchConfig, particle: str, threads: int) -> dict[str, Any]:
-    binning = load_binning("ds1-photons" if particle == "photon" else "ds1-pions")
+    binning = load_geometry("ds1-photons" if particle == "photon" else "ds1-pions")
     n = config.simulate_events
     energies = np.resize(np.asarray(DS1_ENERGIES, dtype=np.float64), n)
     t0 = time.perf_counter()

@@ -35,7 +35,7 @@ from .. import __version__
 from .._config import StageConfig
 from .._fileio import atomic_path, write_json
 from ..errors import CheckpointError, ModelError
-from ..geometry import BUILTIN_BINNINGS, binning_to_mapping, write_binning_yaml
+from ..geometry import BUILTIN_GEOMETRIES, geometry_to_mapping, write_geometry_yaml
 from ..models import Generator
 from ..preprocess import Preprocessor
 from ..select import selected_checkpoint
@@ -369,7 +369,7 @@ def _sidecar(
         "energy_range": [lo, hi],
         "ranges": [list(m.energy_range) for m in models],
         "binning_name": binning.name,
-        "binning": binning_to_mapping(binning),
+        "binning": geometry_to_mapping(binning),
         "binning_file": binning_file.name if binning_file else None,
         "n_voxels": binning.n_voxels,
         "noise": noise,
@@ -441,8 +441,8 @@ def export_generators(
     _write_onnx(graph, config, out)
     binning = models[0].binning
     binning_file: Path | None = None
-    if binning.name not in BUILTIN_BINNINGS:
-        binning_file = write_binning_yaml(binning, out.with_suffix(".binning.yaml"))
+    if binning.name not in BUILTIN_GEOMETRIES:
+        binning_file = write_geometry_yaml(binning, out.with_suffix(".binning.yaml"))
     diff: float | None = None
     if config.verify:
         from .onnx_runtime import create_session

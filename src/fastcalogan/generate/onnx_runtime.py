@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from .. import __version__
 from ..errors import ModelError
-from ..geometry import BUILTIN_BINNINGS, Binning, binning_from_mapping
+from ..geometry import Geometry, geometry_from_mapping
 from ..models import ModelConfig, sample_noise
 from .api import GenerateResult, write_generated
 from .config import GenerateConfig
@@ -79,7 +79,7 @@ class OnnxSimulator:
             ) from err
         if self.sidecar.get("format") != ONNX_FORMAT:
             raise ModelError(f"{side}: not a fastcalogan ONNX sidecar (format {ONNX_FORMAT!r})")
-        self.binning: Binning = binning_from_mapping(self.sidecar["binning"], str(side))
+        self.binning: Geometry = geometry_from_mapping(self.sidecar["binning"], str(side))
         self.model_config = ModelConfig.model_validate(self.sidecar["model_config"])
         self.ranges = [(float(a), float(b)) for a, b in self.sidecar["ranges"]]
         self.session = create_session(self.path, threads)
@@ -99,14 +99,6 @@ class OnnxSimulator:
     def energy_range(self) -> tuple[float, float]:
         """Lowest and highest trained incident energy, MeV."""
         return (self.ranges[0][0], max(hi for _, hi in self.ranges))
-
-    @property
-    def binning_ref(self) -> str:
-        """What shower files record as ``binning``: a built-in name or the YAML beside the model."""
-        name = str(self.sidecar["binning_name"])
-        if name in BUILTIN_BINNINGS or not self.sidecar.get("binning_file"):
-            return name
-        return str((self.path.parent / self.sidecar["binning_file"]).resolve())
 
     def run(
         self, noise: npt.ArrayLike, incident_energies: npt.ArrayLike
@@ -199,7 +191,6 @@ def generate_onnx(
         "particle": config.particle or sim.particle,
         "eta_min": sim.eta[0],
         "eta_max": sim.eta[1],
-        "binning": sim.binning_ref,
         "fastcalogan_version": __version__,
         "seed": config.seed,
         "generator": "fastcalogan-onnx",

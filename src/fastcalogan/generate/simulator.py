@@ -18,7 +18,7 @@ import numpy.typing as npt
 import torch
 
 from ..errors import CheckpointError, ModelError
-from ..geometry import Binning, get_particle
+from ..geometry import Geometry, get_particle
 from ..select import selected_checkpoint
 from ..train import TrainedGenerator, list_checkpoints
 
@@ -132,7 +132,7 @@ class Simulator:
 
     # ----- description -----------------------------------------------------------------------
     @property
-    def binning(self) -> Binning:
+    def binning(self) -> Geometry:
         """Voxel binning of the showers."""
         return self.models[0].binning
 

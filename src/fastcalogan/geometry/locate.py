@@ -13,7 +13,8 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from .binning import Binning
+from .binning import require_polar
+from .protocol import Geometry
 
 __all__ = ["hit_slots"]
 
@@ -23,18 +24,20 @@ _ALPHA_WRAP_TOLERANCE = 1e-5
 
 
 def hit_slots(
-    layer: npt.ArrayLike, r: npt.ArrayLike, alpha: npt.ArrayLike, binning: Binning
+    layer: npt.ArrayLike, r: npt.ArrayLike, alpha: npt.ArrayLike, binning: Geometry
 ) -> npt.NDArray[np.int64]:
     """Where each hit's energy goes, shape ``(n_hits,)``.
 
     Slots ``0..n_voxels-1`` are voxels, ``n_voxels + i`` is the leakage of the i-th used layer
     and ``n_voxels + n_layers`` collects hits in unused layers.
 
+    >>> from fastcalogan.geometry import Binning
     >>> b = Binning.from_layers("t", "photon", (0, 1), [(1, [0, 5, 10], 2)])
     >>> r = [0.0, 5.0, 10.0, 3.0, 1.0]
     >>> hit_slots([1, 1, 1, 1, 2], r, [-math.pi, 0.1, 0.0, math.pi, 0.0], b)
     array([0, 3, 4, 2, 5])
     """
+    binning = require_polar(binning, "placing (r, alpha) hits in voxels")
     lay = np.asarray(layer, dtype=np.int64).reshape(-1)
     rr = np.asarray(r, dtype=np.float64).reshape(-1)
     aa = np.asarray(alpha, dtype=np.float64).reshape(-1)

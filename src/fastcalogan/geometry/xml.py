@@ -1,8 +1,9 @@
 """Reader and writer of the CaloChallenge binning XML format.
 
-The format has one ``<Bin pid= etaMin= etaMax= name=>`` per particle (eta in units of 0.01)
-with one ``<Layer id= r_edges= n_bin_alpha=>`` per sampling id; ``r_edges="0"`` marks an
-unused layer.
+The format has one ``<Bin pid= etaMin= etaMax= name=>`` per particle (eta in units of 0.01;
+datasets 2 and 3 give none) with one ``<Layer id= r_edges= n_bin_alpha=>`` per layer id;
+``r_edges="0"`` marks an unused layer. A file listing only ids 0..23 (dataset 1) numbers ATLAS
+samplings, whose names the layers take; other ids are plain (``layer 7``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from pathlib import Path
 
 from .._fileio import write_text
 from ..errors import BinningError
-from .binning import Binning, LayerBinning
+from .binning import Binning, LayerBinning, require_polar
+from .layers import default_layer_names
 from .particles import get_particle
 
 __all__ = ["read_binning_xml", "write_binning_xml"]
@@ -34,7 +36,8 @@ def read_binning_xml(path: str | os.PathLike[str], particle: str | None = None) 
         particle: ``name`` of the ``<Bin>`` to read; may be omitted when the file has one.
 
     Returns:
-        The binning, named after the file stem.
+        The polar binning, named after the file stem; without ``etaMin``/``etaMax`` it has
+        no |eta| slice.
 
     Raises:
         BinningError: unreadable file, malformed XML, missing particle or attributes, bad edges.
@@ -61,12 +64,17 @@ def read_binning_xml(path: str | os.PathLike[str], particle: str | None = None) 
             raise BinningError(f"{path}: no <Bin name='{particle}'> (found {names})")
         chosen = matches[0]
     where = f"{path}: <Bin name='{chosen.attrib.get('name', '?')}'>"
-    try:
-        eta_min = float(_attr(chosen, "etaMin", where)) / 100.0
-        eta_max = float(_attr(chosen, "etaMax", where)) / 100.0
-    except ValueError as err:
-        raise BinningError(f"{where}: etaMin/etaMax must be numbers ({err})") from err
-    layers = []
+    eta: tuple[float, float] | None = None
+    if "etaMin" in chosen.attrib or "etaMax" in chosen.attrib:
+        try:
+            eta = (
+                float(_attr(chosen, "etaMin", where)) / 100.0,
+                float(_attr(chosen, "etaMax", where)) / 100.0,
+            )
+        except ValueError as err:
+            raise BinningError(f"{where}: etaMin/etaMax must be numbers ({err})") from err
+    specs = []
+    listed = []
     for elem in chosen.iter("Layer"):
         lid = _attr(elem, "id", where)
         lwhere = f"{where} <Layer id='{lid}'>"
@@ -76,35 +84,40 @@ def read_binning_xml(path: str | os.PathLike[str], particle: str | None = None) 
             layer_id = int(lid)
         except ValueError as err:
             raise BinningError(f"{lwhere}: expected numbers ({err})") from err
-        if len(edges) < 2:
-            continue  # r_edges="0": layer not used
-        try:
-            layers.append(LayerBinning(layer_id, edges, n_alpha))
-        except BinningError as err:
-            raise BinningError(f"{path}: {err}") from err
-    return Binning(
-        name=path.stem,
-        particle=chosen.attrib.get("name", particle or "unknown"),
-        eta_min=eta_min,
-        eta_max=eta_max,
-        layers=tuple(sorted(layers, key=lambda lay: lay.layer_id)),
-    )
+        listed.append(layer_id)
+        if len(edges) >= 2:  # r_edges="0": layer not used
+            specs.append((layer_id, edges, n_alpha))
+    layer_names = dict(zip(listed, default_layer_names(listed), strict=True))
+    try:
+        layers = [LayerBinning(i, edges, n, name=layer_names[i]) for i, edges, n in specs]
+        return Binning(
+            name=path.stem,
+            particle=chosen.attrib.get("name", particle or "unknown"),
+            eta_min=None if eta is None else eta[0],
+            eta_max=None if eta is None else eta[1],
+            layers=tuple(sorted(layers, key=lambda lay: lay.layer_id)),
+        )
+    except BinningError as err:
+        raise BinningError(f"{path}: {err}") from err
 
 
 def write_binning_xml(binning: Binning, path: str | os.PathLike[str]) -> Path:
-    """Write a binning in the CaloChallenge XML layout (all 24 sampling ids listed)."""
+    """Write a polar binning in the CaloChallenge XML layout.
+
+    Every id from 0 up is listed (0..23 at least when the ids are ATLAS sampling ids), unused
+    ones with ``r_edges="0"``. Layer names, depths and thicknesses are not part of the format.
+    """
+    binning = require_polar(binning, "the CaloChallenge binning XML")
     particle = get_particle(binning.particle)
     root = ET.Element("Bins")
-    b = ET.SubElement(
-        root,
-        "Bin",
-        pid=str(abs(particle.pdg)),
-        etaMin=f"{round(binning.eta_min * 100):d}",
-        etaMax=f"{round(binning.eta_max * 100):d}",
-        name=binning.particle,
-    )
+    attrs = {"pid": str(abs(particle.pdg))}
+    if binning.eta is not None:
+        attrs["etaMin"] = f"{round(binning.eta[0] * 100):d}"
+        attrs["etaMax"] = f"{round(binning.eta[1] * 100):d}"
+    b = ET.SubElement(root, "Bin", attrs, name=binning.particle)
     used = {lay.layer_id: lay for lay in binning.layers}
-    for lid in range(24):
+    n_listed = max(max(used) + 1, 24 if max(used) < 24 else 0)
+    for lid in range(n_listed):
         lay = used.get(lid)
         edges = ",".join(f"{e:g}" for e in lay.r_edges) if lay else "0"
         ET.SubElement(

@@ -27,7 +27,7 @@ import torch
 
 from .._fileio import write_json
 from ..errors import DataFormatError, ModelError
-from ..geometry import Binning
+from ..geometry import Geometry
 from .config import PreprocessConfig
 
 __all__ = ["Preprocessor", "build_preprocessor"]
@@ -100,14 +100,14 @@ class Preprocessor:
         self,
         incident_energies: npt.ArrayLike,
         showers: npt.ArrayLike,
-        binning: Binning,
+        binning: Geometry,
     ) -> Preprocessor:
         """Take the energy range (unless the config fixes it) and layer sizes from the data.
 
         Args:
             incident_energies: shape ``(n_events,)`` or ``(n_events, 1)``, MeV.
             showers: shape ``(n_events, n_voxels)``, MeV.
-            binning: the voxel binning of ``showers``.
+            binning: the geometry of ``showers`` (any kind).
 
         Returns:
             ``self``, fitted.
@@ -123,7 +123,7 @@ class Preprocessor:
             raise DataFormatError("cannot fit preprocessing on zero events")
         self.e_min = float(self.config.e_min) if self.config.e_min else float(inc.min())
         self.e_max = float(self.config.e_max) if self.config.e_max else float(inc.max())
-        self.layer_sizes = tuple(int(lay.n_voxels) for lay in binning.layers)
+        self.layer_sizes = binning.layer_sizes
         return self
 
     # ----- forward ---------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
 
 from .._fileio import write_text
-from ..geometry import Binning, layer_name
+from ..geometry import Binning, Geometry, geometry_from_mapping
 from .plots import (
     plot_histograms,
     plot_polar_layer,
@@ -162,14 +162,8 @@ def _table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _binning(metrics: Mapping[str, Any]) -> Binning:
-    b = metrics["binning"]
-    return Binning.from_layers(
-        b["name"],
-        b["particle"],
-        tuple(b["eta"]),
-        [(lay["id"], lay["r_edges"], lay["n_alpha"]) for lay in b["layers"]],
-    )
+def _binning(metrics: Mapping[str, Any]) -> Geometry:
+    return geometry_from_mapping(metrics["binning"], "metrics: binning")
 
 
 def _headline_table(metrics: Mapping[str, Any]) -> str:
@@ -223,8 +217,8 @@ def write_report(
     """
     h = histograms
     binning = _binning(metrics)
-    names = [layer_name(i) for i in binning.layer_ids]
-    alpha = [layer_name(lay.layer_id) for lay in binning.layers if lay.n_alpha > 1]
+    names = list(binning.layer_names)
+    alpha = [binning.layer(i).name for i in binning.transverse_layer_ids]
     inputs = metrics.get("inputs") or {}
     if title is None:
         title = (
@@ -334,7 +328,9 @@ def write_report(
             ),
         )
 
-    if "mean_shower/reference" in h and "mean_shower/generated" in h:
+    # the mean-shower images are drawn in (r, alpha): polar binnings only
+    has_mean = "mean_shower/reference" in h and "mean_shower/generated" in h
+    if isinstance(binning, Binning) and has_mean:
         mr, mg = np.asarray(h["mean_shower/reference"]), np.asarray(h["mean_shower/generated"])
         n_lay = binning.n_layers
         fig = Figure(figsize=(2.8 * n_lay, 6.0))

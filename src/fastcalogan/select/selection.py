@@ -29,7 +29,7 @@ from .._fileio import atomic_path, write_json, write_text
 from .._logging import ProgressCallback
 from ..data import chi2_samples, layer_energies, read_showers, total_energy
 from ..errors import CheckpointError, ConfigError, ModelError
-from ..geometry import Binning, get_particle
+from ..geometry import Geometry, get_particle
 from ..train import TrainedGenerator, list_checkpoints, load_checkpoint
 from ..train.checkpoint import checkpoint_iteration
 from .config import SelectConfig
@@ -92,7 +92,7 @@ def _reference_histograms(
     config: SelectConfig,
     energies: npt.NDArray[np.float64],
     showers: npt.NDArray[Any],
-    binning: Binning,
+    binning: Geometry,
     hadron: bool,
 ) -> list[_Histogram]:
     window = config.window or ((4.0, 3.5) if hadron else (3.0, 3.0))

@@ -23,8 +23,17 @@ from .. import __version__
 from .._fileio import refuse_overwrite
 from .._logging import ProgressCallback
 from ..data import DS1_ENERGIES, HitShowers, HitWriter, ShowerWriter, ds1_event_counts
-from ..errors import SimulationError
-from ..geometry import Binning, Particle, default_binning, get_particle, load_binning
+from ..errors import BinningError, SimulationError
+from ..geometry import (
+    LAYER_NAMES,
+    Binning,
+    Geometry,
+    Particle,
+    default_geometry,
+    get_particle,
+    load_geometry,
+    require_polar,
+)
 from .config import E_MAX_MEV, E_MIN_MEV, ETA_MAX, SimulateConfig
 from .deposits import Component, draw_deposits
 from .hits import deposit_hits
@@ -140,11 +149,23 @@ def _batches(
         yield rng, e, draw_deposits(rng, particle, e, track)
 
 
+def _simulator_binning(geometry: Geometry) -> Binning:
+    """The geometry as a polar binning of ATLAS samplings, or one line saying why not."""
+    binning = require_polar(geometry, "the reference simulator's radial profiles")
+    foreign = [lay.name for lay in binning.layers if LAYER_NAMES.get(lay.layer_id) != lay.name]
+    if foreign:
+        raise BinningError(
+            f"geometry {binning.name}: the reference simulator models ATLAS barrel samplings; "
+            f"layers {foreign} are not ATLAS sampling ids with their names"
+        )
+    return binning
+
+
 def simulate_voxels(
     particle: str,
     energies_mev: npt.ArrayLike,
     eta: EtaSpec,
-    binning: Binning,
+    binning: Geometry,
     seed: int,
     batch_size: int = 1024,
     *,
@@ -157,7 +178,8 @@ def simulate_voxels(
         particle: particle name (hadrons use the pion model at kinetic energy).
         energies_mev: incident energies, shape ``(N,)``, MeV, within 256 MeV..4.2 TeV.
         eta: fixed |eta|, or a slice ``(eta_min, eta_max)`` drawn uniformly per event.
-        binning: voxel binning.
+        binning: voxel binning: polar, with ATLAS sampling ids as layer ids (another geometry
+            is refused in one line).
         seed: random seed.
         batch_size: events per random stream.
         stream: stream id (simulate uses the energy-point index).
@@ -170,6 +192,7 @@ def simulate_voxels(
         SimulationError: energy or |eta| outside the validity range.
     """
     p = get_particle(particle)
+    binning = _simulator_binning(binning)
     e, lims = _check_inputs(energies_mev, eta)
     out = np.zeros((e.shape[0], binning.n_voxels))
     row = 0
@@ -249,9 +272,10 @@ def simulate(
     particle = get_particle(config.particle)
     eta = (config.eta_min, config.eta_max)
     if config.binning:
-        binning = load_binning(config.binning, particle=particle.name, eta=eta)
+        geometry = load_geometry(config.binning, particle=particle.name, eta=eta)
     else:
-        binning = default_binning(particle.name, eta)
+        geometry = default_geometry(particle.name, eta)
+    binning = _simulator_binning(geometry)
     energies, counts = resolve_energies(config.energies, config.events)
     total = int(counts.sum())
     attrs: dict[str, Any] = {
@@ -266,7 +290,7 @@ def simulate(
         "energies": "ds1" if config.energies == "ds1" else "list",
     }
     log.info("simulating %d %s showers in %d points", total, particle.name, counts.size)
-    writer = ShowerWriter(out_path, binning.n_voxels, attrs)
+    writer = ShowerWriter(out_path, binning.n_voxels, attrs, geometry=binning)
     hit_writer = HitWriter(hits_path, attrs) if hits_path is not None else None
     response = []
     done = 0

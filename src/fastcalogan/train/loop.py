@@ -27,14 +27,14 @@ from .. import __version__
 from .._fileio import write_json, write_text
 from .._logging import log_to_file
 from .._provenance import git_hash
-from ..data import ShowerData, binning_of_file, read_showers
+from ..data import ShowerData, geometry_of_file, read_showers
 from ..errors import CheckpointError, ConfigError, DataFormatError
 from ..geometry import (
-    Binning,
-    binning_from_mapping,
-    binning_to_mapping,
+    Geometry,
+    geometry_from_mapping,
+    geometry_to_mapping,
     get_particle,
-    write_binning_yaml,
+    write_geometry_yaml,
 )
 from ..models import ModelConfig, build_models, critic_terms, sample_noise
 from ..preprocess import Preprocessor, build_preprocessor
@@ -103,22 +103,26 @@ class TrainResult:
 # ----- inputs --------------------------------------------------------------------------------
 def _read_data(
     config: TrainConfig, path: Path
-) -> tuple[ShowerData, Binning, str, tuple[float, float]]:
+) -> tuple[ShowerData, Geometry, str, tuple[float, float]]:
     data = read_showers(path)
     if data.n_events == 0:
         raise DataFormatError(f"{path}: expected showers to train on, found 0 events")
     attrs = {**data.attrs, "n_voxels": data.n_voxels}
     # the config's binning, else the file's (restricted to its relevant layers), else the
     # built-in binning with the file's voxel count; a mismatch is a one-line error
-    binning = binning_of_file(attrs, config.binning, source=str(path))
+    binning = geometry_of_file(attrs, config.binning, source=str(path))
     particle = get_particle(config.particle or attrs.get("particle") or binning.particle).name
     if config.eta is not None:
         eta = (float(config.eta[0]), float(config.eta[1]))
     elif "eta_min" in attrs and "eta_max" in attrs:
         eta = (float(attrs["eta_min"]), float(attrs["eta_max"]))
+    elif binning.eta is not None:
+        eta = binning.eta
     else:
-        eta = (binning.eta_min, binning.eta_max)
-    binning = Binning(binning.name, particle, eta[0], eta[1], binning.layers)
+        raise ConfigError(
+            f"eta: {path} and its geometry {binning.name} give no |eta| slice; set eta"
+        )
+    binning = binning.relabel(particle=particle, eta=eta)
     return data, binning, particle, eta
 
 
@@ -131,7 +135,9 @@ def _config_yaml(config: TrainConfig) -> str:
     return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
 
 
-def _check_resume(state: dict[str, Any], config: TrainConfig, binning: Binning, path: Path) -> None:
+def _check_resume(
+    state: dict[str, Any], config: TrainConfig, binning: Geometry, path: Path
+) -> None:
     """Raise CheckpointError if ``config`` would change the checkpoint's architecture."""
     saved = state["train_config"]
     current = config.model_dump(mode="json")
@@ -146,7 +152,7 @@ def _check_resume(state: dict[str, Any], config: TrainConfig, binning: Binning, 
                 f"{path}: config field '{key}' is {new!r} but the run was started with {old!r}; "
                 "use a new run folder or restore the setting"
             )
-    saved_binning = binning_from_mapping(state["binning"], str(path))
+    saved_binning = geometry_from_mapping(state["binning"], str(path))
     if not saved_binning.same_voxels(binning):
         raise CheckpointError(
             f"{path}: the data's binning {binning.name} ({binning.n_voxels} voxels) differs from "
@@ -199,7 +205,7 @@ class _Batches:
 def _train_one(
     config: TrainConfig,
     data: ShowerData,
-    binning: Binning,
+    binning: Geometry,
     particle: str,
     eta: tuple[float, float],
     data_path: Path,
@@ -269,7 +275,7 @@ def _train_one(
     _rewrite_losses(losses_path, start)
     if state is None:
         preprocessor.save(run_dir / "preprocess.json")
-        write_binning_yaml(binning, run_dir / "binning.yaml")
+        write_geometry_yaml(binning, run_dir / "binning.yaml")
     write_text(run_dir / "config.yaml", _config_yaml(config))
     write_json(
         run_dir / "run.json",
@@ -302,7 +308,7 @@ def _train_one(
             "n_features": preprocessor.n_features,
             "layer_sizes": list(layer_sizes or []),
         },
-        "binning": binning_to_mapping(binning),
+        "binning": geometry_to_mapping(binning),
         "binning_name": binning.name,
         "particle": particle,
         "eta": list(eta),

@@ -17,7 +17,7 @@ import numpy.typing as npt
 import torch
 
 from ..errors import CheckpointError, ModelError
-from ..geometry import Binning, binning_from_mapping
+from ..geometry import Geometry, geometry_from_mapping
 from ..models import Generator, ModelConfig, build_models, sample_noise
 from ..preprocess import Preprocessor
 from .checkpoint import load_checkpoint
@@ -82,7 +82,7 @@ class TrainedGenerator:
     generator: Generator
     preprocessor: Preprocessor
     model_config: ModelConfig
-    binning: Binning
+    binning: Geometry
     particle: str
     eta: tuple[float, float]
     iteration: int
@@ -108,7 +108,7 @@ class TrainedGenerator:
                 config, int(shape["n_features"]), shape["layer_sizes"] or None
             )
             generator.load_state_dict(state["generator"])
-            binning = binning_from_mapping(state["binning"], source)
+            binning = geometry_from_mapping(state["binning"], source)
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             raise CheckpointError(f"{source}: inconsistent checkpoint ({err})") from err
         generator.to(dev).eval()

@@ -7,7 +7,7 @@
 - :func:`invert` / :func:`invert_showers`: voxels -> hits as FastCaloGAN's Athena step.
 """
 
-from ..data import binning_of_file
+from ..data import geometry_of_file
 from .config import InvertConfig, VoxeliseConfig
 from .invert import InvertResult, VoxelGrid, invert, invert_showers, voxel_grid
 from .relevant import layers_from_energies, relevant_layers, restrict_to_layers
@@ -30,7 +30,7 @@ __all__ = [
     "VoxeliseConfig",
     "VoxeliseResult",
     "Voxelised",
-    "binning_of_file",
+    "geometry_of_file",
     "hit_slots",
     "invert",
     "invert_showers",

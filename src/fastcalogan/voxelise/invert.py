@@ -23,9 +23,9 @@ import numpy.typing as npt
 from .. import __version__
 from .._fileio import refuse_overwrite
 from .._logging import ProgressCallback
-from ..data import HitShowers, HitWriter, binning_of_file, iter_showers, read_shower_attrs
+from ..data import HitShowers, HitWriter, geometry_of_file, iter_showers, read_shower_attrs
 from ..errors import DataFormatError
-from ..geometry import Binning
+from ..geometry import Geometry, require_polar
 from .config import InvertConfig
 
 __all__ = ["InvertResult", "VoxelGrid", "invert", "invert_showers", "voxel_grid"]
@@ -61,14 +61,15 @@ def _cells(length: npt.NDArray[np.float64], step: float, cap: int) -> npt.NDArra
     return np.clip(n, 1, cap)
 
 
-def voxel_grid(binning: Binning, config: InvertConfig | None = None) -> VoxelGrid:
-    """Per-voxel edges and sub-grid sizes for :func:`invert`.
+def voxel_grid(binning: Geometry, config: InvertConfig | None = None) -> VoxelGrid:
+    """Per-voxel edges and sub-grid sizes for :func:`invert` (polar binnings only).
 
-    >>> from fastcalogan.geometry import load_binning
-    >>> g = voxel_grid(load_binning("ds1-photons"))
+    >>> from fastcalogan.geometry import load_geometry
+    >>> g = voxel_grid(load_geometry("ds1-photons"))
     >>> int(g.n_points.max()), int(g.n_points.min())
     (100, 1)
     """
+    binning = require_polar(binning, "inverting voxels into (r, alpha) hits")
     cfg = config or InvertConfig()
     parts: dict[str, list[npt.NDArray[Any]]] = {k: [] for k in ("r0", "r1", "a0", "a1", "nr", "na")}
     for lay in binning.layers:
@@ -93,7 +94,7 @@ def voxel_grid(binning: Binning, config: InvertConfig | None = None) -> VoxelGri
 def invert(
     showers: npt.ArrayLike,
     incident_energies: npt.ArrayLike,
-    binning: Binning,
+    binning: Geometry,
     config: InvertConfig | None = None,
 ) -> HitShowers:
     """Spread voxel energies onto hits (vectorised over all non-empty voxels).
@@ -101,7 +102,7 @@ def invert(
     Args:
         showers: shape ``(n_events, n_voxels)``, MeV.
         incident_energies: shape ``(n_events,)`` or ``(n_events, 1)``, MeV.
-        binning: the voxel binning.
+        binning: the voxel binning (polar; another kind is refused in one line).
         config: grid steps and caps (defaults: 1 mm in layers 1 and 5, 5 mm elsewhere, 10 x 10).
 
     Returns:
@@ -182,7 +183,7 @@ def invert_showers(
     config: InvertConfig,
     showers_path: str | os.PathLike[str],
     out_path: str | os.PathLike[str],
-    binning: Binning | str | None = None,
+    binning: Geometry | str | None = None,
     progress: ProgressCallback | None = None,
 ) -> InvertResult:
     """Turn a CaloChallenge shower file back into a hit file, streaming in blocks.
@@ -191,8 +192,9 @@ def invert_showers(
         config: grid steps, caps and block size.
         showers_path: CaloChallenge HDF5 file.
         out_path: hit file to write (atomically).
-        binning: the showers' binning (object, built-in name or file); default: the file's
-            ``binning`` / ``binning_layers`` attributes, else the built-in with its voxel count.
+        binning: the showers' binning (object, built-in name or file); default: the one the
+            file carries, else its ``binning`` / ``binning_layers`` attributes, else the
+            built-in with its voxel count (:func:`~fastcalogan.data.geometry_of_file`).
         progress: ``progress(done, total)`` callback, counted in events.
 
     Returns:
@@ -205,11 +207,14 @@ def invert_showers(
     showers_path, out_path = Path(showers_path), Path(out_path)
     refuse_overwrite(out_path, [showers_path], "input shower file")
     attrs = read_shower_attrs(showers_path)
-    b = binning_of_file(attrs, binning, source=str(showers_path))
+    b = require_polar(
+        geometry_of_file(attrs, binning, source=str(showers_path)),
+        "inverting voxels into (r, alpha) hits",
+    )
+    eta = (attrs["eta_min"], attrs["eta_max"]) if "eta_min" in attrs else b.eta
     out_attrs: dict[str, Any] = {
         "particle": str(attrs.get("particle", b.particle)),
-        "eta_min": float(attrs.get("eta_min", b.eta_min)),
-        "eta_max": float(attrs.get("eta_max", b.eta_max)),
+        **({"eta_min": float(eta[0]), "eta_max": float(eta[1])} if eta else {}),
         "binning": str(attrs.get("binning", b.name)) if binning is None else b.name,
         "source_showers": str(showers_path),
         "fastcalogan_version": __version__,

@@ -15,13 +15,13 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import BinningError, ConfigError, DataFormatError
-from ..geometry import Binning
+from ..geometry import Geometry
 
 __all__ = ["layers_from_energies", "relevant_layers", "restrict_to_layers"]
 
 
 def layers_from_energies(
-    layer_energy: npt.ArrayLike, binning: Binning, threshold: float = 1e-3
+    layer_energy: npt.ArrayLike, binning: Geometry, threshold: float = 1e-3
 ) -> tuple[int, ...]:
     """Relevant layers from the summed energy per layer.
 
@@ -34,6 +34,7 @@ def layers_from_energies(
         Sampling ids of the kept layers: all layers up to the deepest one holding at least
         ``threshold`` of the sample's energy.
 
+    >>> from fastcalogan.geometry import Binning
     >>> b = Binning.from_layers("t", "photon", (0, 1), [(0, [0, 1], 1), (1, [0, 1], 1),
     ...                                                  (2, [0, 1], 1), (3, [0, 1], 1)])
     >>> layers_from_energies([1e-4, 0.5, 0.4999, 1e-4], b)
@@ -57,7 +58,7 @@ def layers_from_energies(
 
 
 def relevant_layers(
-    showers: npt.NDArray[Any], binning: Binning, threshold: float = 1e-3
+    showers: npt.NDArray[Any], binning: Geometry, threshold: float = 1e-3
 ) -> tuple[int, ...]:
     """FastCaloGAN's relevant layers of a sample (the 1 TeV sample in FastCaloGAN).
 
@@ -83,8 +84,8 @@ def relevant_layers(
 
 
 def restrict_to_layers(
-    showers: npt.NDArray[Any], binning: Binning, layer_ids: tuple[int, ...] | list[int]
-) -> tuple[npt.NDArray[Any], Binning]:
+    showers: npt.NDArray[Any], binning: Geometry, layer_ids: tuple[int, ...] | list[int]
+) -> tuple[npt.NDArray[Any], Geometry]:
     """Keep only the voxels of ``layer_ids``.
 
     Args:

@@ -18,37 +18,39 @@ import numpy.typing as npt
 
 from ..data import HitShowers
 from ..errors import BinningError
-from ..geometry import Binning, layer_name
+from ..geometry import Binning, Geometry, LayerBinning, require_polar
 from .voxelise import hit_slots
 
 __all__ = ["BinningValidation", "LayerComparison", "proxy_binning", "validate_binning"]
 
 
 def proxy_binning(
-    binning: Binning, step_mm: float = 1.0, step_mm_tile: float = 5.0, n_alpha: int = 64
+    binning: Geometry, step_mm: float = 1.0, step_mm_tile: float = 5.0, n_alpha: int = 64
 ) -> Binning:
     """A fine binning with the layers and r_max of ``binning``.
 
     Args:
         binning: the binning to imitate.
         step_mm: radial step in non-Tile layers (mm).
-        step_mm_tile: radial step in Tile layers (mm).
+        step_mm_tile: radial step in Tile layers (mm; layers named ``Tile...``).
         n_alpha: alpha bins per layer.
 
-    >>> from fastcalogan.geometry import load_binning
-    >>> p = proxy_binning(load_binning("ds1-photons"))
+    >>> from fastcalogan.geometry import load_geometry
+    >>> p = proxy_binning(load_geometry("ds1-photons"))
     >>> [(lay.n_r, lay.n_alpha) for lay in p.layers]
     [(600, 64), (200, 64), (400, 64), (600, 64), (400, 64)]
     """
+    binning = require_polar(binning, "a proxy binning")
     layers = []
     for lay in binning.layers:
-        step = step_mm_tile if layer_name(lay.layer_id).startswith("Tile") else step_mm
+        step = step_mm_tile if lay.name.startswith("Tile") else step_mm
         edges = np.arange(0.0, lay.r_max, step)
         if lay.r_max - edges[-1] < 1e-6 * step:  # avoid a sliver bin from float noise
             edges = edges[:-1]
-        layers.append((lay.layer_id, [*edges.tolist(), lay.r_max], n_alpha))
-    return Binning.from_layers(
-        f"{binning.name}-proxy", binning.particle, (binning.eta_min, binning.eta_max), layers
+        r_edges = (*edges.tolist(), lay.r_max)
+        layers.append(LayerBinning(lay.layer_id, r_edges, n_alpha, name=lay.name))
+    return Binning(
+        f"{binning.name}-proxy", binning.particle, binning.eta_min, binning.eta_max, tuple(layers)
     )
 
 

@@ -26,7 +26,7 @@ from .._fileio import refuse_overwrite, write_json
 from .._logging import ProgressCallback
 from ..data import HitShowers, ShowerWriter, iter_hits
 from ..errors import ConfigError, DataFormatError
-from ..geometry import Binning, default_binning, hit_slots, load_binning
+from ..geometry import Binning, default_geometry, hit_slots, load_geometry, require_polar
 from .config import VoxeliseConfig
 from .relevant import layers_from_energies
 
@@ -43,6 +43,8 @@ logger = logging.getLogger(__name__)
 
 #: Events within this relative distance of ``relevant_energy_mev`` form the relevant-layer sample.
 _ENERGY_POINT_TOLERANCE = 0.01
+#: What needs the polar kind, for the one-line refusal of another.
+_WHAT = "voxelising (r, alpha) hits"
 
 
 @dataclass(frozen=True)
@@ -174,9 +176,10 @@ def _resolve_binning(config: VoxeliseConfig, attrs: dict[str, Any]) -> tuple[Bin
                 "binning: not set and the hit file has no 'particle' attribute to choose the "
                 "built-in binning; pass --binning"
             )
-        binning = default_binning(str(particle), eta)
+        binning = require_polar(default_geometry(str(particle), eta), _WHAT)
         return binning, binning.name
-    return load_binning(config.binning, particle=particle, eta=eta), config.binning
+    geometry = load_geometry(config.binning, particle=particle, eta=eta)
+    return require_polar(geometry, _WHAT), config.binning
 
 
 def _relevant_pass(
@@ -233,8 +236,9 @@ def voxelise(
 ) -> VoxeliseResult:
     """Voxelise a hit file into a CaloChallenge shower file, streaming in blocks.
 
-    The output carries the attributes ``particle``, ``eta_min``, ``eta_max``, ``binning``
-    (built-in name or file), ``binning_layers`` (the sampling ids written) and provenance.
+    The output carries its geometry (``geometry``, ``binning``: see
+    :func:`~fastcalogan.data.geometry_attrs`) and the attributes ``particle``, ``eta_min``,
+    ``eta_max`` (when known), ``binning_layers`` (the layer ids written) and provenance.
     A JSON summary with the energy bookkeeping is written next to it
     (:func:`summary_path_for`). Leakage beyond the last r edge and energy in layers without
     voxels are logged and returned.
@@ -269,11 +273,10 @@ def voxelise(
         for k, v in file_attrs.items()
         if k not in ("format",) and isinstance(v, str | int | float | np.generic)
     }
+    if binning.eta is not None:
+        attrs.update(eta_min=binning.eta[0], eta_max=binning.eta[1])
     attrs.update(
         particle=binning.particle,
-        eta_min=binning.eta_min,
-        eta_max=binning.eta_max,
-        binning=binning_name,
         binning_layers=np.asarray(binning.layer_ids, dtype=np.int64),
         source_hits=str(hits_path),
         fastcalogan_version=__version__,
@@ -283,7 +286,9 @@ def voxelise(
     leak = np.zeros(n_layers)
     voxel_energy = unbinned = total_energy = 0.0
     n_events = n_hits = 0
-    with ShowerWriter(out_path, binning.n_voxels, attrs, dtype=np.dtype(config.dtype)) as writer:
+    with ShowerWriter(
+        out_path, binning.n_voxels, attrs, dtype=np.dtype(config.dtype), geometry=binning
+    ) as writer:
         for block in iter_hits(hits_path, config.chunk_events):
             vox = voxelise_hits(block, binning)
             writer.append(block.incident_energies, vox.showers)
