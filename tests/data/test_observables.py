@@ -14,7 +14,7 @@ from fastcalogan import data
 from fastcalogan.data import observables as obs
 from fastcalogan.data.features import high_level_features, observable_table
 from fastcalogan.errors import DataFormatError
-from fastcalogan.geometry import Binning
+from fastcalogan.geometry import Binning, CartesianGeometry
 
 
 @pytest.fixture
@@ -156,3 +156,25 @@ def test_public_api_pinned() -> None:
         "reference_edges",
     ):
         assert name in data.__all__
+
+
+def test_observables_on_a_cartesian_geometry() -> None:
+    """Two layers: a 2x3 grid of 10 x 20 mm cells and a single 50 mm cell."""
+    g = CartesianGeometry.from_layers(
+        "grid", "photon", None, [(3, (2, 3), (10.0, 20.0)), (8, (1, 1), (50.0, 50.0))]
+    )
+    s = np.zeros((1, 7))
+    s[0, 2] = 3.0  # row 0, column 2: centre (-5, +20) mm
+    s[0, 3] = 1.0  # row 1, column 0: centre (+5, -20) mm
+    s[0, 6] = 4.0  # the single cell of layer 8
+    assert obs.alpha_binned_layers(g) == (3,)  # a single cell cannot place the energy
+    assert obs.layer_energies(s, g).tolist() == [[4.0, 4.0]]
+    assert obs.centroid_eta(s, g)[0, 0] == pytest.approx((3 * -5 + 1 * 5) / 4)
+    assert obs.centroid_phi(s, g)[0, 0] == pytest.approx((3 * 20 - 1 * 20) / 4)
+    assert obs.width_phi(s, g)[0, 0] == pytest.approx(math.sqrt(400 - 10**2))
+    assert obs.lateral_width(s, g).tolist()[0][1] == 0.0
+    table = observable_table(s, [10.0], g)
+    assert table["centroid_eta_layer 3"][0] == pytest.approx(-2.5)
+    assert "centroid_eta_layer 8" not in table and table["fraction_layer 8"][0] == 0.5
+    names, features = high_level_features(s, [10.0], g)
+    assert features.shape == (1, len(names)) and "width_r_layer 8" in names

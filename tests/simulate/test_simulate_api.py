@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from fastcalogan._config import parse
 from fastcalogan.cli import cli
 from fastcalogan.data import read_hits, read_shower_attrs, read_showers
-from fastcalogan.errors import ConfigError, SimulationError
-from fastcalogan.geometry import default_geometry
+from fastcalogan.errors import BinningError, ConfigError, SimulationError
+from fastcalogan.geometry import Binning, CartesianGeometry, default_geometry
 from fastcalogan.simulate import (
     SimulateConfig,
     resolve_energies,
@@ -119,3 +119,13 @@ def test_cli_bad_energies(tmp_path):
         ["simulate", "--particle", "photon", "--energies", "1e3,abc", "-o", str(tmp_path / "x.h5")],
     )
     assert result.exit_code == 2 and "--energies" in result.output
+
+
+def test_simulator_needs_a_polar_binning_of_atlas_samplings() -> None:
+    grid = CartesianGeometry.from_layers("grid", "photon", None, [(0, (2, 2), (5, 5))])
+    with pytest.raises(BinningError, match="geometry grid is cartesian; the reference simulator"):
+        simulate_voxels("photon", [1024.0], 0.2, grid, seed=0)
+    # dataset-2-like ids: plain layers, not the ATLAS samplings the simulator models
+    plain = Binning.from_layers("ds2", "electron", None, [(i, [0, 5, 10], 4) for i in range(30)])
+    with pytest.raises(BinningError, match=r"models ATLAS barrel samplings; layers \['layer 0'"):
+        simulate_voxels("electron", [1024.0], 0.2, plain, seed=0)

@@ -8,8 +8,8 @@ import numpy as np
 from click.testing import CliRunner
 
 from fastcalogan.cli import cli
-from fastcalogan.data import HitShowers, read_hits, read_showers, write_hits
-from fastcalogan.geometry import load_geometry
+from fastcalogan.data import HitShowers, read_hits, read_showers, write_hits, write_showers
+from fastcalogan.geometry import CartesianGeometry, load_geometry, write_geometry_yaml
 from fastcalogan.voxelise import voxelise_hits
 
 
@@ -79,3 +79,24 @@ def test_missing_file_exits_2_with_one_line(tmp_path: Path) -> None:
         assert result.exit_code == 2
         assert result.stderr == f"error: {missing}: no such file\n"
     assert not list(tmp_path.iterdir())
+
+
+def test_polar_only_commands_refuse_a_cartesian_geometry(tmp_path: Path) -> None:
+    grid = CartesianGeometry.from_layers("grid", "photon", (0.2, 0.25), [(0, (2, 2), (5, 5))])
+    showers = write_showers(tmp_path / "g.h5", [1000.0], np.ones((1, 4)), geometry=grid)
+    hits_path, _ = _hit_file(tmp_path / "hits.h5")
+    yaml_path = write_geometry_yaml(grid, tmp_path / "grid.yaml")
+    for args, what in (
+        (["invert", str(showers), "-o", str(tmp_path / "h.h5")], "inverting voxels into"),
+        (
+            ["voxelise", str(hits_path), "--binning", str(yaml_path), "-o", str(tmp_path / "s.h5")],
+            "voxelising",
+        ),
+    ):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 2
+        assert result.stderr == (
+            f"error: geometry grid is cartesian; {what} (r, alpha) hits needs a polar "
+            "(r, alpha) binning\n"
+        )
+    assert not (tmp_path / "h.h5").exists() and not (tmp_path / "s.h5").exists()

@@ -14,6 +14,9 @@ from ..errors import DataFormatError
 from ._app import cli, stdout_console
 from ._options import binning_option, resolve_binning
 
+#: Up to this many layers, the layer fractions are columns of the per-energy table.
+_MAX_LAYER_COLUMNS = 8
+
 
 @cli.command("inspect")
 @click.argument("path", type=click.Path(path_type=Path))
@@ -23,7 +26,9 @@ def inspect_cmd(path: Path, binning: str | None, particle: str | None) -> None:
     """Summarise a CaloChallenge shower file or a hit file.
 
     Prints events per energy point, the voxel count, mean E_tot/E_inc and the mean energy
-    fraction of each layer per energy point.
+    fraction of each layer per energy point. A shower file's geometry is the one it carries,
+    else the one its attributes name, else the built-in with its voxel count (--binning
+    overrides).
     """
     if not path.exists():
         raise DataFormatError(f"{path}: no such file")
@@ -35,6 +40,7 @@ def inspect_cmd(path: Path, binning: str | None, particle: str | None) -> None:
     if is_hits:
         summary = summarise_hits(read_hits(path))
         title = f"{path} (hits)"
+        about = ""
     else:
         attrs = read_shower_attrs(path)
         b = resolve_binning(binning, particle, attrs, source=str(path))
@@ -42,13 +48,17 @@ def inspect_cmd(path: Path, binning: str | None, particle: str | None) -> None:
         # should show its E_tot/E_inc, not refuse it; the other readers keep the check
         summary = summarise_showers(read_showers(path, binning=b, max_deposit_ratio=None), b)
         title = f"{path} ({b.name}, {b.n_voxels} voxels)"
+        about = f"; geometry {b.name} ({b.kind}, {b.n_layers} layers)"
+    names = summary["layer_names"]
+    # a few layers fit as columns; many (45 in CaloChallenge datasets 2 and 3) get a table of
+    # their own, one row per layer
+    wide = len(names) <= _MAX_LAYER_COLUMNS
     table = Table(title=title)
     table.add_column("E_inc [MeV]", justify="right")
     table.add_column("events", justify="right")
     table.add_column("<E_tot/E_inc>", justify="right")
     table.add_column("RMS/mean", justify="right")
-    names = summary["layer_names"]
-    for name in names:
+    for name in names if wide else []:
         table.add_column(f"f({name})", justify="right")
     for row in summary["points"]:
         table.add_row(
@@ -56,11 +66,21 @@ def inspect_cmd(path: Path, binning: str | None, particle: str | None) -> None:
             str(row["events"]),
             f"{row['response']:.4f}",
             f"{row['resolution']:.4f}",
-            *(f"{x:.4f}" for x in row["layer_fractions"]),
+            *(f"{x:.4f}" for x in (row["layer_fractions"] if wide else [])),
         )
-    stdout_console().print(table)
+    console = stdout_console()
+    console.print(table)
+    if not wide:
+        layers = Table(title="mean energy fraction per layer and E_inc [MeV]")
+        layers.add_column("layer")
+        for row in summary["points"]:
+            layers.add_column(f"{row['energy']:.0f}", justify="right")
+        for j, name in enumerate(names):
+            layers.add_row(name, *(f"{row['layer_fractions'][j]:.4f}" for row in summary["points"]))
+        console.print(layers)
     click.echo(
         f"{summary['n_events']} events, {summary['n_points']} energy points"
         + (f", {summary['n_voxels']} voxels" if "n_voxels" in summary else "")
         + (f", mean hits/event {summary['mean_hits']:.1f}" if "mean_hits" in summary else "")
+        + about
     )
