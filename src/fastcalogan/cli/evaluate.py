@@ -51,7 +51,7 @@ def _overrides(
 @click.option(
     "--binning",
     default=None,
-    help="Binning name or file (default: the reference file's attribute).",
+    help="Geometry name or file (default: the one the reference file carries or names).",
 )
 @click.option(
     "--config",

@@ -124,7 +124,8 @@ def voxelise_cmd(
 @click.option(
     "--binning",
     default=None,
-    help="ds1-photons, ds1-pions, or a .xml/.yaml file (default: the file's attributes).",
+    help="ds1-photons, ds1-pions, or a .xml/.yaml file (default: the geometry the file "
+    "carries, else its attributes).",
 )
 @click.option(
     "--config",

@@ -151,8 +151,7 @@ def invert(
         energy=np.repeat(energy / n_points, n_points),
         attrs={
             "particle": binning.particle,
-            "eta_min": binning.eta_min,
-            "eta_max": binning.eta_max,
+            **({"eta_min": binning.eta[0], "eta_max": binning.eta[1]} if binning.eta else {}),
         },
     )
 
