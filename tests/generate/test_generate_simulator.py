@@ -11,7 +11,6 @@ from fastcalogan._config import parse
 from fastcalogan.data import DS1_ENERGIES, read_showers, write_showers
 from fastcalogan.errors import CheckpointError, ConfigError, ModelError
 from fastcalogan.generate import GenerateConfig, Simulator, generate
-from fastcalogan.generate.simulator import route_energies
 from fastcalogan.geometry import Binning, get_particle, write_binning_yaml
 from fastcalogan.train import TrainConfig, list_checkpoints, train
 
@@ -108,9 +107,7 @@ def test_split_run_routes_energies(
     showers = sim.simulate(energies, rng=1)
     assert showers.shape == (4, 16)
     # each energy goes to the generator whose range holds it (the boundary to the lower one)
-    np.testing.assert_array_equal(
-        route_energies(energies, [m.energy_range for m in sim.models]), [0, 2, 1, 0]
-    )
+    np.testing.assert_array_equal(sim.routing.route(energies), [0, 2, 1, 0])
 
 
 def test_generate_writes_a_calochallenge_file(run: Path, tmp_path: Path) -> None:

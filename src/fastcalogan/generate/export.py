@@ -18,7 +18,6 @@ voxel order.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import warnings
@@ -34,12 +33,11 @@ from torch import nn
 from .. import __version__
 from .._config import StageConfig
 from .._fileio import atomic_path, write_json
-from ..errors import CheckpointError, ModelError
+from ..errors import ModelError
 from ..geometry import BUILTIN_BINNINGS, binning_to_mapping, write_binning_yaml
 from ..models import Generator
 from ..preprocess import Preprocessor
-from ..select import selected_checkpoint
-from ..train import TrainedGenerator, list_checkpoints
+from ..train import EnergyRouting, RunFolder, TrainedGenerator
 
 __all__ = [
     "ONNX_FORMAT",
@@ -57,9 +55,6 @@ log = logging.getLogger(__name__)
 ONNX_FORMAT = "fastcalogan-onnx-1"
 INPUT_NAMES = ("noise", "incident_energy")
 OUTPUT_NAME = "showers"
-#: Relative tolerance of the boundary test that routes energies to the split ranges (the
-#: same as the torch :class:`~fastcalogan.generate.Simulator`).
-_EDGE = 1e-9
 
 
 class ExportConfig(StageConfig):
@@ -161,22 +156,12 @@ class _Part(nn.Module):
 
     def __init__(self, model: TrainedGenerator) -> None:
         super().__init__()
-        pre = model.preprocessor
-        e_min, e_max = pre.energy_range
         self.net = _fold_batch_norm(model.generator.cpu())
         self.head = model.generator.head
-        self.preprocessor: Preprocessor = pre
-        self.log_label = pre.kind != "fastcalogan"
-        self.e_max = float(e_max)
-        self.inv_e_min = 1.0 / float(e_min)
-        span = float(torch.tensor(e_max / e_min, dtype=torch.float64).log())
-        self.inv_log_span = 1.0 / span if span > 0 else 0.0
+        self.preprocessor: Preprocessor = model.preprocessor
 
     def forward(self, noise: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
-        if self.log_label:
-            label = torch.log(energy * self.inv_e_min) * self.inv_log_span
-        else:
-            label = energy / self.e_max
+        label = self.preprocessor.label_torch(energy)
         x = self.head(self.net(torch.cat([noise, label], dim=1)))
         return self.preprocessor.inverse_torch(x, energy)
 
@@ -184,9 +169,10 @@ class _Part(nn.Module):
 class GeneratorGraph(nn.Module):
     """The exported function: ``noise (B, latent)``, ``incident_energy (B, 1)`` MeV -> showers MeV.
 
-    Several generators (energy ranges in increasing order) are routed by energy: a row goes to
-    the first range whose upper end is >= its energy; energies outside all ranges go to the
-    nearest end range (callers check the range, as :class:`OnnxSimulator` does).
+    Several generators (energy ranges in increasing order) are routed by energy with the rule
+    of :class:`~fastcalogan.train.EnergyRouting` (its traceable form); energies outside all
+    ranges go to the nearest end range (callers check the range, as :class:`OnnxSimulator`
+    does).
 
     Args:
         models: one generator per range, sorted by energy, same binning and latent size.
@@ -202,16 +188,13 @@ class GeneratorGraph(nn.Module):
         self.latent_dim = latent.pop()
         self.n_voxels = models[0].binning.n_voxels
         self.parts = nn.ModuleList(_Part(m) for m in models)
-        self.upper = [float(m.energy_range[1]) * (1 + _EDGE) for m in models[:-1]]
+        self.routing = EnergyRouting([m.energy_range for m in models])
         self.eval()
 
     def forward(self, noise: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
         if len(self.parts) == 1:
             return self.parts[0](noise, energy)
-        e = energy.reshape(-1)
-        which = torch.zeros_like(e, dtype=torch.int64)
-        for hi in self.upper:
-            which = which + (e > hi).to(torch.int64)
+        which = self.routing.route_torch(energy.reshape(-1))
         out = torch.zeros(noise.shape[0], self.n_voxels, dtype=noise.dtype)
         for k, part in enumerate(self.parts):
             idx = torch.nonzero(which == k).reshape(-1)
@@ -243,36 +226,21 @@ class GeneratorGraph(nn.Module):
 
 
 # ----- choosing the checkpoints ----------------------------------------------------------------
-def _run_dirs(run_dir: Path) -> list[Path]:
-    info_path = run_dir / "run.json"
-    try:
-        info = json.loads(info_path.read_text()) if info_path.is_file() else {}
-        return [run_dir / str(name) for name in info["subruns"]] if info.get("split") else [run_dir]
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
-        raise CheckpointError(f"{info_path}: unreadable run description ({err})") from err
-
-
 def _choose_checkpoints(config: ExportConfig, run_dir: Path) -> list[Path]:
     if config.checkpoint:
         return [Path(config.checkpoint)]
     if run_dir.is_file():
         return [run_dir]
-    if not run_dir.is_dir():
-        raise CheckpointError(f"{run_dir}: no such run folder or checkpoint")
     chosen: list[Path] = []
-    for d in _run_dirs(run_dir):
-        best = selected_checkpoint(d)
-        if best is None:
-            found = list_checkpoints(d)
-            if not found:
-                raise CheckpointError(f"{d}: no checkpoints in {d / 'checkpoints'}")
-            best = found[-1]
+    for part in RunFolder.open(run_dir, or_checkpoint=True).parts():
+        path, selected = part.checkpoint_to_use()
+        if not selected:
             log.warning(
                 "%s: no selection (run 'fastcalogan select'); exporting the last checkpoint %s",
-                d,
-                best.name,
+                part.path,
+                path.name,
             )
-        chosen.append(best)
+        chosen.append(path)
     return chosen
 
 
@@ -307,15 +275,11 @@ def _torch_reference(
     """The library's generation function (unfused), routed like :class:`Simulator`."""
     from ..train import showers_from_noise
 
-    e = energy.reshape(-1).double()
     out = torch.zeros(noise.shape[0], models[0].binning.n_voxels)
-    which = torch.full_like(e, -1, dtype=torch.int64)
-    for k in reversed(range(len(models))):
-        lo, hi = models[k].energy_range
-        which[(e >= lo * (1 - _EDGE)) & (e <= hi * (1 + _EDGE))] = k
+    which = torch.from_numpy(EnergyRouting([m.energy_range for m in models]).route(energy.numpy()))
     with torch.inference_mode():
         for k, m in enumerate(models):
-            idx = torch.nonzero(which == k).reshape(-1)
+            idx = torch.nonzero(which.reshape(-1) == k).reshape(-1)
             if idx.numel():
                 out[idx] = showers_from_noise(
                     m.generator.cpu().eval(), m.preprocessor, noise[idx], energy[idx].reshape(-1)

@@ -1,4 +1,4 @@
-"""Self-describing checkpoints, written atomically, and the run folder's checkpoint list.
+"""Self-describing checkpoints, written atomically (where they lie: :mod:`.run_folder`).
 
 A checkpoint is a ``torch.save`` dictionary holding the generator and critic weights, both
 optimiser states, the preprocessing state, the resolved training config, the model
@@ -10,7 +10,6 @@ with ``torch.load(weights_only=True)``.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +18,7 @@ import torch
 from .._fileio import atomic_path
 from ..errors import CheckpointError
 
-__all__ = [
-    "CHECKPOINT_FORMAT",
-    "checkpoint_path",
-    "list_checkpoints",
-    "load_checkpoint",
-    "save_checkpoint",
-]
+__all__ = ["CHECKPOINT_FORMAT", "load_checkpoint", "save_checkpoint"]
 
 #: Marker stored in every checkpoint; files without it are foreign.
 CHECKPOINT_FORMAT = "fastcalogan-checkpoint-1"
@@ -50,13 +43,6 @@ REQUIRED_KEYS: tuple[str, ...] = (
     "rng",
     "fastcalogan_version",
 )
-
-_NAME = re.compile(r"^ckpt-(\d{8,})\.pt$")
-
-
-def checkpoint_path(run_dir: str | os.PathLike[str], iteration: int) -> Path:
-    """``run_dir/checkpoints/ckpt-00001000.pt`` for iteration 1000."""
-    return Path(run_dir) / "checkpoints" / f"ckpt-{iteration:08d}.pt"
 
 
 def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> Path:
@@ -106,23 +92,3 @@ def load_checkpoint(
     if missing:
         raise CheckpointError(f"{path}: checkpoint lacks {missing}")
     return state
-
-
-def list_checkpoints(run_dir: str | os.PathLike[str]) -> list[Path]:
-    """Checkpoints of a run folder (``run_dir/checkpoints/ckpt-*.pt``), by iteration.
-
-    For a split run (``range-k`` sub-folders) use each sub-folder.
-    """
-    folder = Path(run_dir) / "checkpoints"
-    if not folder.is_dir():
-        return []
-    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.match(p.name))]
-    return [p for _, p in sorted(found)]
-
-
-def checkpoint_iteration(path: str | os.PathLike[str]) -> int:
-    """The iteration encoded in a checkpoint file name (``ckpt-00001000.pt`` -> 1000)."""
-    m = _NAME.match(Path(path).name)
-    if not m:
-        raise CheckpointError(f"{path}: not a checkpoint name (expected ckpt-NNNNNNNN.pt)")
-    return int(m.group(1))

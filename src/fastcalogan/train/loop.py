@@ -13,7 +13,6 @@ import logging
 import os
 import random
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,31 +20,18 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 import torch
-import yaml
 
 from .. import __version__
-from .._fileio import write_json, write_text
 from .._logging import log_to_file
 from .._provenance import git_hash
 from ..data import ShowerData, binning_of_file, read_showers
 from ..errors import CheckpointError, ConfigError, DataFormatError
-from ..geometry import (
-    Binning,
-    binning_from_mapping,
-    binning_to_mapping,
-    get_particle,
-    write_binning_yaml,
-)
+from ..geometry import Binning, binning_from_mapping, binning_to_mapping, get_particle
 from ..models import ModelConfig, build_models, critic_terms, sample_noise
 from ..preprocess import Preprocessor, build_preprocessor
-from .checkpoint import (
-    CHECKPOINT_FORMAT,
-    checkpoint_path,
-    list_checkpoints,
-    load_checkpoint,
-    save_checkpoint,
-)
+from .checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
 from .config import PHOTON_SPLIT_RANGES, TrainConfig
+from .run_folder import RunFolder, RunInfo, RunWriter
 from .sampling import resolve_device
 from .schedule import InjectionSchedule, injection_schedule
 
@@ -127,10 +113,6 @@ def _in_range(energies: npt.NDArray[np.float64], lo: float, hi: float) -> npt.ND
 
 
 # ----- run folder ----------------------------------------------------------------------------
-def _config_yaml(config: TrainConfig) -> str:
-    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
-
-
 def _check_resume(state: dict[str, Any], config: TrainConfig, binning: Binning, path: Path) -> None:
     """Raise CheckpointError if ``config`` would change the checkpoint's architecture."""
     saved = state["train_config"]
@@ -157,17 +139,6 @@ def _check_resume(state: dict[str, Any], config: TrainConfig, binning: Binning, 
     ]
     if changed:
         log.info("resuming %s with changed settings: %s", path.parent.parent, ", ".join(changed))
-
-
-def _rewrite_losses(path: Path, up_to: int) -> None:
-    """Keep the header and the rows up to iteration ``up_to`` (the last checkpoint)."""
-    rows = [",".join(LOSS_COLUMNS)]
-    if path.exists():
-        for line in path.read_text().splitlines()[1:]:
-            head = line.split(",", 1)[0]
-            if head.isdigit() and int(head) <= up_to:
-                rows.append(line)
-    write_text(path, "\n".join(rows) + "\n")
 
 
 # ----- one GAN -------------------------------------------------------------------------------
@@ -203,13 +174,13 @@ def _train_one(
     particle: str,
     eta: tuple[float, float],
     data_path: Path,
-    run_dir: Path,
+    writer: RunWriter,
     progress: TrainProgress | None,
     progress_offset: int = 0,
     progress_total: int | None = None,
 ) -> tuple[int, int, float]:
-    """Train (or resume) one GAN in ``run_dir``; return (last iteration, new iterations, s)."""
-    run_dir.mkdir(parents=True, exist_ok=True)
+    """Train (or resume) one GAN in the writer's folder; return (last iteration, new, s)."""
+    run_dir = writer.folder.path
     energies = np.asarray(data.incident_energies, dtype=np.float64)
     showers = data.showers
     if config.energy_range is not None:
@@ -219,7 +190,7 @@ def _train_one(
         raise DataFormatError(
             f"{data_path}: no events with incident energy in {config.energy_range} MeV"
         )
-    existing = list_checkpoints(run_dir)
+    existing = writer.folder.checkpoints()
     state: dict[str, Any] | None = None
     if existing:
         state = load_checkpoint(existing[-1])
@@ -265,24 +236,22 @@ def _train_one(
         python_rng.setstate(_python_state(state["rng"]["python"]))
         start = int(state["iteration"])
 
-    losses_path = run_dir / "losses.csv"
-    _rewrite_losses(losses_path, start)
+    writer.start_losses(LOSS_COLUMNS, start)
     if state is None:
-        preprocessor.save(run_dir / "preprocess.json")
-        write_binning_yaml(binning, run_dir / "binning.yaml")
-    write_text(run_dir / "config.yaml", _config_yaml(config))
-    write_json(
-        run_dir / "run.json",
-        {
-            "data": str(data_path),
-            "particle": particle,
-            "eta": list(eta),
-            "binning": binning.name,
-            "energy_points": schedule.order,
-            "energy_range": list(preprocessor.energy_range),
-            "fastcalogan_version": __version__,
-            "git_hash": git_hash(),
-        },
+        writer.write_preprocess(preprocessor)
+        writer.write_binning(binning)
+    writer.write_config(config.model_dump(mode="json"))
+    writer.write_info(
+        RunInfo(
+            data=str(data_path),
+            particle=particle,
+            eta=eta,
+            binning=binning.name,
+            energy_points=schedule.order,
+            energy_range=preprocessor.energy_range,
+            fastcalogan_version=__version__,
+            git_hash=git_hash(),
+        )
     )
 
     batches = _Batches(
@@ -354,14 +323,10 @@ def _train_one(
                 )
         if done % config.checkpoint_every == 0 or done == total:
             # losses first: on resume, rows beyond the checkpoint are dropped
-            if rows:
-                with losses_path.open("a") as f:
-                    f.write("\n".join(rows) + "\n")
-                    f.flush()
-                    os.fsync(f.fileno())
-                rows.clear()
+            writer.append_losses(rows)
+            rows.clear()
             save_checkpoint(
-                checkpoint_path(run_dir, done),
+                writer.checkpoint_target(done),
                 {
                     **static,
                     "iteration": done,
@@ -421,16 +386,15 @@ def train(
     if path is None:
         raise ConfigError("data: no shower file given (set data: FILE or pass --data)")
     data_path = Path(path).resolve()
-    run_dir = Path(run_dir)
+    folder = RunFolder(run_dir)
     # the data first: a bad file or setting leaves no run folder behind
     data, binning, particle, eta = _read_data(config, data_path)
-    run_dir.mkdir(parents=True, exist_ok=True)
     config = config.model_copy(update={"data": str(data_path)})
     t0 = time.perf_counter()
     previous = torch.are_deterministic_algorithms_enabled()
     previous_threads = torch.get_num_threads()
     device = resolve_device(config.device)
-    with log_to_file(run_dir / "train.log"):
+    with folder.writing() as writer, log_to_file(folder.train_log):
         try:
             if config.deterministic:
                 torch.use_deterministic_algorithms(True, warn_only=device.type != "cpu")
@@ -447,28 +411,25 @@ def train(
             )
             if config.energy_ranges == "full":
                 last, new, secs = _train_one(
-                    config, data, binning, particle, eta, data_path, run_dir, progress
+                    config, data, binning, particle, eta, data_path, writer, progress
                 )
-                sub_dirs: Sequence[Path] = (run_dir,)
             else:
                 ranges = _SPLIT_RANGES[config.energy_ranges]
-                sub_dirs = [run_dir / f"range-{k}" for k in range(len(ranges))]
-                write_text(run_dir / "config.yaml", _config_yaml(config))
-                write_json(
-                    run_dir / "run.json",
-                    {
-                        "split": config.energy_ranges,
-                        "ranges": [list(r) for r in ranges],
-                        "subruns": [d.name for d in sub_dirs],
-                        "data": str(data_path),
-                        "particle": particle,
-                        "eta": list(eta),
-                        "binning": binning.name,
-                        "fastcalogan_version": __version__,
-                    },
+                writer.write_config(config.model_dump(mode="json"))
+                writer.write_info(
+                    RunInfo(
+                        split=config.energy_ranges,
+                        ranges=ranges,
+                        subruns=tuple(folder.part_name(k) for k in range(len(ranges))),
+                        data=str(data_path),
+                        particle=particle,
+                        eta=eta,
+                        binning=binning.name,
+                        fastcalogan_version=__version__,
+                    )
                 )
                 last, new, secs = 0, 0, 0.0
-                for k, (rng_range, sub) in enumerate(zip(ranges, sub_dirs, strict=True)):
+                for k, rng_range in enumerate(ranges):
                     sub_config = config.model_copy(
                         update={
                             "energy_ranges": "full",
@@ -483,7 +444,7 @@ def train(
                         particle,
                         eta,
                         data_path,
-                        sub,
+                        writer.part(k),
                         progress,
                         progress_offset=k * config.iterations,
                         progress_total=len(ranges) * config.iterations,
@@ -492,9 +453,9 @@ def train(
         finally:
             torch.use_deterministic_algorithms(previous)
             torch.set_num_threads(previous_threads)
-    checkpoints = tuple(p for d in sub_dirs for p in list_checkpoints(d))
+    checkpoints = tuple(p for part in folder.parts() for p in part.checkpoints())
     return TrainResult(
-        run_dir=run_dir,
+        run_dir=folder.path,
         last_iteration=last,
         checkpoints=checkpoints,
         seconds=time.perf_counter() - t0,

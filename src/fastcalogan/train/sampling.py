@@ -57,10 +57,9 @@ def showers_from_noise(
     Returns:
         Voxel energies, shape ``(batch, n_voxels)``, MeV.
     """
-    label = torch.as_tensor(
-        preprocessor.label(incident_energies.detach().cpu().numpy()), device=noise.device
-    )
-    return preprocessor.inverse_torch(generator(noise, label), incident_energies.to(noise.device))
+    energies = incident_energies.to(noise.device)
+    label = preprocessor.label_torch(energies)
+    return preprocessor.inverse_torch(generator(noise, label), energies)
 
 
 @dataclass
