@@ -7,6 +7,16 @@ import importlib
 import pytest
 
 PUBLIC_API: dict[str, list[str]] = {
+    "bench": [
+        "BenchConfig",
+        "BenchResult",
+        "bench",
+        "bench_table",
+        "count_flops",
+        "matmul_peak",
+        "read_bandwidth",
+        "synthetic_generator",
+    ],
     "campaign": [
         "CampaignConfig",
         "CampaignResult",
@@ -125,8 +135,6 @@ PUBLIC_API: dict[str, list[str]] = {
         "voxel_inputs",
     ],
     "generate": [
-        "BenchConfig",
-        "BenchResult",
         "ExportConfig",
         "ExportResult",
         "GenerateConfig",
@@ -134,8 +142,6 @@ PUBLIC_API: dict[str, list[str]] = {
         "GeneratorGraph",
         "OnnxSimulator",
         "Simulator",
-        "bench",
-        "bench_table",
         "create_session",
         "export_generators",
         "export_onnx",

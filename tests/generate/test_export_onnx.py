@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 import fastcalogan.generate as gen_pkg
 from fastcalogan._fileio import write_json
+from fastcalogan.bench import synthetic_generator
 from fastcalogan.cli import cli
 from fastcalogan.data import read_showers
 from fastcalogan.errors import CheckpointError, ModelError
@@ -26,8 +27,7 @@ from fastcalogan.generate import (
     export_generators,
     export_onnx,
 )
-from fastcalogan.generate.bench import synthetic_generator
-from fastcalogan.generate.export import relative_difference
+from fastcalogan.generate.graph import relative_difference
 from fastcalogan.models import sample_noise
 from fastcalogan.train import (
     TrainConfig,

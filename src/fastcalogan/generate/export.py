@@ -1,11 +1,8 @@
 """``export_onnx``: a trained run's generator(s) as one self-contained ONNX model.
 
-The exported graph is the pure generation function of :func:`fastcalogan.train.showers_from_noise`
-with everything folded in: the condition label computed from the incident energy, batch
-normalisation folded into the preceding linear layers (eval mode), the output head and the
-preprocessing inversion back to MeV. A photon run split in three momentum ranges becomes
-one graph that routes every row to the generator of its range (gather, run, scatter: each
-row costs one generator pass). See ``docs/onnx.md`` for the input/output contract.
+The graph (:class:`~fastcalogan.generate.graph.GeneratorGraph`) is traced with the pinned
+TorchScript exporter, checked against the library's generation function with onnxruntime,
+and described by a JSON sidecar. See ``docs/onnx.md`` for the input/output contract.
 
 Inputs (dynamic batch axis ``batch``):
 
@@ -28,33 +25,26 @@ from typing import Any, Literal
 
 import pydantic
 import torch
-from torch import nn
 
 from .. import __version__
 from .._config import StageConfig
 from .._fileio import atomic_path, write_json
 from ..errors import ModelError
 from ..geometry import BUILTIN_BINNINGS, binning_to_mapping, write_binning_yaml
-from ..models import Generator
-from ..preprocess import Preprocessor
 from ..train import EnergyRouting, RunFolder, TrainedGenerator
+from .graph import (
+    INPUT_NAMES,
+    ONNX_FORMAT,
+    OUTPUT_NAME,
+    GeneratorGraph,
+    relative_difference,
+    sidecar_path,
+)
+from .onnx_runtime import create_session
 
-__all__ = [
-    "ONNX_FORMAT",
-    "ExportConfig",
-    "ExportResult",
-    "GeneratorGraph",
-    "export_generators",
-    "export_onnx",
-    "sidecar_path",
-]
+__all__ = ["ExportConfig", "ExportResult", "export_generators", "export_onnx"]
 
 log = logging.getLogger(__name__)
-
-#: Marker in every sidecar; readers refuse other values.
-ONNX_FORMAT = "fastcalogan-onnx-1"
-INPUT_NAMES = ("noise", "incident_energy")
-OUTPUT_NAME = "showers"
 
 
 class ExportConfig(StageConfig):
@@ -107,122 +97,6 @@ class ExportResult:
     n_generators: int
     checkpoints: tuple[Path, ...]
     max_rel_diff: float | None
-
-
-def sidecar_path(onnx_path: str | os.PathLike[str]) -> Path:
-    """The sidecar of a model: ``gen.onnx`` -> ``gen.json``."""
-    return Path(onnx_path).with_suffix(".json")
-
-
-# ----- the graph -----------------------------------------------------------------------------
-def _fold_batch_norm(generator: Generator) -> nn.Sequential:
-    """A copy of ``generator.net`` with every eval-mode BatchNorm1d folded into its Linear.
-
-    ``BN(Wx + b) = s * (Wx + b - mean) + beta`` with ``s = gamma / sqrt(var + eps)``, so the
-    folded layer is ``W' = s W``, ``b' = s (b - mean) + beta`` (computed in float64).
-    """
-    layers: list[nn.Module] = []
-    modules = list(generator.net)
-    i = 0
-    while i < len(modules):
-        m = modules[i]
-        if isinstance(m, nn.Linear):
-            weight = m.weight.detach().double()
-            bias = m.bias.detach().double()
-            nxt = modules[i + 1] if i + 1 < len(modules) else None
-            if isinstance(nxt, nn.BatchNorm1d):
-                assert nxt.running_mean is not None and nxt.running_var is not None
-                scale = nxt.weight.detach().double() / torch.sqrt(
-                    nxt.running_var.double() + nxt.eps
-                )
-                weight = weight * scale[:, None]
-                bias = (bias - nxt.running_mean.double()) * scale + nxt.bias.detach().double()
-                i += 1
-            linear = nn.Linear(m.in_features, m.out_features)
-            with torch.no_grad():
-                linear.weight.copy_(weight.float())
-                linear.bias.copy_(bias.float())
-            layers.append(linear)
-        elif isinstance(m, nn.BatchNorm1d):  # pragma: no cover - BN always follows a Linear
-            raise ModelError("batch norm without a preceding linear layer cannot be folded")
-        else:
-            layers.append(m)
-        i += 1
-    return nn.Sequential(*layers).eval()
-
-
-class _Part(nn.Module):
-    """One generator: energy -> label, MLP (BN folded), output head, inversion to MeV."""
-
-    def __init__(self, model: TrainedGenerator) -> None:
-        super().__init__()
-        self.net = _fold_batch_norm(model.generator.cpu())
-        self.head = model.generator.head
-        self.preprocessor: Preprocessor = model.preprocessor
-
-    def forward(self, noise: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
-        label = self.preprocessor.label_torch(energy)
-        x = self.head(self.net(torch.cat([noise, label], dim=1)))
-        return self.preprocessor.inverse_torch(x, energy)
-
-
-class GeneratorGraph(nn.Module):
-    """The exported function: ``noise (B, latent)``, ``incident_energy (B, 1)`` MeV -> showers MeV.
-
-    Several generators (energy ranges in increasing order) are routed by energy with the rule
-    of :class:`~fastcalogan.train.EnergyRouting` (its traceable form); energies outside all
-    ranges go to the nearest end range (callers check the range, as :class:`OnnxSimulator`
-    does).
-
-    Args:
-        models: one generator per range, sorted by energy, same binning and latent size.
-    """
-
-    def __init__(self, models: Sequence[TrainedGenerator]) -> None:
-        super().__init__()
-        if not models:
-            raise ModelError("nothing to export: no generator")
-        latent = {m.model_config.latent_dim for m in models}
-        if len(latent) != 1:
-            raise ModelError(f"the generators of one export must share latent_dim, found {latent}")
-        self.latent_dim = latent.pop()
-        self.n_voxels = models[0].binning.n_voxels
-        self.parts = nn.ModuleList(_Part(m) for m in models)
-        self.routing = EnergyRouting([m.energy_range for m in models])
-        self.eval()
-
-    def forward(self, noise: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
-        if len(self.parts) == 1:
-            return self.parts[0](noise, energy)
-        which = self.routing.route_torch(energy.reshape(-1))
-        out = torch.zeros(noise.shape[0], self.n_voxels, dtype=noise.dtype)
-        for k, part in enumerate(self.parts):
-            idx = torch.nonzero(which == k).reshape(-1)
-            out = out.index_put((idx,), part(noise[idx], energy[idx]))
-        return out
-
-    def generate(
-        self, noise: torch.Tensor, energy: torch.Tensor, block_rows: int = 1024
-    ) -> torch.Tensor:
-        """:meth:`forward` block by block (activations of a block stay in the CPU caches).
-
-        Args:
-            noise: ``(batch, latent_dim)``.
-            energy: ``(batch, 1)``, MeV.
-            block_rows: rows per forward pass.
-
-        Returns:
-            Voxel energies ``(batch, n_voxels)``, MeV.
-        """
-        n = noise.shape[0]
-        if n <= block_rows:
-            return self(noise, energy)
-        out = torch.empty(n, self.n_voxels, dtype=noise.dtype, device=noise.device)
-        for start in range(0, n, block_rows):
-            out[start : start + block_rows] = self(
-                noise[start : start + block_rows], energy[start : start + block_rows]
-            )
-        return out
 
 
 # ----- choosing the checkpoints ----------------------------------------------------------------
@@ -285,24 +159,6 @@ def _torch_reference(
                     m.generator.cpu().eval(), m.preprocessor, noise[idx], energy[idx].reshape(-1)
                 )
     return out
-
-
-def relative_difference(test: torch.Tensor | Any, reference: torch.Tensor | Any) -> float:
-    """Largest ``|test - ref|`` of a shower relative to its largest voxel ``max_j |ref_j|``.
-
-    Voxels far below a shower's maximum carry the rounding of the whole sum that produced
-    them (the GEMM's accumulation order differs between torch and onnxruntime), so the
-    comparison is made on the shower's scale.
-
-    >>> relative_difference([[1.0, 2e-6]], [[1.0, 0.0]])
-    2e-06
-    """
-    t = torch.as_tensor(test, dtype=torch.float64)
-    r = torch.as_tensor(reference, dtype=torch.float64)
-    if r.numel() == 0:
-        return 0.0
-    scale = r.abs().amax(dim=-1, keepdim=True).clamp_min(1e-30)
-    return float(((t - r).abs() / scale).max())
 
 
 def _sidecar(
@@ -409,8 +265,6 @@ def export_generators(
         binning_file = write_binning_yaml(binning, out.with_suffix(".binning.yaml"))
     diff: float | None = None
     if config.verify:
-        from .onnx_runtime import create_session
-
         noise, energy = _example_inputs(
             models, max(1, config.verify_events // len(models)), seed=12345
         )

@@ -24,7 +24,7 @@ from ..models import ModelConfig, sample_noise
 from ..train import EnergyRouting
 from .api import GenerateResult, write_generated
 from .config import GenerateConfig
-from .export import INPUT_NAMES, ONNX_FORMAT, OUTPUT_NAME, sidecar_path
+from .graph import INPUT_NAMES, ONNX_FORMAT, OUTPUT_NAME, sidecar_path
 from .simulator import add_rest_mass, prepare_request
 
 __all__ = ["OnnxSimulator", "create_session", "generate_onnx"]
