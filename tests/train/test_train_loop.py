@@ -13,9 +13,9 @@ from fastcalogan._config import load, parse
 from fastcalogan.data import DS1_ENERGIES, write_showers
 from fastcalogan.errors import BinningError, ConfigError, DataFormatError
 from fastcalogan.geometry import Binning, write_binning_yaml
+from fastcalogan.models import get_family
 from fastcalogan.train import (
     PHOTON_SPLIT_RANGES,
-    RECIPES,
     TrainConfig,
     TrainedGenerator,
     list_checkpoints,
@@ -50,7 +50,8 @@ def test_recipes_fill_unset_fields() -> None:
     assert (pion.batch_size, pion.n_critic, pion.gp_lambda) == (64, 5, 20.0)
     assert pion.model["latent_dim"] == 200 and pion.injection is False
     assert (fcg.lr, fcg.beta1, fcg.beta2) == (1e-4, 0.5, 0.999)
-    assert set(RECIPES) == {"fastcalogan", "caloshowergan-photon", "caloshowergan-pion"}
+    wgan = {p.name for p in get_family("wgan-gp-mlp").presets}
+    assert wgan == {"fastcalogan", "caloshowergan-photon", "caloshowergan-pion"}
 
 
 def test_config_errors_name_the_key() -> None:

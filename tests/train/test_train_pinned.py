@@ -62,4 +62,5 @@ def test_short_run_equals_main(
     assert (tmp_path / "run" / "losses.csv").read_text() == HEADER + losses
     state = load_checkpoint(list_checkpoints(tmp_path / "run")[-1])
     assert _digest(state["generator"]) == generator
-    assert _digest(state["critic"]) == critic
+    assert state["family"] == "wgan-gp-mlp"
+    assert _digest(state["objective"]["critic"]) == critic

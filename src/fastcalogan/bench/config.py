@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pydantic
 
 from .._config import StageConfig
+from ..models import preset_names
 
 __all__ = ["BenchConfig", "BenchResult"]
-
-PresetName = Literal["fastcalogan", "caloshowergan-photon", "caloshowergan-pion"]
 
 
 class BenchConfig(StageConfig):
     """What to measure.
 
     Attributes:
-        presets: generator/training recipes to measure.
+        presets: recipes to measure (any registered preset, of any model family).
         batches: generation batch sizes.
         threads: CPU thread counts to measure generation at (torch and onnxruntime); the
             first is also used for training, the GEMM reference of training and the RSS run.
@@ -38,7 +37,7 @@ class BenchConfig(StageConfig):
         cuda: also time generation on CUDA when a device is present.
     """
 
-    presets: tuple[PresetName, ...] = ("fastcalogan", "caloshowergan-photon", "caloshowergan-pion")
+    presets: tuple[str, ...] = ("fastcalogan", "caloshowergan-photon", "caloshowergan-pion")
     batches: tuple[pydantic.PositiveInt, ...] = pydantic.Field(
         default=(1, 10, 100, 1000, 10_000), min_length=1
     )
@@ -53,6 +52,15 @@ class BenchConfig(StageConfig):
     simulate_events: int = pydantic.Field(default=2000, ge=0)
     rss_events: int = pydantic.Field(default=100_000, ge=0)
     cuda: bool = True
+
+    @pydantic.field_validator("presets")
+    @classmethod
+    def _known_presets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        known = preset_names()
+        unknown = [p for p in value if p not in known]
+        if unknown:
+            raise ValueError(f"unknown preset(s) {unknown} (registered: {', '.join(known)})")
+        return value
 
     @classmethod
     def quick(cls, **overrides: Any) -> BenchConfig:

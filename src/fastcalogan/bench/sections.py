@@ -17,9 +17,9 @@ import torch
 from ..data import DS1_ENERGIES
 from ..generate import GeneratorGraph, OnnxSimulator
 from ..geometry import load_binning
-from ..models import sample_noise
+from ..models import get_preset
 from ..simulate import simulate_voxels
-from ..train import RECIPES, TrainConfig, TrainedGenerator, showers_from_noise, train
+from ..train import TrainConfig, TrainedGenerator, showers_from_noise, train
 from .config import BenchConfig
 from .synthetic import synthetic_showers
 from .timing import (
@@ -106,7 +106,7 @@ def _inputs(
     model: TrainedGenerator, batch: int, lo: float, hi: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(batch)
-    noise = sample_noise(model.model_config, batch, g)
+    noise = model.noise.sample(batch, g)
     u = torch.rand(batch, 1, generator=g, dtype=torch.float64)
     energy = torch.exp(math.log(lo) * (1 - u) + math.log(hi) * u).float()
     return noise, energy
@@ -164,7 +164,8 @@ def training_row(
     the limit.
     """
     data = synthetic_showers(preset, folder, per_point=200)
-    batch = config.train_batch or RECIPES[preset].batch_size
+    recipe = get_preset(preset)
+    batch = config.train_batch or recipe.batch_size
     common: dict[str, Any] = {
         "preset": preset,
         "batch_size": batch,
@@ -209,7 +210,8 @@ def training_row(
     return {
         "preset": preset,
         "batch_size": batch,
-        "n_critic": RECIPES[preset].n_critic,
+        "family": recipe.family,
+        "objective": recipe.objective.model_dump(mode="json"),
         "threads": threads,
         "iterations": config.train_iterations,
         "chunk_iterations": chunk,

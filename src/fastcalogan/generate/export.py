@@ -137,9 +137,7 @@ def _example_inputs(
         .float()
         .reshape(-1, 1)
     )
-    from ..models import sample_noise
-
-    noise = sample_noise(models[0].model_config, energy.shape[0], gen)
+    noise = models[0].noise.sample(energy.shape[0], gen)
     return noise, energy
 
 
@@ -167,18 +165,13 @@ def _sidecar(
     import onnx
 
     first = models[0]
-    mc = first.model_config
     binning = first.binning
-    noise: dict[str, Any] = {"distribution": mc.noise, "latent_dim": mc.latent_dim}
-    if mc.noise == "uniform":
-        noise.update(low=0.0, high=1.0)
-    else:
-        noise.update(mean=mc.noise_mean, std=mc.noise_std)
+    noise = first.noise
     lo, hi = first.energy_range[0], max(m.energy_range[1] for m in models)
     return {
         "format": ONNX_FORMAT,
         "inputs": {
-            "noise": {"dtype": "float32", "shape": ["batch", mc.latent_dim]},
+            "noise": {"dtype": "float32", "shape": ["batch", noise.width]},
             "incident_energy": {"dtype": "float32", "shape": ["batch", 1], "unit": "MeV"},
         },
         "outputs": {
@@ -192,9 +185,10 @@ def _sidecar(
         "binning": binning_to_mapping(binning),
         "binning_file": binning_file.name if binning_file else None,
         "n_voxels": binning.n_voxels,
-        "noise": noise,
+        "noise": noise.describe(),
         "preprocess": [m.preprocessor.to_dict() for m in models],
-        "model_config": mc.model_dump(mode="json"),
+        "family": first.family,
+        "model_config": first.model_config.model_dump(mode="json"),
         "checkpoints": [str(m.checkpoint) if m.checkpoint else None for m in models],
         "iterations": [m.iteration for m in models],
         "versions": {

@@ -2,8 +2,9 @@
 
 :class:`GeneratorGraph` is the pure generation function of
 :func:`fastcalogan.train.showers_from_noise` with everything folded in: the condition label
-computed from the incident energy, the generator (batch normalisation folded into the
-preceding linear layers), the output head and the preprocessing inversion back to MeV. A
+computed from the incident energy, the model family's sampling network as it exports it
+(the MLP WGAN-GP folds batch normalisation into its linear layers) and the preprocessing
+inversion back to MeV. A
 photon run split in three momentum ranges becomes one graph that routes every row to the
 generator of its range (gather, run, scatter: each row costs one generator pass). See
 ``docs/onnx.md`` for the input/output contract; :mod:`.export` writes the file and
@@ -21,7 +22,7 @@ import torch
 from torch import nn
 
 from ..errors import ModelError
-from ..models import Generator
+from ..models import get_family
 from ..preprocess import Preprocessor
 from ..train import EnergyRouting, TrainedGenerator
 
@@ -45,59 +46,25 @@ def sidecar_path(onnx_path: str | os.PathLike[str]) -> Path:
     return Path(onnx_path).with_suffix(".json")
 
 
-def _fold_batch_norm(generator: Generator) -> nn.Sequential:
-    """A copy of ``generator.net`` with every eval-mode BatchNorm1d folded into its Linear.
-
-    ``BN(Wx + b) = s * (Wx + b - mean) + beta`` with ``s = gamma / sqrt(var + eps)``, so the
-    folded layer is ``W' = s W``, ``b' = s (b - mean) + beta`` (computed in float64).
-    """
-    layers: list[nn.Module] = []
-    modules = list(generator.net)
-    i = 0
-    while i < len(modules):
-        m = modules[i]
-        if isinstance(m, nn.Linear):
-            weight = m.weight.detach().double()
-            bias = m.bias.detach().double()
-            nxt = modules[i + 1] if i + 1 < len(modules) else None
-            if isinstance(nxt, nn.BatchNorm1d):
-                assert nxt.running_mean is not None and nxt.running_var is not None
-                scale = nxt.weight.detach().double() / torch.sqrt(
-                    nxt.running_var.double() + nxt.eps
-                )
-                weight = weight * scale[:, None]
-                bias = (bias - nxt.running_mean.double()) * scale + nxt.bias.detach().double()
-                i += 1
-            linear = nn.Linear(m.in_features, m.out_features)
-            with torch.no_grad():
-                linear.weight.copy_(weight.float())
-                linear.bias.copy_(bias.float())
-            layers.append(linear)
-        elif isinstance(m, nn.BatchNorm1d):  # pragma: no cover - BN always follows a Linear
-            raise ModelError("batch norm without a preceding linear layer cannot be folded")
-        else:
-            layers.append(m)
-        i += 1
-    return nn.Sequential(*layers).eval()
-
-
 class _Part(nn.Module):
-    """One generator: energy -> label, MLP (BN folded), output head, inversion to MeV."""
+    """One model: energy -> label, the family's export module, inversion to MeV."""
 
     def __init__(self, model: TrainedGenerator) -> None:
         super().__init__()
-        self.net = _fold_batch_norm(model.generator.cpu())
-        self.head = model.generator.head
+        self.sampler = get_family(model.family).export_module(model.generator)
         self.preprocessor: Preprocessor = model.preprocessor
 
     def forward(self, noise: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
         label = self.preprocessor.label_torch(energy)
-        x = self.head(self.net(torch.cat([noise, label], dim=1)))
-        return self.preprocessor.inverse_torch(x, energy)
+        return self.preprocessor.inverse_torch(self.sampler(noise, label), energy)
 
 
 class GeneratorGraph(nn.Module):
     """The exported function: ``noise (B, latent)``, ``incident_energy (B, 1)`` MeV -> showers MeV.
+
+    Each model is its family's export module (:meth:`~fastcalogan.models.ModelFamily.export_module`)
+    between the preprocessing's label (:meth:`~fastcalogan.preprocess.Preprocessor.label_torch`)
+    and its inversion to MeV, whatever the family.
 
     Several generators (energy ranges in increasing order) are routed by energy with the rule
     of :class:`~fastcalogan.train.EnergyRouting` (its traceable form); energies outside all
@@ -105,17 +72,18 @@ class GeneratorGraph(nn.Module):
     does).
 
     Args:
-        models: one generator per range, sorted by energy, same binning and latent size.
+        models: one model per range, sorted by energy, same binning and noise.
     """
 
     def __init__(self, models: Sequence[TrainedGenerator]) -> None:
         super().__init__()
         if not models:
             raise ModelError("nothing to export: no generator")
-        latent = {m.model_config.latent_dim for m in models}
-        if len(latent) != 1:
-            raise ModelError(f"the generators of one export must share latent_dim, found {latent}")
-        self.latent_dim = latent.pop()
+        noise = {m.noise for m in models}
+        if len(noise) != 1:
+            raise ModelError(f"the models of one export must share their noise, found {noise}")
+        self.noise = noise.pop()
+        self.latent_dim = self.noise.width
         self.n_voxels = models[0].binning.n_voxels
         self.parts = nn.ModuleList(_Part(m) for m in models)
         self.routing = EnergyRouting([m.energy_range for m in models])

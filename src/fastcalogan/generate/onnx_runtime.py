@@ -20,7 +20,7 @@ import numpy.typing as npt
 from .. import __version__
 from ..errors import ModelError
 from ..geometry import BUILTIN_BINNINGS, Binning, binning_from_mapping
-from ..models import ModelConfig, sample_noise
+from ..models import NoiseSpec
 from ..train import EnergyRouting
 from .api import GenerateResult, write_generated
 from .config import GenerateConfig
@@ -81,7 +81,7 @@ class OnnxSimulator:
         if self.sidecar.get("format") != ONNX_FORMAT:
             raise ModelError(f"{side}: not a fastcalogan ONNX sidecar (format {ONNX_FORMAT!r})")
         self.binning: Binning = binning_from_mapping(self.sidecar["binning"], str(side))
-        self.model_config = ModelConfig.model_validate(self.sidecar["model_config"])
+        self.noise = NoiseSpec.from_description(self.sidecar["noise"], str(side))
         self.ranges = [(float(a), float(b)) for a, b in self.sidecar["ranges"]]
         self.routing = EnergyRouting(self.ranges)
         self.session = create_session(self.path, threads)
@@ -156,12 +156,12 @@ class OnnxSimulator:
         energies, offset, noise_gen = prepare_request(energies_mev, rng, particle, self.particle)
         which = self.routing.route(energies)
         step = max(1, int(batch_size))
-        noise = np.empty((energies.size, self.model_config.latent_dim), dtype=np.float32)
+        noise = np.empty((energies.size, self.noise.width), dtype=np.float32)
         for k in range(len(self.ranges)):
             idx = np.flatnonzero(which == k)
             for start in range(0, idx.size, step):
                 rows = idx[start : start + step]
-                noise[rows] = sample_noise(self.model_config, rows.size, noise_gen).numpy()
+                noise[rows] = self.noise.sample(rows.size, noise_gen).numpy()
         out = np.empty((energies.size, self.binning.n_voxels), dtype=np.float32)
         for start in range(0, energies.size, step):
             sl = slice(start, start + step)

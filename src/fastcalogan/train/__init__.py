@@ -1,8 +1,8 @@
-"""Training: the loop, energy injection, atomic checkpoints and resume, the run folder."""
+"""Training: the family-agnostic loop, energy injection, checkpoints and resume, the run folder."""
 
 from .checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
-from .config import INJECTION_ORDER_LOG2, PHOTON_SPLIT_RANGES, RECIPES, Recipe, TrainConfig
-from .loop import LOSS_COLUMNS, TrainProgress, TrainResult, train
+from .config import INJECTION_ORDER_LOG2, PHOTON_SPLIT_RANGES, SPLIT_RANGES, TrainConfig
+from .loop import TrainProgress, TrainResult, train
 from .routing import EnergyRouting
 from .run_folder import (
     BestCheckpoint,
@@ -15,20 +15,18 @@ from .run_folder import (
     checkpoint_path,
     list_checkpoints,
 )
-from .sampling import TrainedGenerator, resolve_device, showers_from_noise
+from .sampling import TrainedGenerator, model_shape, resolve_device, showers_from_noise
 from .schedule import InjectionSchedule, injection_schedule
 
 __all__ = [
     "CHECKPOINT_FORMAT",
     "INJECTION_ORDER_LOG2",
-    "LOSS_COLUMNS",
     "PHOTON_SPLIT_RANGES",
-    "RECIPES",
+    "SPLIT_RANGES",
     "BestCheckpoint",
     "EnergyRouting",
     "InjectionSchedule",
     "PointScore",
-    "Recipe",
     "RunFolder",
     "RunInfo",
     "RunWriter",
@@ -42,6 +40,7 @@ __all__ = [
     "injection_schedule",
     "list_checkpoints",
     "load_checkpoint",
+    "model_shape",
     "resolve_device",
     "save_checkpoint",
     "showers_from_noise",
