@@ -14,10 +14,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
+from fastcalogan._config import load
 from fastcalogan.generate import ExportConfig, OnnxSimulator, Simulator, export_onnx
 from fastcalogan.select import SelectConfig, select_best
-from fastcalogan.train import list_checkpoints, load_checkpoint
+from fastcalogan.train import (
+    TrainConfig,
+    TrainedGenerator,
+    list_checkpoints,
+    load_checkpoint,
+    train,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -30,8 +38,23 @@ def old_run(tmp_path: Path) -> Path:
 
 
 def test_old_checkpoint_loads_as_the_mlp_wgan(old_run: Path) -> None:
-    state = load_checkpoint(list_checkpoints(old_run)[-1])
+    path = list_checkpoints(old_run)[-1]
+    assert torch.load(path, weights_only=True)["format"] == "fastcalogan-checkpoint-1"
+    state = load_checkpoint(path)
     assert state["iteration"] == 2 and state["particle"] == "photon"
+    assert state["family"] == "wgan-gp-mlp" and set(state["objective"]) == {
+        "critic",
+        "optimizer_generator",
+        "optimizer_critic",
+    }
+    assert TrainedGenerator.from_checkpoint(path, "cpu").family == "wgan-gp-mlp"
+
+
+def test_old_run_resumes(old_run: Path, tiny_file: Path) -> None:
+    config = load(old_run / "config.yaml", TrainConfig, ["iterations=3"])
+    result = train(config, tiny_file, old_run)
+    assert result.last_iteration == 3 and result.iterations_per_s > 0
+    assert load_checkpoint(result.checkpoints[-1])["format"] == "fastcalogan-checkpoint-2"
 
 
 def test_old_run_generates_what_main_generated(old_run: Path) -> None:

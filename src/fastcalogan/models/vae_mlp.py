@@ -1,13 +1,14 @@
 """The ``vae-mlp`` family: a deliberately small conditional MLP variational autoencoder.
 
 The encoder maps a preprocessed shower and its condition label to the mean and log-variance
-of a Gaussian latent; the decoder maps a latent sample and the label back to a shower
-(with the same output head as the MLP generators: per-layer softmaxes under the layer-energy
-normalisation). The loss is the summed squared reconstruction error plus ``beta_kl`` times
-the KL divergence to the standard normal prior (Kingma and Welling 2014; the beta weight after
-Higgins et al. 2017). Only the decoder generates: from standard normal noise. It is the
-worked example of ``docs/architecture.md`` and the seed of the ATLAS 2018 VAE
-(ATL-SOFT-PUB-2018-001), which adds energy terms to this loss.
+of a Gaussian latent; the decoder maps a latent sample and the label back to a shower, with
+the same output head as the MLP generators (a ReLU; per-layer softmaxes under the
+layer-energy normalisation). Its preset trains on voxel energies over the incident energy.
+The loss is the summed squared reconstruction error plus ``beta_kl`` times the KL divergence
+to the standard normal prior (Kingma and Welling 2014; the beta weight after Higgins et al.
+2017). Only the decoder generates: from standard normal noise. It is the worked example of
+``docs/architecture.md`` and the seed of the ATLAS 2018 VAE (ATL-SOFT-PUB-2018-001), which
+adds energy terms to this loss.
 """
 
 from __future__ import annotations
@@ -170,10 +171,10 @@ class VaeMlp(ModelFamily[VaeMlpConfig, VaeObjectiveConfig]):
         Preset(
             name="vae-mlp",
             family="vae-mlp",
-            summary="small conditional VAE on layer-normalised showers",
+            summary="small conditional VAE on voxel energies over the incident energy",
             model=VaeMlpConfig(),
             objective=VaeObjectiveConfig(),
-            preprocess=PreprocessConfig(kind="caloshowergan", layer_norm=True),
+            preprocess=PreprocessConfig(kind="fastcalogan"),
             batch_size=128,
             lr=1e-3,
         ),
