@@ -71,6 +71,7 @@ def test_config_errors_name_the_key() -> None:
         "train-fastcalogan.yaml",
         "train-caloshowergan-photon.yaml",
         "train-caloshowergan-pion.yaml",
+        "train-vae-mlp.yaml",
     ],
 )
 def test_example_configs_load(name: str) -> None:

@@ -243,26 +243,14 @@ class _Trainer:
 
     def __init__(self, config: TrainConfig, inputs: _Inputs, writer: RunWriter) -> None:
         self.config, self.inputs, self.writer = config, inputs, writer
+        self.family = config.model_family
         energies, showers = _events(config, inputs)
         existing = writer.folder.checkpoints()
-        state = load_checkpoint(existing[-1]) if existing else None
-        self.family = config.model_family
-        if state is not None:
-            _check_resume(state, config, inputs.binning, existing[-1])
-            self.preprocessor = Preprocessor.from_dict(state["preprocess"], str(existing[-1]))
-            # the architecture comes from the checkpoint
-            self.model_config = self.family.network_config.model_validate(state["model_config"])
-            log.info("resuming %s from iteration %d", writer.folder.path, state["iteration"])
-        else:
-            assert config.preprocess is not None
-            self.preprocessor = build_preprocessor(config.preprocess).fit(
-                energies, showers, inputs.binning
-            )
-            self.model_config = config.architecture()
+        state = self._previous_state(existing[-1]) if existing else None
+        self._set_up_model(state, energies, showers)
         x, label = self.preprocessor.transform(energies, showers)
         self.schedule, point_rank = _injection(config, energies)
         device = resolve_device(config.device)
-        self.shape = model_shape(self.preprocessor, inputs.binning)
         self.objective = self.family.build_objective(
             self.model_config,
             config.objective_settings(),
@@ -272,12 +260,7 @@ class _Trainer:
             device,
         )
         self.rngs = _Rngs(config.seed)
-        self.start = 0
-        if state is not None:
-            self.objective.sampler.load_state_dict(state["generator"])
-            self.objective.load_state_dict(state["objective"])
-            self.rngs.restore(state["rng"])
-            self.start = int(state["iteration"])
+        self.start = 0 if state is None else self._resume(state)
         self._write_run_files(fresh=state is None)
         self.batches = _Batches(
             x=torch.from_numpy(x).to(device),
@@ -289,6 +272,35 @@ class _Trainer:
             batch_size=int(config.batch_size or 1),
         )
         self.static = self._static_state()
+
+    def _previous_state(self, path: Path) -> dict[str, Any]:
+        """The last checkpoint of the folder, checked against the config."""
+        state = load_checkpoint(path)
+        _check_resume(state, self.config, self.inputs.binning, path)
+        log.info("resuming %s from iteration %d", self.writer.folder.path, state["iteration"])
+        return state
+
+    def _set_up_model(self, state: dict[str, Any] | None, energies: Any, showers: Any) -> None:
+        """Preprocessing, architecture and shape: the checkpoint's, or fitted and configured."""
+        if state is not None:
+            source = str(self.writer.folder.latest_checkpoint())
+            self.preprocessor = Preprocessor.from_dict(state["preprocess"], source)
+            # on resume the architecture comes from the checkpoint
+            self.model_config = self.family.network_config.model_validate(state["model_config"])
+        else:
+            assert self.config.preprocess is not None
+            self.preprocessor = build_preprocessor(self.config.preprocess).fit(
+                energies, showers, self.inputs.binning
+            )
+            self.model_config = self.config.architecture()
+        self.shape = model_shape(self.preprocessor, self.inputs.binning)
+
+    def _resume(self, state: dict[str, Any]) -> int:
+        """Load the weights, the objective's and the RNGs' states; return the iteration."""
+        self.objective.sampler.load_state_dict(state["generator"])
+        self.objective.load_state_dict(state["objective"])
+        self.rngs.restore(state["rng"])
+        return int(state["iteration"])
 
     @property
     def columns(self) -> tuple[str, ...]:
