@@ -153,3 +153,14 @@ def test_a_checkpoint_before_model_families_reads_as_the_mlp_wgan(
         match=r"older\.pt: not a fastcalogan checkpoint \(expected format .* found 'fastcalogan-checkpoint-0'\)",
     ):
         load_checkpoint(tmp_path / "older.pt")
+
+
+def test_a_checkpoint_of_an_unknown_family_is_one_error(run: Path) -> None:
+    from fastcalogan.train import TrainedGenerator
+
+    state = load_checkpoint(list_checkpoints(run)[-1])
+    with pytest.raises(
+        CheckpointError,
+        match=r"<checkpoint>: unknown model family 'flow-x' \(registered: wgan-gp-mlp, vae-mlp\); a newer fastcalogan may read it",
+    ):
+        TrainedGenerator.from_checkpoint({**state, "family": "flow-x"}, "cpu")

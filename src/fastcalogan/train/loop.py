@@ -69,7 +69,7 @@ class TrainResult:
         last_iteration: iteration of the last checkpoint (per range for split runs).
         checkpoints: every checkpoint in the run folder, by range and iteration.
         seconds: wall time of this call.
-        iterations_per_s: generator iterations per second trained by this call (0 if none).
+        iterations_per_s: training iterations per second of this call (0 if none).
     """
 
     run_dir: Path
@@ -434,7 +434,8 @@ def train(
     run_dir: str | os.PathLike[str],
     progress: TrainProgress | None = None,
 ) -> TrainResult:
-    """Train a conditional WGAN-GP on voxelised showers, resuming if ``run_dir`` has checkpoints.
+    """Train a model of ``config.family`` on voxelised showers, resuming if ``run_dir`` has
+    checkpoints.
 
     Args:
         config: the run's settings (preset defaults are filled in here).
