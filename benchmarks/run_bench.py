@@ -5,7 +5,7 @@ run from a checkout without the console script::
 
     .venv/bin/python benchmarks/run_bench.py --quick -o bench.json
 
-The measuring code lives in :mod:`fastcalogan.generate.bench` (importable, typed, tested for
+The measuring code lives in :mod:`fastcalogan.bench` (importable, typed, tested for
 the shape of its output); this folder is never part of the test pass/fail.
 """
 

@@ -12,6 +12,7 @@ import pytest
 
 from fastcalogan.data import write_showers
 from fastcalogan.geometry import Binning, write_geometry_yaml
+from fastcalogan.models import get_preset
 from fastcalogan.train import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -79,6 +80,13 @@ def tiny_showers(tiny_binning: Binning) -> tuple[np.ndarray, np.ndarray]:
 
 #: A small architecture so that a training iteration takes milliseconds.
 TINY_MODEL = {"latent_dim": 4, "generator_hidden": [8], "critic_hidden": [8]}
+#: Tiny settings of each model family (architecture and family-only training settings).
+TINY_FAMILY_SETTINGS: dict[str, dict[str, Any]] = {
+    "wgan-gp-mlp": {"model": TINY_MODEL, "n_critic": 2},
+    "vae-mlp": {"model": {"latent_dim": 3, "encoder_hidden": [8], "decoder_hidden": [8]}},
+}
+#: A preset of each family, for tests parametrised over families.
+FAMILY_PRESETS = {"wgan-gp-mlp": "fastcalogan", "vae-mlp": "vae-mlp"}
 
 
 def fabricate_showers(
@@ -112,14 +120,14 @@ def tiny_file(tmp_path: Path, tiny_binning: Binning) -> Path:
 
 @pytest.fixture
 def tiny_config() -> Callable[..., TrainConfig]:
-    """``tiny_config(**fields)``: a fast CPU training config."""
+    """``tiny_config(**fields)``: a fast CPU training config (tiny sizes of the preset's family)."""
 
     def make(**fields: Any) -> TrainConfig:
+        family = fields.get("family") or get_preset(fields.get("preset", "fastcalogan")).family
         base: dict[str, Any] = {
-            "model": TINY_MODEL,
+            **TINY_FAMILY_SETTINGS[family],
             "iterations": 4,
             "batch_size": 16,
-            "n_critic": 2,
             "checkpoint_every": 2,
             "log_every": 1,
             "injection_every": 2,

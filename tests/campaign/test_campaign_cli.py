@@ -10,8 +10,14 @@ import yaml
 from campaign_fakes import FAKE_STEPS
 from click.testing import CliRunner
 
-from fastcalogan._config import load
-from fastcalogan.campaign import CampaignConfig, plan_tasks, run_task
+from fastcalogan._config import load, parse
+from fastcalogan.campaign import (
+    CampaignConfig,
+    plan_tasks,
+    read_campaign,
+    run_task,
+    write_manifest,
+)
 from fastcalogan.cli import cli
 from fastcalogan.data import geometry_of_file, read_showers
 
@@ -32,12 +38,26 @@ TINY_REAL = {
 }
 
 
+#: The tiny settings, given on the command line over a bigger campaign file (issue 15:
+#: status and report must then show what was run, not what the file says).
+TINY_SET = [
+    "--set",
+    "particles=[photon]",
+    "--set",
+    "eta=[[0.20, 0.25]]",
+    "--set",
+    "train.iterations=4",
+]
+
+
 def test_campaign_run_drives_the_real_chain_and_a_rerun_does_nothing(tmp_path: Path) -> None:
     spec = tmp_path / "campaign.yaml"
-    spec.write_text(yaml.safe_dump(TINY_REAL))
+    # the file asks for 4 tasks of 100 iterations; the run (--set) for 1 task of 4
+    big = {**TINY_REAL, "particles": ["photon", "pion"], "eta": [[0.20, 0.25], [0.25, 0.30]]}
+    spec.write_text(yaml.safe_dump({**big, "train": {**TINY_REAL["train"], "iterations": 100}}))
     out = tmp_path / "out"
     runner = CliRunner()
-    result = runner.invoke(cli, ["campaign", "run", str(spec), "--dir", str(out)])
+    result = runner.invoke(cli, ["campaign", "run", str(spec), "--dir", str(out), *TINY_SET])
     assert result.exit_code == 0, result.output
     assert "Dask dashboard: http" in result.output
     assert "1 tasks run, 0 already done, 0 failed" in result.output
@@ -56,7 +76,14 @@ def test_campaign_run_drives_the_real_chain_and_a_rerun_does_nothing(tmp_path: P
     assert response["energy_mev"] == 65536.0 and response["reference_events"] == 20
     layers = steps["layers"]["outputs"]["layers"]
     assert 0 < len(layers) < 5 and steps["layers"]["outputs"]["n_voxels"] < 368
+    assert steps["layers"]["outputs"]["energy_mev"] == 2.0**20  # ds1 has the 1 TeV point
     assert (folder / "generator.onnx").stat().st_size == steps["export"]["outputs"]["weights_bytes"]
+    files = ["generator.binning.yaml", "generator.json", "generator.onnx"]  # reduced binning
+    assert steps["export"]["outputs"]["files"] == files
+    # the campaign folder stores the campaign as run: config after --set and resolved tasks
+    manifest = json.loads((out / "campaign.json").read_text())
+    assert manifest["config"]["train"]["iterations"] == 4
+    assert [t["name"] for t in manifest["tasks"]] == ["photon/eta_0.20-0.25"]
     # showers from the exported generator read back with their reduced binning
     generated = tmp_path / "generated.h5"
     onnx_file = str(folder / "generator.onnx")
@@ -68,11 +95,22 @@ def test_campaign_run_drives_the_real_chain_and_a_rerun_does_nothing(tmp_path: P
     attrs = {**data.attrs, "n_voxels": data.n_voxels}
     binning = geometry_of_file(attrs, source=str(generated))
     assert binning.layer_ids == tuple(layers) and binning.n_voxels == data.n_voxels
-    before = (folder / "status.json").read_bytes()
-    again = runner.invoke(cli, ["campaign", "run", str(spec), "--dir", str(out)])
+    # a plain status shows the campaign as it was run, and says the file differs
+    plain = runner.invoke(cli, ["campaign", "status", str(spec), "--dir", str(out)])
+    assert plain.exit_code == 0, plain.output
+    assert "1/1 tasks done" in plain.output and "4/4" in plain.output
+    assert "pion" not in plain.output.split("showing the stored one")[-1]
+    assert f"note: {spec} differs from the campaign stored in {out / 'campaign.json'}" in (
+        " ".join(plain.output.split())
+    )
+    assert "train.iterations: 100 in the file, 4 stored" in " ".join(plain.output.split())
+    # a rerun of finished work does nothing and says so
+    before = {p: p.read_bytes() for p in out.rglob("*.json")}
+    again = runner.invoke(cli, ["campaign", "run", str(spec), "--dir", str(out), *TINY_SET])
     assert again.exit_code == 0, again.output
-    assert "0 tasks run, 1 already done, 0 failed" in again.output
-    assert (folder / "status.json").read_bytes() == before
+    assert "Dask dashboard" not in again.output
+    assert "all 1 tasks are already done with these settings; nothing was run" in again.output
+    assert {p: p.read_bytes() for p in out.rglob("*.json")} == before
 
 
 def test_status_and_report_commands(tmp_path: Path) -> None:
@@ -81,6 +119,7 @@ def test_status_and_report_commands(tmp_path: Path) -> None:
         "name: t\nparticles: [photon, pion]\neta: [[0.2, 0.25]]\ntrain: {iterations: 2}\n"
     )
     config = load(spec, CampaignConfig)
+    write_manifest(config, tmp_path / "c", plan_tasks(config))
     for task in plan_tasks(config):
         run_task(config, task, tmp_path / "c", FAKE_STEPS)
     runner = CliRunner()
@@ -88,10 +127,42 @@ def test_status_and_report_commands(tmp_path: Path) -> None:
     assert status.exit_code == 0, status.output
     assert "photon/eta_0.20-0.25" in status.output and "2/2" in status.output
     assert "2/2 tasks done; exported generators: 2.0 KiB" in status.output
+    assert "note:" not in status.output  # the file is the stored campaign
+    # the campaign folder alone is enough
+    by_folder = runner.invoke(cli, ["campaign", "status", str(tmp_path / "c")])
+    assert by_folder.exit_code == 0 and "2/2 tasks done" in by_folder.output
     report = runner.invoke(cli, ["campaign", "report", str(spec), "--dir", str(tmp_path / "c")])
     assert report.exit_code == 0, report.output
     assert "index.html: 2/2 tasks done, exported generators 2.0 KiB" in report.output
     assert (tmp_path / "c" / "index.html").exists()
+
+
+@pytest.mark.parametrize("command", ["status", "report"])
+def test_set_on_status_and_report_is_refused_in_one_line(tmp_path: Path, command: str) -> None:
+    spec = tmp_path / "c.yaml"
+    spec.write_text("particles: [photon]\neta: [[0.2, 0.25]]\n")
+    args = ["campaign", command, str(spec), "--set", "train.iterations=5"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert result.output.startswith(
+        "error: --set train.iterations=5: status and report show the campaign as it was run"
+    )
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_folder_without_campaign_json_is_named(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["campaign", "status", str(tmp_path)])
+    assert result.exit_code == 2
+    assert f"{tmp_path}: not a campaign folder: no campaign.json" in result.output
+
+
+def test_a_manifest_of_an_older_version_still_reads(tmp_path: Path) -> None:
+    config = parse({"particles": ["photon"], "eta": [[0.2, 0.25], [0.25, 0.3]]}, CampaignConfig)
+    old = {"config": config.model_dump(mode="json"), "tasks": ["photon/eta_0.25-0.30"]}
+    (tmp_path / "campaign.json").write_text(json.dumps(old))
+    stored = read_campaign(tmp_path)
+    assert [t.name for t in stored.tasks] == ["photon/eta_0.25-0.30"]
+    assert stored.tasks[0] == plan_tasks(config)[1]
 
 
 def test_status_of_a_campaign_never_run_is_a_user_error(tmp_path: Path) -> None:
@@ -108,7 +179,8 @@ def test_bad_override_names_the_key(tmp_path: Path) -> None:
     spec = tmp_path / "c.yaml"
     spec.write_text("particles: [photon]\neta: [[0.2, 0.25]]\n")
     result = CliRunner().invoke(
-        cli, ["campaign", "status", str(spec), "--set", "train.iteratoins=5"]
+        cli,
+        ["campaign", "run", str(spec), "--dir", str(tmp_path / "o"), "--set", "train.iteratoins=5"],
     )
     assert result.exit_code == 2
     assert "unknown key 'train.iteratoins'" in result.output and "did you mean" in result.output

@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from fastcalogan._config import load, parse
-from fastcalogan.campaign import CampaignConfig, ClusterConfig, cluster_kwargs, plan_tasks
+from fastcalogan.campaign import (
+    CampaignConfig,
+    ClusterConfig,
+    check_campaign,
+    cluster_kwargs,
+    plan_tasks,
+)
 from fastcalogan.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -96,6 +102,12 @@ def test_example_campaigns_load() -> None:
     barrel = load(REPO / "configs" / "campaign-atlas-barrel.yaml", CampaignConfig)
     assert barrel.particles == ["photon", "electron", "pion"] and len(barrel.slices()) == 28
     assert barrel.cluster.kind == "htcondor"
+    # their stage settings build the stages' own configs, as campaign run does first
+    (first, *_), tasks = check_campaign(demo), check_campaign(barrel)
+    assert first.stages is not None and first.stages.select.events_per_point == 200
+    assert first.stages.train.checkpoint_every == 25 and first.stages.train.seed == first.seed
+    assert len(tasks) == 84 and tasks[-1].stages is not None
+    assert tasks[-1].stages.select.figure_of_merit == "etot"
 
 
 def test_cluster_options_map_to_dask_jobqueue() -> None:

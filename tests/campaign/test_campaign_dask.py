@@ -10,7 +10,7 @@ import cloudpickle
 from campaign_fakes import FAKE_STEPS, checkpoints, status_of
 
 from fastcalogan._config import parse
-from fastcalogan.campaign import CampaignConfig, run_campaign
+from fastcalogan.campaign import CampaignConfig, read_campaign, run_campaign
 
 # the fake steps travel to the worker processes by value: they need not import this folder
 cloudpickle.register_pickle_by_value(campaign_fakes)
@@ -73,8 +73,13 @@ def test_tiny_campaign_runs_once_and_a_rerun_redoes_nothing(tmp_path: Path) -> N
         assert checkpoints(folder) == [f"ckpt-{i:04d}.json" for i in range(1, 5)]
     before = _snapshot(tmp_path)
 
+    stored = read_campaign(tmp_path)
+    assert [t.name for t in stored.tasks] == [f.relative_to(tmp_path).as_posix() for f in folders]
+    assert stored.config == config
+
     second = run_campaign(config, tmp_path, steps=FAKE_STEPS)
     assert second.ok and (second.completed, second.already_done) == (0, 4)
+    assert second.nothing_to_do and not first.nothing_to_do
     assert second.dashboard_link is None  # nothing to do: no cluster was started
     assert _snapshot(tmp_path) == before  # no status, checkpoint or output touched
 

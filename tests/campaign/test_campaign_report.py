@@ -11,18 +11,21 @@ from matplotlib.figure import Figure
 from fastcalogan._config import parse
 from fastcalogan.campaign import (
     CampaignConfig,
+    StoredCampaign,
     collect_status,
     format_status_table,
     plan_tasks,
     plot_chi2_vs_eta,
     plot_response_vs_eta,
+    read_campaign,
     run_task,
+    write_manifest,
     write_report,
 )
 
 
 @pytest.fixture
-def campaign(tmp_path: Path) -> tuple[CampaignConfig, Path]:
+def campaign(tmp_path: Path) -> StoredCampaign:
     config = parse(
         {
             "name": "tiny",
@@ -32,17 +35,18 @@ def campaign(tmp_path: Path) -> tuple[CampaignConfig, Path]:
         },
         CampaignConfig,
     )
-    for task in plan_tasks(config)[:3]:  # the last task never ran
+    tasks = plan_tasks(config)
+    write_manifest(config, tmp_path, tasks)  # as run_campaign does before any task
+    for task in tasks[:3]:  # the last task never ran
         run_task(config, task, tmp_path, FAKE_STEPS)
-    return config, tmp_path
+    return read_campaign(tmp_path)
 
 
-def test_status_rows_and_table(campaign: tuple[CampaignConfig, Path]) -> None:
-    config, folder = campaign
-    rows = collect_status(config, folder)
+def test_status_rows_and_table(campaign: StoredCampaign) -> None:
+    rows = collect_status(campaign)
     assert [r.state for r in rows] == ["done", "done", "done", "pending"]
     assert [r.iteration for r in rows] == [4, 4, 4, None]
-    assert rows[0].chi2_ndf == fake_chi2(plan_tasks(config)[0]) and rows[3].chi2_ndf is None
+    assert rows[0].chi2_ndf == fake_chi2(campaign.tasks[0]) and rows[3].chi2_ndf is None
     assert [r.weights_bytes for r in rows] == [1000, 1000, 1000, None]
     text = format_status_table(rows).splitlines()
     assert text[0].split() == [
@@ -59,9 +63,8 @@ def test_status_rows_and_table(campaign: tuple[CampaignConfig, Path]) -> None:
     assert text[-1] == "3/4 tasks done; exported generators: 2.9 KiB"
 
 
-def test_report_index_links_tasks_and_sums_memory(campaign: tuple[CampaignConfig, Path]) -> None:
-    config, folder = campaign
-    result = write_report(config, folder)
+def test_report_index_links_tasks_and_sums_memory(campaign: StoredCampaign) -> None:
+    result = write_report(campaign)
     assert (result.n_done, result.n_tasks, result.total_weights_bytes) == (3, 4, 3000)
     index = result.index_path.read_text()
     assert "Total memory of the exported generators: <b>2.9 KiB</b> (3000 bytes)" in index
@@ -74,9 +77,8 @@ def test_report_index_links_tasks_and_sums_memory(campaign: tuple[CampaignConfig
         assert fig.read_bytes()[:4] == b"\x89PNG"
 
 
-def test_plots_draw_one_series_per_particle(campaign: tuple[CampaignConfig, Path]) -> None:
-    config, folder = campaign
-    rows = collect_status(config, folder)
+def test_plots_draw_one_series_per_particle(campaign: StoredCampaign) -> None:
+    rows = collect_status(campaign)
     ax = Figure().add_subplot()
     lines = plot_chi2_vs_eta(ax, rows)
     assert [line.get_label() for line in lines] == ["photon", "pion"]

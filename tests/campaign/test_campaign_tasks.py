@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,18 +15,23 @@ from fastcalogan.campaign import (
     Step,
     StepSkipped,
     TaskContext,
+    check_campaign,
     plan_tasks,
     run_task,
     task_finished,
 )
+from fastcalogan.errors import ConfigError
 
 
-def _config(iterations: int = 3, **train: Any) -> CampaignConfig:
+def _config(
+    iterations: int = 3, export: dict[str, Any] | None = None, **train: Any
+) -> CampaignConfig:
     return parse(
         {
             "particles": ["photon"],
             "eta": [[0.2, 0.25]],
             "train": {"iterations": iterations, **train},
+            "export": export or {},
         },
         CampaignConfig,
     )
@@ -116,57 +122,105 @@ def test_a_skipped_step_runs_once_its_feature_arrives(
     assert status_of(tmp_path / task.name)["steps"]["extra"]["outputs"] == {"ok": True}
 
 
-def test_the_real_export_step_skips_when_disabled(tmp_path: Path) -> None:
-    from fastcalogan.campaign.tasks import export_step
+def test_a_step_skipped_by_its_settings_stays_done(tmp_path: Path) -> None:
+    """Export disabled: the skip is current while the settings stay (issue 13's rerun)."""
+    from fastcalogan.campaign.steps import export_step
 
-    config = parse(
-        {"particles": ["photon"], "eta": [[0.2, 0.25]], "export": {"enabled": False}},
-        CampaignConfig,
-    )
+    steps = (*FAKE_STEPS[:4], Step("export", export_step, unavailable=lambda: None))
+    config = _config(export={"enabled": False})
     (task,) = plan_tasks(config)
-    ctx = TaskContext(config, task, tmp_path)
-    with pytest.raises(StepSkipped, match=r"export disabled in the campaign"):
-        export_step(ctx)
+    assert run_task(config, task, tmp_path, steps).ran[-1] == "export"
+    record = status_of(tmp_path / task.name)["steps"]["export"]
+    assert record["state"] == "skipped" and "unavailable" not in record
+    assert record["note"] == "export disabled in the campaign (export.enabled: false)"
+    assert task_finished(config, task, tmp_path, steps)
+    assert run_task(config, task, tmp_path, steps).ran == ()
+    assert status_of(tmp_path / task.name)["steps"]["export"]["attempts"] == 1
 
 
-def test_the_real_export_step_calls_export_onnx_and_sizes_its_files(
+def test_the_real_export_step_calls_export_onnx_with_the_typed_config(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dataclasses import dataclass
-
     import fastcalogan.generate as generate
-    from fastcalogan._config import StageConfig
-    from fastcalogan.campaign.tasks import export_step
-
-    class FakeExportConfig(StageConfig):
-        opset: int = 17
-
-    @dataclass(frozen=True)
-    class FakeExportResult:
-        onnx_path: Path
-        sidecar_path: Path
+    from fastcalogan.campaign.steps import export_step
+    from fastcalogan.generate import ExportConfig, ExportResult
 
     calls: list[tuple[Any, Path, Path]] = []
 
-    def fake_export(config: Any, run_dir: Path, out: Path) -> FakeExportResult:
+    def fake_export(config: Any, run_dir: Path, out: Path) -> ExportResult:
         calls.append((config, Path(run_dir), Path(out)))
         out.write_bytes(b"m" * 300)
         sidecar = out.with_suffix(".json")
         sidecar.write_text("{}")
-        return FakeExportResult(out, sidecar)
+        return ExportResult(out, sidecar, None, 300, 1200, 1, (), None)
 
-    monkeypatch.setattr(generate, "ExportConfig", FakeExportConfig, raising=False)
-    monkeypatch.setattr(generate, "export_onnx", fake_export, raising=False)
-    config = parse(
-        {"particles": ["photon"], "eta": [[0.2, 0.25]], "export": {"overrides": {"opset": 18}}},
-        CampaignConfig,
-    )
-    (task,) = plan_tasks(config)
+    monkeypatch.setattr(generate, "export_onnx", fake_export)
+    config = _config(export={"overrides": {"opset": 18, "verify": False}})
+    (task,) = check_campaign(config)
+    assert task.stages is not None and task.stages.export == ExportConfig(opset=18, verify=False)
     ctx = TaskContext(config, task, tmp_path, outputs={"train": {"run_dir": "train"}})
     outputs = export_step(ctx)
-    assert calls == [(FakeExportConfig(opset=18), tmp_path / "train", tmp_path / "generator.onnx")]
+    assert calls == [(task.stages.export, tmp_path / "train", tmp_path / "generator.onnx")]
     assert outputs == {
         "onnx_path": "generator.onnx",
         "files": ["generator.json", "generator.onnx"],
-        "weights_bytes": 302,
+        "weights_bytes": 300,
     }
+
+
+def test_steps_get_the_typed_configs_the_driver_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fastcalogan.select as select
+    import fastcalogan.train as train
+    from fastcalogan.campaign.steps import select_step, train_step
+
+    seen: dict[str, Any] = {}
+
+    def fake_train(config: Any, showers: Path, run_dir: Path, progress: Any = None) -> Any:
+        seen["train"] = config
+        return SimpleNamespace(last_iteration=config.iterations, checkpoints=[1, 2])
+
+    def fake_select(config: Any, run_dir: Path, reference_path: Path, progress: Any) -> Any:
+        seen["select"] = config
+        return SimpleNamespace(
+            best_checkpoint=run_dir / "c.pt",
+            best_iteration=2,
+            chi2_ndf=float("inf"),
+            table_path=run_dir / "t.csv",
+            plot_path=run_dir / "p.png",
+        )
+
+    monkeypatch.setattr(train, "train", fake_train)
+    monkeypatch.setattr(select, "select_best", fake_select)
+    config = _config(7, overrides={"batch_size": 16}, export={"enabled": False})
+    (task,) = check_campaign(config)
+    stages = task.stages
+    assert stages is not None and stages.export is None
+    assert (stages.train.iterations, stages.train.batch_size, stages.train.seed) == (
+        7,
+        16,
+        task.seed,
+    )
+    assert stages.train.particle == "photon" and stages.train.binning is None
+    assert stages.simulate is not None and stages.simulate.seed == task.seed
+    outputs = {"layers": {"showers_path": "s.h5", "binning_path": "data/b.yaml"}}
+    ctx = TaskContext(config, task, tmp_path, outputs=dict(outputs))
+    assert train_step(ctx)["last_iteration"] == 7
+    # the layer step's binning is the one field filled in on the worker
+    assert seen["train"] == stages.train.model_copy(
+        update={"binning": str(tmp_path / "data/b.yaml")}
+    )
+    ctx.outputs["train"] = {"run_dir": "train"}
+    assert select_step(ctx)["chi2_ndf"] is None
+    assert seen["select"] is stages.select
+    # a task planned without them builds them once, on first use
+    (bare,) = plan_tasks(config)
+    ctx = TaskContext(config, bare, tmp_path)
+    assert ctx.stages == stages and ctx.stages is ctx.stages
+
+
+def test_a_stage_setting_is_refused_with_its_campaign_section() -> None:
+    config = _config(overrides={"batch_size": 0})
+    with pytest.raises(ConfigError, match=r"campaign train settings \(photon/eta_0.20-0.25\)"):
+        check_campaign(config)

@@ -86,3 +86,17 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
 def test_bad_option_is_a_user_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["bench", "--batches", "1,x", "-o", str(tmp_path / "b.json")])
     assert result.exit_code == 2 and "--batches: expected comma-separated integers" in result.output
+
+
+def test_bench_measures_any_family(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    args = [a if a != "fastcalogan" else "vae-mlp" for a in TINY]
+    result = CliRunner().invoke(cli, ["bench", *args, "--simulate-events", "0", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    (tr,) = data["training"]
+    assert tr["preset"] == "vae-mlp" and tr["family"] == "vae-mlp"
+    assert tr["objective"]["beta_kl"] == 1.0 and tr["flops_per_iteration"] > 0
+    assert {g["preset"] for g in data["generation"]} == {"vae-mlp"}
+    result = CliRunner().invoke(cli, ["bench", "--presets", "gan", "-o", str(out)])
+    assert result.exit_code == 2 and "unknown preset(s) ['gan']" in result.output

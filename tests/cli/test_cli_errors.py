@@ -12,12 +12,12 @@ from click.testing import CliRunner
 
 from fastcalogan import _fileio
 from fastcalogan._config import load
+from fastcalogan.bench import BenchConfig
 from fastcalogan.campaign import read_status
 from fastcalogan.campaign.config import ClusterConfig
 from fastcalogan.cli import cli
 from fastcalogan.data import write_showers
 from fastcalogan.errors import ConfigError, DataFormatError
-from fastcalogan.generate import BenchConfig
 from fastcalogan.train import TrainConfig
 
 

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 import fastcalogan.generate as gen_pkg
 from fastcalogan._fileio import write_json
+from fastcalogan.bench import synthetic_generator
 from fastcalogan.cli import cli
 from fastcalogan.data import read_showers
 from fastcalogan.errors import CheckpointError, ModelError
@@ -26,8 +27,7 @@ from fastcalogan.generate import (
     export_generators,
     export_onnx,
 )
-from fastcalogan.generate.bench import synthetic_generator
-from fastcalogan.generate.export import relative_difference
+from fastcalogan.generate.graph import relative_difference
 from fastcalogan.models import sample_noise
 from fastcalogan.train import (
     TrainConfig,
@@ -37,7 +37,8 @@ from fastcalogan.train import (
     train,
 )
 
-PRESETS = ("fastcalogan", "caloshowergan-photon", "caloshowergan-pion")
+#: Every preset of both model families.
+PRESETS = ("fastcalogan", "caloshowergan-photon", "caloshowergan-pion", "vae-mlp")
 RTOL = 1e-5
 
 
@@ -46,7 +47,7 @@ def _inputs(model: TrainedGenerator, n: int, seed: int) -> tuple[torch.Tensor, t
     lo, hi = model.energy_range
     u = torch.rand(n, 1, generator=g, dtype=torch.float64)
     energy = torch.exp(np.log(lo) * (1 - u) + np.log(hi) * u).float()
-    return sample_noise(model.model_config, n, g), energy
+    return sample_noise(model.noise, n, g), energy
 
 
 def _onnx_vs_torch(model: TrainedGenerator, path: Path, n: int = 200) -> None:
@@ -199,10 +200,11 @@ def test_sidecar_describes_the_model(trained: Callable[[str], Path], tmp_path: P
     ]
 
 
+@pytest.mark.parametrize("preset", ["fastcalogan", "vae-mlp"])
 def test_onnx_simulator_reproduces_the_torch_simulator(
-    trained: Callable[[str], Path], tmp_path: Path
+    trained: Callable[[str], Path], tmp_path: Path, preset: str
 ) -> None:
-    run = trained("fastcalogan")
+    run = trained(preset)
     result = export_onnx(ExportConfig(), run, tmp_path / "gen.onnx")
     energies = np.repeat([1024.0, 3000.0, 8192.0], 30)
     ref = Simulator.load(run, "cpu").simulate(energies, rng=4, batch_size=32)
@@ -247,14 +249,17 @@ def test_export_and_generate_onnx_cli(trained: Callable[[str], Path], tmp_path: 
     assert res.exit_code == 2 and "give either RUN_DIR or --onnx" in res.output
 
 
+@pytest.mark.parametrize("preset", ["fastcalogan", "vae-mlp"])
 def test_split_run_folder_exports_every_range(
-    tmp_path: Path, tiny_file: Path, tiny_config: Callable[..., TrainConfig]
+    tmp_path: Path, tiny_file: Path, tiny_config: Callable[..., TrainConfig], preset: str
 ) -> None:
     run = tmp_path / "split"
     ranges = [(1024.0, 2048.0), (2048.0, 4096.0), (4096.0, 8192.0)]
     for k, rng_range in enumerate(ranges):
         train(
-            tiny_config(iterations=1, energy_range=rng_range, seed=k), tiny_file, run / f"range-{k}"
+            tiny_config(preset=preset, iterations=1, energy_range=rng_range, seed=k),
+            tiny_file,
+            run / f"range-{k}",
         )
     write_json(run / "run.json", {"split": "split3", "subruns": ["range-0", "range-1", "range-2"]})
     result = export_onnx(ExportConfig(verify_events=30), run, tmp_path / "gen.onnx")

@@ -64,3 +64,40 @@ def test_train_select_generate(tmp_path: Path, tiny_file: Path) -> None:
     )
     assert res.exit_code == 2 and "would overwrite the generator file" in res.output
     assert ckpt.read_bytes() == before
+
+
+def test_a_vae_through_the_same_commands(tmp_path: Path, tiny_file: Path) -> None:
+    config = tmp_path / "vae.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "family": "vae-mlp",
+                "data": str(tiny_file),
+                "iterations": 2,
+                "batch_size": 16,
+                "checkpoint_every": 1,
+                "model": {"latent_dim": 3, "encoder_hidden": [8], "decoder_hidden": [8]},
+                "objective": {"beta_kl": 0.5},
+                "device": "cpu",
+            }
+        )
+    )
+    runner = CliRunner()
+    run = tmp_path / "run"
+    res = runner.invoke(cli, ["train", str(config), "--run-dir", str(run)])
+    assert res.exit_code == 0, res.output
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["preset"] == "vae-mlp" and saved["objective"]["beta_kl"] == 0.5
+    assert saved["n_critic"] is None
+    res = runner.invoke(cli, ["select", str(run), "--set", "events_per_point=20"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(cli, ["export", str(run), "-o", str(tmp_path / "vae.onnx")])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "gen.h5"
+    args = ["--energies", "1024,8192", "-n", "4", "-o", str(out)]
+    res = runner.invoke(cli, ["generate", "--onnx", str(tmp_path / "vae.onnx"), *args])
+    assert res.exit_code == 0, res.output
+    assert read_showers(out, max_deposit_ratio=None).showers.shape == (8, 16)
+    # a setting of another family is one line and exit code 2
+    res = runner.invoke(cli, ["train", str(config), "--run-dir", str(run), "--set", "n_critic=2"])
+    assert res.exit_code == 2 and "n_critic is not a setting of model family vae-mlp" in res.output

@@ -137,3 +137,20 @@ def test_errors(tmp_path: Path, tiny_binning: Binning, tiny_showers) -> None:
     p = build_preprocessor(PreprocessConfig()).fit(e, s, tiny_binning)
     with pytest.raises(ModelError, match=r"does not fit \(batch, 16\)"):
         p.inverse(np.zeros((2, 3)), [1.0, 2.0])
+
+
+@pytest.mark.parametrize("kind", ["fastcalogan", "caloshowergan"])
+def test_torch_label_is_the_numpy_label(kind: str) -> None:
+    """Generation and export use the torch form, training the numpy one: the same numbers."""
+    import torch
+
+    pre = Preprocessor(PreprocessConfig(kind=kind), e_min=256.0, e_max=4194304.0, layer_sizes=(3,))
+    energies = np.exp(np.random.default_rng(3).uniform(np.log(256.0), np.log(4194304.0), 5000))
+    energies = energies.astype(np.float32)
+    got = pre.label_torch(torch.from_numpy(energies))
+    assert got.dtype == torch.float32 and got.shape == (5000, 1)
+    np.testing.assert_array_equal(got.numpy(), pre.label(energies))
+    flat = Preprocessor(PreprocessConfig(kind=kind), e_min=512.0, e_max=512.0, layer_sizes=(3,))
+    np.testing.assert_array_equal(
+        flat.label_torch(torch.tensor([512.0])).numpy(), flat.label([512.0])
+    )

@@ -150,3 +150,29 @@ def test_plot_draws_on_the_given_axis() -> None:
     ax = Figure().add_subplot()
     artists = plot_selection(ax, [1, 2, 3], [3.0, 1.0, 2.0], {"E=1": [1.0, 2.0, 3.0]}, 2)
     assert len(artists) == 3 and ax.get_yscale() == "log"
+
+
+@pytest.mark.parametrize("preset", ["fastcalogan", "vae-mlp"])
+def test_every_family_selects_through_the_same_entry_point(
+    preset: str,
+    tmp_path: Path,
+    tiny_file: Path,
+    tiny_config: Callable[..., TrainConfig],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from fastcalogan.generate import ExportConfig, Simulator, export_onnx
+    from fastcalogan.train import RunFolder
+
+    run = tmp_path / "run"
+    train(tiny_config(preset=preset, iterations=3, checkpoint_every=1), tiny_file, run)
+    result = select_best(SelectConfig(events_per_point=50, device="cpu"), run, tiny_file)
+    assert [r.iteration for r in result.rows] == [1, 2, 3]
+    assert all(len(r.points) == 4 and r.ndf == sum(p.ndf for p in r.points) for r in result.rows)
+    assert RunFolder(run).selection_rows() == list(result.rows)
+    best = RunFolder(run).best()
+    assert best is not None and best.iteration == result.best_iteration
+    # generation and export take the selected checkpoint, whatever the family
+    assert Simulator.load(run, "cpu").checkpoints == (result.best_checkpoint,)
+    with caplog.at_level("WARNING", logger="fastcalogan"):
+        exported = export_onnx(ExportConfig(), run, tmp_path / "g.onnx")
+    assert exported.checkpoints == (result.best_checkpoint,) and "no selection" not in caplog.text

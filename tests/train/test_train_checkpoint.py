@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -96,3 +97,70 @@ def test_list_ignores_temporary_and_foreign_names(tmp_path: Path) -> None:
         (folder / name).write_text("")
     assert [p.name for p in list_checkpoints(tmp_path)] == ["ckpt-00000002.pt", "ckpt-00000010.pt"]
     assert list_checkpoints(tmp_path / "nothing") == []
+
+
+@pytest.mark.parametrize(
+    ("preset", "columns", "objective"),
+    [
+        (
+            "fastcalogan",
+            "critic_loss,generator_loss,gradient_penalty,wasserstein",
+            {"critic", "optimizer_generator", "optimizer_critic"},
+        ),
+        ("vae-mlp", "loss,reconstruction,kl", {"encoder", "optimizer"}),
+    ],
+)
+def test_checkpoints_store_the_family(
+    tmp_path: Path,
+    tiny_file: Path,
+    tiny_config: Callable[..., TrainConfig],
+    preset: str,
+    columns: str,
+    objective: set[str],
+) -> None:
+    result = train(tiny_config(preset=preset, iterations=2), tiny_file, tmp_path / "run")
+    state = load_checkpoint(result.checkpoints[-1])
+    assert state["format"] == "fastcalogan-checkpoint-2"
+    assert state["family"] == state["train_config"]["family"] == tiny_config(preset=preset).family
+    assert set(state["objective"]) == objective
+    assert state["model_shape"]["n_conditions"] == 1
+    assert state["model_shape"]["layer_shapes"] == [[1, 4], [2, 4], [1, 4]]
+    header = (tmp_path / "run" / "losses.csv").read_text().splitlines()[0]
+    assert header == f"iteration,{columns},active_points"
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["family"] == state["family"]
+
+
+def test_a_checkpoint_before_model_families_reads_as_the_mlp_wgan(
+    run: Path, tmp_path: Path
+) -> None:
+    """Format 1 held the critic and optimiser states at the top level and no family."""
+    state = load_checkpoint(list_checkpoints(run)[-1])
+    old = {k: v for k, v in state.items() if k not in ("family", "objective")}
+    old.update(state["objective"], format="fastcalogan-checkpoint-1")
+    old["train_config"] = {k: v for k, v in state["train_config"].items() if k != "family"}
+    torch.save(old, tmp_path / "old.pt")
+    back = load_checkpoint(tmp_path / "old.pt")
+    assert back["family"] == back["train_config"]["family"] == "wgan-gp-mlp"
+    assert back["format"] == state["format"]
+    assert set(back["objective"]) == set(state["objective"])
+    assert torch.equal(
+        back["objective"]["critic"]["net.0.weight"], state["objective"]["critic"]["net.0.weight"]
+    )
+    torch.save({**old, "format": "fastcalogan-checkpoint-0"}, tmp_path / "older.pt")
+    with pytest.raises(
+        CheckpointError,
+        match=r"older\.pt: not a fastcalogan checkpoint \(expected format .* found 'fastcalogan-checkpoint-0'\)",
+    ):
+        load_checkpoint(tmp_path / "older.pt")
+
+
+def test_a_checkpoint_of_an_unknown_family_is_one_error(run: Path) -> None:
+    from fastcalogan.train import TrainedGenerator
+
+    state = load_checkpoint(list_checkpoints(run)[-1])
+    with pytest.raises(
+        CheckpointError,
+        match=r"<checkpoint>: unknown model family 'flow-x' \(registered: wgan-gp-mlp, vae-mlp\); a newer fastcalogan may read it",
+    ):
+        TrainedGenerator.from_checkpoint({**state, "family": "flow-x"}, "cpu")

@@ -13,9 +13,9 @@ from fastcalogan._config import load, parse
 from fastcalogan.data import DS1_ENERGIES, write_showers
 from fastcalogan.errors import BinningError, ConfigError, DataFormatError
 from fastcalogan.geometry import Binning, write_geometry_yaml
+from fastcalogan.models import get_family
 from fastcalogan.train import (
     PHOTON_SPLIT_RANGES,
-    RECIPES,
     TrainConfig,
     TrainedGenerator,
     list_checkpoints,
@@ -50,7 +50,8 @@ def test_recipes_fill_unset_fields() -> None:
     assert (pion.batch_size, pion.n_critic, pion.gp_lambda) == (64, 5, 20.0)
     assert pion.model["latent_dim"] == 200 and pion.injection is False
     assert (fcg.lr, fcg.beta1, fcg.beta2) == (1e-4, 0.5, 0.999)
-    assert set(RECIPES) == {"fastcalogan", "caloshowergan-photon", "caloshowergan-pion"}
+    wgan = {p.name for p in get_family("wgan-gp-mlp").presets}
+    assert wgan == {"fastcalogan", "caloshowergan-photon", "caloshowergan-pion"}
 
 
 def test_config_errors_name_the_key() -> None:
@@ -70,6 +71,7 @@ def test_config_errors_name_the_key() -> None:
         "train-fastcalogan.yaml",
         "train-caloshowergan-photon.yaml",
         "train-caloshowergan-pion.yaml",
+        "train-vae-mlp.yaml",
     ],
 )
 def test_example_configs_load(name: str) -> None:
@@ -77,24 +79,29 @@ def test_example_configs_load(name: str) -> None:
     assert config.preset == name.removeprefix("train-").removesuffix(".yaml")
 
 
+@pytest.mark.parametrize(("preset", "status"), [("fastcalogan", "D "), ("vae-mlp", "loss ")])
 def test_run_folder_contents(
-    tmp_path: Path, tiny_file: Path, tiny_config: Callable[..., TrainConfig]
+    tmp_path: Path,
+    tiny_file: Path,
+    tiny_config: Callable[..., TrainConfig],
+    preset: str,
+    status: str,
 ) -> None:
     seen: list[tuple[int, int, str]] = []
     result = train(
-        tiny_config(iterations=3, checkpoint_every=2),
+        tiny_config(preset=preset, iterations=3, checkpoint_every=2),
         tiny_file,
         tmp_path / "run",
         progress=lambda d, t, status="": seen.append((d, t, status)),
     )
     assert result.last_iteration == 3 and result.iterations_per_s > 0
     assert [p.name for p in result.checkpoints] == ["ckpt-00000002.pt", "ckpt-00000003.pt"]
-    assert [s[:2] for s in seen] == [(1, 3), (2, 3), (3, 3)] and seen[0][2].startswith("D ")
+    assert [s[:2] for s in seen] == [(1, 3), (2, 3), (3, 3)] and seen[0][2].startswith(status)
     saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
     assert saved["batch_size"] == 16 and saved["data"] == str(tiny_file.resolve())
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["energy_points"] == [8192.0, 4096.0, 2048.0, 1024.0]
-    assert "training fastcalogan" in (tmp_path / "run" / "train.log").read_text()
+    assert f"training {preset}" in (tmp_path / "run" / "train.log").read_text()
 
 
 def test_injection_limits_the_training_points(
@@ -105,13 +112,13 @@ def test_injection_limits_the_training_points(
     assert [int(r.split(",")[-1]) for r in rows] == [1, 1, 2, 2, 3]
 
 
+@pytest.mark.parametrize("preset", ["caloshowergan-pion", "vae-mlp"])
 def test_trained_generator_round_trip(
-    tmp_path: Path, tiny_file: Path, tiny_config: Callable[..., TrainConfig]
+    tmp_path: Path, tiny_file: Path, tiny_config: Callable[..., TrainConfig], preset: str
 ) -> None:
-    result = train(
-        tiny_config(preset="caloshowergan-pion", iterations=2), tiny_file, tmp_path / "run"
-    )
+    result = train(tiny_config(preset=preset, iterations=2), tiny_file, tmp_path / "run")
     model = TrainedGenerator.from_checkpoint(result.checkpoints[-1], "cpu")
+    assert model.family == tiny_config(preset=preset).family
     assert model.iteration == 2 and model.energy_range == (1024.0, 8192.0)
     assert not model.generator.training
     import torch
@@ -122,17 +129,20 @@ def test_trained_generator_round_trip(
     assert np.isfinite(showers).all()
 
 
+@pytest.mark.parametrize("preset", ["fastcalogan", "vae-mlp"])
 def test_split3_trains_three_ranges(
     tmp_path: Path,
     tiny_binning: Binning,
     tiny_config: Callable[..., TrainConfig],
     fabricate: Callable[..., tuple[np.ndarray, np.ndarray]],
+    preset: str,
 ) -> None:
     binning_path = tmp_path / "b.yaml"
     write_geometry_yaml(tiny_binning, binning_path)
     e, s = fabricate(tiny_binning, 4, seed=1, energies=tuple(DS1_ENERGIES))
     data = write_showers(tmp_path / "all.h5", e, s, {"binning": str(binning_path)})
-    result = train(tiny_config(iterations=2, energy_ranges="split3"), data, tmp_path / "split")
+    config = tiny_config(preset=preset, iterations=2, energy_ranges="split3")
+    result = train(config, data, tmp_path / "split")
     assert len(result.checkpoints) == 3
     for k, (lo, hi) in enumerate(PHOTON_SPLIT_RANGES):
         state = load_checkpoint(list_checkpoints(tmp_path / "split" / f"range-{k}")[-1])

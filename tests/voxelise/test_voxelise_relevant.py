@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +14,11 @@ from fastcalogan.errors import ConfigError, DataFormatError
 from fastcalogan.geometry import Binning, load_geometry
 from fastcalogan.voxelise import (
     VoxeliseConfig,
+    choose_energy_point,
     geometry_of_file,
     layers_from_energies,
     relevant_layers,
+    relevant_layers_at,
     restrict_to_layers,
     voxelise,
 )
@@ -94,13 +98,40 @@ def test_streaming_voxelise_keeps_the_relevant_layers(tmp_path: Path) -> None:
     assert voxelise(all_events, path, tmp_path / "t.h5").relevant_layers == (0, 1, 2, 3, 12)
 
 
-def test_missing_relevant_sample_is_a_config_error(tmp_path: Path) -> None:
+def test_an_absent_energy_point_uses_the_nearest_one_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = write_hits(tmp_path / "hits.h5", _two_point_hits())
+    # 4 GeV is absent: 65 GeV (4 octaves away) is nearer in log E than 1 TeV (8 octaves)
     cfg = VoxeliseConfig(relevant_layers=True, relevant_energy_mev=4096.0)
-    with pytest.raises(
-        ConfigError,
-        match=r"relevant_energy_mev: no event of .*hits.h5 has an incident energy within 1% of "
-        r"4096 MeV \(found 65536\.\.1\.04858e\+06 MeV\)",
-    ):
-        voxelise(cfg, path, tmp_path / "s.h5")
-    assert not (tmp_path / "s.h5").exists()
+    with caplog.at_level(logging.WARNING, logger="fastcalogan"):
+        res = voxelise(cfg, path, tmp_path / "s.h5")
+    assert res.relevant_energy_mev == 65536.0
+    # at 65 GeV layer 12 holds 20 % of the energy: kept
+    assert res.relevant_layers == (0, 1, 2, 3, 12)
+    (record,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert str(path) in record.getMessage()
+    assert "no event within 1% of 4096 MeV" in record.getMessage()
+    assert "using the nearest energy point, 65536 MeV" in record.getMessage()
+    assert "(energies present: 65536, 1.04858e+06 MeV)" in record.getMessage()
+    summary = json.loads(res.summary_path.read_text())
+    assert summary["relevant_energy_mev"] == 65536.0
+
+
+def test_the_rule_on_showers_in_memory_is_the_same_rule() -> None:
+    """The voxeliser's hits and the campaign's showers give the same layers at each point."""
+    b = load_geometry("ds1-photons")
+    tev = _showers_with_layer_fractions(b, [1e-2, 0.3, 0.68, 5e-3, 1e-4]) * 2**20 / 1e6
+    low = _showers_with_layer_fractions(b, [1e-2, 0.3, 0.48, 5e-3, 0.2]) * 2**16 / 1e6
+    showers = np.vstack([tev, low])
+    inc = np.array([2.0**20] * 2 + [2.0**16] * 2)
+    at_tev = relevant_layers_at(showers, inc, b)
+    assert (at_tev.layers, at_tev.energy_mev, at_tev.n_events) == ((0, 1, 2, 3), 2.0**20, 2)
+    at_low = relevant_layers_at(showers, inc, b, energy_mev=4096.0, source="x.h5")
+    assert (at_low.layers, at_low.energy_mev) == ((0, 1, 2, 3, 12), 2.0**16)
+    # a tie in log E goes to the higher energy (deeper showers)
+    assert choose_energy_point([1024.0, 4096.0], 2048.0, "t.h5") == 4096.0
+    every = relevant_layers_at(showers, inc, b, energy_mev=None)
+    assert every.energy_mev is None and every.n_events == 4
+    with pytest.raises(DataFormatError, match=r"x\.h5: no events to choose relevant layers"):
+        relevant_layers_at(np.zeros((0, b.n_voxels)), np.zeros(0), b, source="x.h5")

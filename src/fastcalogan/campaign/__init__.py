@@ -1,9 +1,14 @@
 """Campaigns: many (particle, |eta| slice) trainings on Dask, resumable and idempotent.
 
 - :class:`CampaignConfig`: particles, slices, data, binning, training, selection, cluster.
-- :func:`run_campaign`: submit the unfinished tasks to Dask and wait for them.
-- :func:`run_task`: one task's chain (data -> layers -> train -> select -> export ->
-  response), each step recorded in the task's ``status.json``.
+- planning (:mod:`.plan`): :func:`plan_tasks` (one :class:`TaskSpec` per particle and
+  slice) and :func:`check_campaign` (each task's typed stage configs, :class:`StageConfigs`).
+- the step engine (:mod:`.engine`): :func:`run_task` runs a chain of :class:`Step` objects
+  and records each step in the task's ``status.json``; :func:`task_finished`.
+- the concrete chain (:mod:`.steps`): :data:`DEFAULT_STEPS`, data -> layers -> train ->
+  select -> export -> response.
+- :func:`run_campaign`: store the campaign (``campaign.json``), submit the unfinished tasks
+  to Dask and wait for them; :func:`read_campaign` reads the stored campaign back.
 - :func:`collect_status` / :func:`format_status_table`: the status table.
 - :func:`write_report`: the HTML index with chi2/NDF and response vs |eta|.
 """
@@ -19,21 +24,21 @@ from .config import (
     SelectSettings,
     TrainSettings,
 )
-from .report import ReportResult, plot_chi2_vs_eta, plot_response_vs_eta, write_report
-from .run import CampaignResult, campaign_directory, check_campaign, run_campaign
-from .status import TaskRow, collect_status, format_bytes, format_status_table
-from .tasks import (
-    DEFAULT_STEPS,
+from .engine import (
     Step,
     StepSkipped,
     TaskContext,
     TaskOutcome,
-    TaskSpec,
-    plan_tasks,
     read_status,
     run_task,
     task_finished,
 )
+from .manifest import StoredCampaign, read_campaign, write_manifest
+from .plan import StageConfigs, TaskSpec, check_campaign, plan_tasks, stage_configs
+from .report import ReportResult, plot_chi2_vs_eta, plot_response_vs_eta, write_report
+from .run import CampaignResult, campaign_directory, run_campaign
+from .status import TaskRow, collect_status, format_bytes, format_status_table
+from .steps import DEFAULT_STEPS
 
 __all__ = [
     "DEFAULT_STEPS",
@@ -46,8 +51,10 @@ __all__ = [
     "LayerSettings",
     "ReportResult",
     "SelectSettings",
+    "StageConfigs",
     "Step",
     "StepSkipped",
+    "StoredCampaign",
     "TaskContext",
     "TaskOutcome",
     "TaskRow",
@@ -63,9 +70,12 @@ __all__ = [
     "plan_tasks",
     "plot_chi2_vs_eta",
     "plot_response_vs_eta",
+    "read_campaign",
     "read_status",
     "run_campaign",
     "run_task",
+    "stage_configs",
     "task_finished",
+    "write_manifest",
     "write_report",
 ]

@@ -124,8 +124,9 @@ class LayerSettings(StageConfig):
         relevant_layers: keep only layers holding at least ``threshold`` of the energy of the
             ``energy_mev`` sample (and every layer in front of such a layer).
         threshold: energy fraction that makes a layer relevant (0.1 % in FastCaloGAN).
-        energy_mev: incident energy whose showers decide (events within 1 % of it);
-            ``null`` or an energy absent from the data uses every event.
+        energy_mev: incident energy whose showers decide (events within 1 % of it); absent
+            from the data, its nearest energy point decides (a warning in ``task.log``, and
+            the point used in ``status.json``); ``null`` uses every event.
     """
 
     relevant_layers: bool = True
@@ -139,8 +140,9 @@ class TrainSettings(StageConfig):
     Attributes:
         preset: model/training preset (``fastcalogan``, ``caloshowergan-photon``, ...).
         iterations: generator steps.
-        overrides: further :class:`fastcalogan.train.TrainConfig` fields (checked when the
-            task starts), e.g. ``{checkpoint_every: 500, batch_size: 64}``.
+        overrides: further :class:`fastcalogan.train.TrainConfig` fields, e.g.
+            ``{checkpoint_every: 500, batch_size: 64}``; each task's ``TrainConfig`` is built
+            from them (with its seed, particle and slice) and validated before any work.
     """
 
     preset: str = "fastcalogan"
@@ -149,7 +151,11 @@ class TrainSettings(StageConfig):
 
 
 class SelectSettings(StageConfig):
-    """Best-checkpoint selection: :class:`fastcalogan.select.SelectConfig` fields."""
+    """Best-checkpoint selection: :class:`fastcalogan.select.SelectConfig` fields.
+
+    Attributes:
+        overrides: the ``SelectConfig`` fields, validated into one before any work.
+    """
 
     overrides: dict[str, Any] = Field(default_factory=dict)
 
@@ -159,7 +165,8 @@ class ExportSettings(StageConfig):
 
     Attributes:
         enabled: export ``generator.onnx`` into each task folder.
-        overrides: :class:`fastcalogan.generate.ExportConfig` fields.
+        overrides: :class:`fastcalogan.generate.ExportConfig` fields, validated into one
+            before any work.
         response_energy_mev: energy of the mean-response summary (65 GeV, FastCaloGAN
             figures 16-18).
         response_events: generated showers for that summary.

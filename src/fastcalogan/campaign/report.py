@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import html
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .._fileio import atomic_path, write_text
-from .config import CampaignConfig
+from .engine import read_status
+from .manifest import StoredCampaign
 from .status import TABLE_COLUMNS, TaskRow, collect_status, format_bytes, table_cells
-from .tasks import read_status
 
 __all__ = ["ReportResult", "plot_chi2_vs_eta", "plot_response_vs_eta", "write_report"]
 
@@ -171,20 +170,19 @@ def _task_page(row: TaskRow, campaign_name: str) -> Path:
     return write_text(row.folder / "report.html", "\n".join(lines) + "\n")
 
 
-def write_report(config: CampaignConfig, campaign_dir: str | os.PathLike[str]) -> ReportResult:
+def write_report(campaign: StoredCampaign) -> ReportResult:
     """Write ``index.html`` and its figures into the campaign folder, and a page per task.
 
     Args:
-        config: the campaign.
-        campaign_dir: its folder.
+        campaign: the campaign as stored by ``campaign run`` (:func:`read_campaign`).
 
     Returns:
         :class:`ReportResult` with the paths and the total exported-generator size.
     """
     from matplotlib.figure import Figure
 
-    campaign_dir = Path(campaign_dir)
-    rows = collect_status(config, campaign_dir)
+    config, campaign_dir = campaign.config, campaign.directory
+    rows = collect_status(campaign)
     figures = []
     fig = Figure(figsize=(6, 4), layout="constrained")
     plot_chi2_vs_eta(fig.add_subplot(), rows)

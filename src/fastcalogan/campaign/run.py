@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -11,26 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from .._fileio import write_json
 from .._logging import ProgressCallback
-from .._provenance import git_hash
 from .cluster import dashboard_link, open_client
-from .config import CampaignConfig
-from .tasks import Step, TaskSpec, check_task_settings, plan_tasks, run_task, task_finished
+from .config import CampaignConfig, ClusterConfig
+from .engine import Step, TaskOutcome, run_task, task_finished
+from .manifest import write_manifest
+from .plan import TaskSpec, check_campaign, plan_tasks
+from .steps import DEFAULT_STEPS
 
-__all__ = [
-    "MANIFEST_FILE",
-    "CampaignResult",
-    "campaign_directory",
-    "check_campaign",
-    "run_campaign",
-]
+__all__ = ["CampaignResult", "campaign_directory", "run_campaign"]
 
 log = logging.getLogger(__name__)
-
-#: The campaign's resolved configuration and provenance, in the campaign folder.
-MANIFEST_FILE = "campaign.json"
 
 
 @dataclass(frozen=True)
@@ -60,6 +50,11 @@ class CampaignResult:
         """True when every task is done."""
         return not self.failed and self.already_done + self.completed == self.n_tasks
 
+    @property
+    def nothing_to_do(self) -> bool:
+        """True when every task was already done: nothing ran and no cluster was started."""
+        return self.n_tasks > 0 and self.already_done == self.n_tasks
+
 
 def campaign_directory(
     config: CampaignConfig, override: str | os.PathLike[str] | None = None
@@ -70,35 +65,23 @@ def campaign_directory(
     return Path(config.directory) if config.directory else Path("campaigns") / config.name
 
 
-def _write_manifest(config: CampaignConfig, campaign_dir: Path, tasks: Sequence[TaskSpec]) -> None:
-    """Store the resolved campaign and provenance; left untouched when nothing changed."""
-    manifest = {
-        "config": config.model_dump(mode="json"),
-        "tasks": [t.name for t in tasks],
-        "fastcalogan_version": __version__,
-        "git_hash": git_hash(),
-    }
-    path = campaign_dir / MANIFEST_FILE
-    try:
-        if json.loads(path.read_text()) == manifest:
-            return
-    except (OSError, ValueError):
-        pass
-    write_json(path, manifest)
+def _set_torch_threads(cluster: ClusterConfig) -> None:
+    """Torch threads of a worker: ``torch_threads``, else a batch job's ``cores``."""
+    threads = cluster.torch_threads
+    if threads is None and cluster.kind in ("htcondor", "slurm"):
+        threads = cluster.cores
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
 
 
-def check_campaign(config: CampaignConfig) -> list[TaskSpec]:
-    """The campaign's tasks, once the settings every step will build are validated.
-
-    A bad setting is then one line before any work, not a failure inside every worker.
-
-    Raises:
-        ConfigError: a setting some step would refuse.
-    """
-    tasks = plan_tasks(config)
-    for task in tasks:
-        check_task_settings(config, task)
-    return tasks
+def _run_on_worker(
+    config: CampaignConfig, task: TaskSpec, campaign_dir: str, steps: Sequence[Step]
+) -> TaskOutcome:
+    """What a Dask worker runs: one task, with the cluster's torch threads."""
+    _set_torch_threads(config.cluster)
+    return run_task(config, task, campaign_dir, steps)
 
 
 def run_campaign(
@@ -108,14 +91,17 @@ def run_campaign(
     *,
     client: Any | None = None,
     steps: Sequence[Step] | None = None,
+    tasks: Sequence[TaskSpec] | None = None,
     on_dashboard: Callable[[str | None], None] | None = None,
 ) -> CampaignResult:
     """Run every unfinished task of the campaign on Dask and wait for them.
 
-    Finished tasks (every step done with the current settings) are not submitted; the others
-    are submitted with ``client.submit(run_task, ..., retries=cluster.retries, pure=False)``
-    and pick up where they stopped. A task that still fails is reported, not raised, so the
-    others finish.
+    The resolved campaign and its tasks are stored in ``campaign.json`` first. Finished
+    tasks (every step done with the current settings) are not submitted; when every task is
+    finished nothing else happens: no cluster is started and no status file is touched. The
+    others are submitted with ``client.submit(run_task, ..., retries=cluster.retries,
+    pure=False)`` and pick up where they stopped. A task that still fails is reported, not
+    raised, so the others finish.
 
     Args:
         config: the campaign.
@@ -124,26 +110,32 @@ def run_campaign(
         client: a connected ``distributed.Client`` to use instead of starting
             ``config.cluster``.
         steps: the task chain (default: the real one); tests pass fast fakes.
+        tasks: the tasks as :func:`check_campaign` returned them (default: checked here for
+            the real chain, planned for another chain).
         on_dashboard: called with the dashboard link once the cluster is up.
 
     Returns:
         :class:`CampaignResult` with counts, failures and the wall time.
 
     Raises:
-        ConfigError: a data or binning pattern matches no file.
+        ConfigError: a data or binning pattern matches no file, or a stage would refuse a
+            setting.
     """
     t0 = time.perf_counter()
     campaign_dir = Path(campaign_dir).resolve()
-    # the real chain's settings are checked up front; another chain checks its own
-    tasks = check_campaign(config) if steps is None else plan_tasks(config)
+    chain = DEFAULT_STEPS if steps is None else steps
+    if tasks is None:
+        # the real chain's stage configs are built (and checked) here; another chain's not
+        tasks = check_campaign(config) if steps is None else plan_tasks(config)
     campaign_dir.mkdir(parents=True, exist_ok=True)
-    _write_manifest(config, campaign_dir, tasks)
-    todo = [t for t in tasks if not task_finished(config, t, campaign_dir, steps)]
+    write_manifest(config, campaign_dir, tasks)
+    todo = [t for t in tasks if not task_finished(config, t, campaign_dir, chain)]
     already = len(tasks) - len(todo)
     log.info("campaign %s: %d tasks, %d already done", config.name, len(tasks), already)
     if progress:
         progress(already, len(tasks))
     if not todo:
+        log.info("campaign %s: every task is done with these settings; nothing to run", config.name)
         return CampaignResult(
             campaign_dir, len(tasks), already, 0, (), time.perf_counter() - t0, None
         )
@@ -158,11 +150,11 @@ def run_campaign(
         futures = {}
         for task in todo:
             future = client.submit(
-                run_task,
+                _run_on_worker,
                 config,
                 task,
                 str(campaign_dir),
-                steps,
+                chain,
                 key=f"{task.name.replace('/', '-')}-{os.urandom(4).hex()}",
                 retries=config.cluster.retries,
                 pure=False,

@@ -1,15 +1,19 @@
-"""The campaign status table: one row per task, read from the task folders' status files."""
+"""The campaign status table: one row per stored task, read from the task folders' status files.
+
+The tasks and the iterations asked for come from the campaign folder's ``campaign.json``
+(:func:`~fastcalogan.campaign.read_campaign`), not from the YAML file, which may have changed
+since the run.
+"""
 
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import CampaignConfig
-from .tasks import plan_tasks, read_status
+from .engine import read_status
+from .manifest import StoredCampaign
 
 __all__ = [
     "TABLE_COLUMNS",
@@ -76,12 +80,15 @@ def _chi2(status: dict[str, Any]) -> float | None:
     return math.inf if value is None else float(value)
 
 
-def collect_status(config: CampaignConfig, campaign_dir: str | os.PathLike[str]) -> list[TaskRow]:
-    """One :class:`TaskRow` per task of the campaign, in plan order."""
-    campaign_dir = Path(campaign_dir)
+def collect_status(campaign: StoredCampaign) -> list[TaskRow]:
+    """One :class:`TaskRow` per stored task of the campaign, in plan order.
+
+    Args:
+        campaign: the campaign as stored by ``campaign run`` (:func:`read_campaign`).
+    """
     rows = []
-    for task in plan_tasks(config):
-        folder = campaign_dir / task.name
+    for task in campaign.tasks:
+        folder = campaign.directory / task.name
         status = read_status(folder) or {}
         steps = status.get("steps", {})
         state = str(status.get("state", "pending"))
@@ -99,7 +106,7 @@ def collect_status(config: CampaignConfig, campaign_dir: str | os.PathLike[str])
                 state=state,
                 step=step,
                 iteration=None if iteration is None else int(iteration),
-                iterations=config.train.iterations,
+                iterations=campaign.config.train.iterations,
                 chi2_ndf=_chi2(status),
                 best_iteration=_out(status, "select", "best_iteration"),
                 weights_bytes=_out(status, "export", "weights_bytes"),

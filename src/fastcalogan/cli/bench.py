@@ -10,8 +10,8 @@ import pydantic
 from rich.table import Table
 
 from .._config import format_validation_error
+from ..bench import BenchConfig, bench, bench_table
 from ..errors import ConfigError
-from ..generate import BenchConfig, bench, bench_table
 from ._app import cli, console, progress_bar, stdout_console
 
 

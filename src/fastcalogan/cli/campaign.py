@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.table import Table
@@ -14,18 +15,22 @@ from .._config import load
 from .._logging import log_to_file
 from ..campaign import (
     CampaignConfig,
+    StoredCampaign,
     campaign_directory,
     check_campaign,
     collect_status,
     format_bytes,
+    read_campaign,
     run_campaign,
     write_report,
 )
+from ..campaign.manifest import MANIFEST_FILE
 from ..campaign.status import TABLE_COLUMNS, TaskRow, table_cells
-from ..errors import FastCaloGANError
+from ..errors import ConfigError, FastCaloGANError
 from ._app import cli, console, progress_bar, stdout_console
 
 _config_argument = click.argument("campaign_file", type=click.Path(path_type=Path))
+_stored_argument = click.argument("campaign", type=click.Path(path_type=Path))
 _dir_option = click.option(
     "--dir",
     "directory",
@@ -40,6 +45,16 @@ _set_option = click.option(
     metavar="KEY=VALUE",
     help="Override a campaign setting, e.g. --set train.iterations=500 (repeatable).",
 )
+# status and report show the campaign as it was run: --set is refused with the reason
+_refused_set_option = click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    hidden=True,
+    help="Refused: status and report read the settings stored by 'campaign run'.",
+)
+#: Differing settings named in the note when the file and the stored campaign differ.
+_SHOWN_DIFFERENCES = 3
 
 
 @contextlib.contextmanager
@@ -70,6 +85,52 @@ def _load(path: Path, overrides: tuple[str, ...]) -> CampaignConfig:
     return load(path, CampaignConfig, overrides)
 
 
+def _differences(stored: Any, current: Any, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ, with both values (``key: FILE in the file, X stored``)."""
+    if isinstance(stored, dict) and isinstance(current, dict):
+        out: list[str] = []
+        for key in sorted(set(stored) | set(current), key=str):
+            name = f"{prefix}{key}"
+            out += _differences(stored.get(key), current.get(key), f"{name}.")
+        return out
+    if stored == current:
+        return []
+    return [f"{prefix.rstrip('.')}: {current!r} in the file, {stored!r} stored"]
+
+
+def _stored(campaign: Path, directory: Path | None, overrides: tuple[str, ...]) -> StoredCampaign:
+    """The campaign ``campaign run`` stored: CAMPAIGN is its file or its folder."""
+    if overrides:
+        raise ConfigError(
+            f"--set {overrides[0]}: status and report show the campaign as it was run, from "
+            f"the {MANIFEST_FILE} 'campaign run' stored; change settings with "
+            "'fastcalogan campaign run FILE --set KEY=VALUE'"
+        )
+    in_file = None if campaign.is_dir() else _load(campaign, ())
+    folder = directory or (campaign if in_file is None else campaign_directory(in_file))
+    if not folder.is_dir():
+        raise FastCaloGANError(
+            f"{folder}: no campaign folder yet (run 'fastcalogan campaign run {campaign}')"
+        )
+    stored = read_campaign(folder)
+    if in_file is not None:
+        diff = _differences(stored.config.model_dump(mode="json"), in_file.model_dump(mode="json"))
+        if diff:
+            more = (
+                f" and {len(diff) - _SHOWN_DIFFERENCES} more"
+                if len(diff) > _SHOWN_DIFFERENCES
+                else ""
+            )
+            console.print(
+                f"note: {campaign} differs from the campaign stored in {stored.manifest_path} "
+                f"({'; '.join(diff[:_SHOWN_DIFFERENCES])}{more}); showing the stored one",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+    return stored
+
+
 def _print_table(rows: list[TaskRow], title: str) -> None:
     table = Table(title=title)
     for name in TABLE_COLUMNS:
@@ -95,12 +156,14 @@ def campaign_group() -> None:
 def run_cmd(campaign_file: Path, directory: Path | None, overrides: tuple[str, ...]) -> None:
     """Run every unfinished task of CAMPAIGN_FILE on Dask (resumes where it stopped).
 
-    Prints the Dask dashboard link and a progress bar of tasks done / total, then the status
-    table. Exits with code 1 when a task failed (after Dask's retries).
+    Stores the resolved campaign in the folder's campaign.json, prints the Dask dashboard
+    link and a progress bar of tasks done / total, then the status table. A campaign whose
+    tasks are all done does nothing (no cluster is started) and says so. Exits with code 1
+    when a task failed (after Dask's retries).
     """
     config = _load(campaign_file, overrides)
     folder = campaign_directory(config, directory)
-    n_tasks = len(check_campaign(config))  # before the folder and its log are made
+    tasks = check_campaign(config)  # before the folder and its log are made
 
     def show_dashboard(link: str | None) -> None:
         console.print(f"Dask dashboard: {link or 'none'}")
@@ -108,10 +171,18 @@ def run_cmd(campaign_file: Path, directory: Path | None, overrides: tuple[str, .
     with (
         _quiet_console(),
         log_to_file(folder / "campaign.log"),
-        progress_bar(f"campaign {config.name}", n_tasks) as update,
+        progress_bar(f"campaign {config.name}", len(tasks)) as update,
     ):
-        result = run_campaign(config, folder, progress=update, on_dashboard=show_dashboard)
-    _print_table(collect_status(config, folder), f"campaign {config.name} ({folder})")
+        result = run_campaign(
+            config, folder, progress=update, tasks=tasks, on_dashboard=show_dashboard
+        )
+    _print_table(collect_status(read_campaign(folder)), f"campaign {config.name} ({folder})")
+    if result.nothing_to_do:
+        click.echo(
+            f"campaign {config.name}: all {result.n_tasks} tasks are already done with these "
+            "settings; nothing was run"
+        )
+        return
     click.echo(
         f"{result.completed} tasks run, {result.already_done} already done, "
         f"{len(result.failed)} failed in {result.wall_seconds:.1f} s"
@@ -123,33 +194,32 @@ def run_cmd(campaign_file: Path, directory: Path | None, overrides: tuple[str, .
 
 
 @campaign_group.command("status")
-@_config_argument
+@_stored_argument
 @_dir_option
-@_set_option
-def status_cmd(campaign_file: Path, directory: Path | None, overrides: tuple[str, ...]) -> None:
-    """Print the table: task, state, iteration, best chi2/NDF, weights size, attempts."""
-    config = _load(campaign_file, overrides)
-    folder = campaign_directory(config, directory)
-    if not folder.is_dir():
-        raise FastCaloGANError(
-            f"{folder}: no campaign folder yet (run 'fastcalogan campaign run {campaign_file}')"
-        )
-    _print_table(collect_status(config, folder), f"campaign {config.name} ({folder})")
+@_refused_set_option
+def status_cmd(campaign: Path, directory: Path | None, overrides: tuple[str, ...]) -> None:
+    """Print the table: task, state, iteration, best chi2/NDF, weights size, attempts.
+
+    CAMPAIGN is the campaign file (its folder is found as 'run' finds it) or the campaign
+    folder. The tasks and settings are those 'campaign run' stored in the folder's
+    campaign.json; a note says when the file differs from them.
+    """
+    stored = _stored(campaign, directory, overrides)
+    _print_table(collect_status(stored), f"campaign {stored.config.name} ({stored.directory})")
 
 
 @campaign_group.command("report")
-@_config_argument
+@_stored_argument
 @_dir_option
-@_set_option
-def report_cmd(campaign_file: Path, directory: Path | None, overrides: tuple[str, ...]) -> None:
-    """Write the HTML index (chi2/NDF and 65 GeV response vs |eta|, memory, task links)."""
-    config = _load(campaign_file, overrides)
-    folder = campaign_directory(config, directory)
-    if not folder.is_dir():
-        raise FastCaloGANError(
-            f"{folder}: no campaign folder yet (run 'fastcalogan campaign run {campaign_file}')"
-        )
-    result = write_report(config, folder)
+@_refused_set_option
+def report_cmd(campaign: Path, directory: Path | None, overrides: tuple[str, ...]) -> None:
+    """Write the HTML index (chi2/NDF and 65 GeV response vs |eta|, memory, task links).
+
+    CAMPAIGN is the campaign file or folder, as for 'status'; the report describes the
+    campaign stored in the folder's campaign.json.
+    """
+    stored = _stored(campaign, directory, overrides)
+    result = write_report(stored)
     click.echo(
         f"{result.index_path}: {result.n_done}/{result.n_tasks} tasks done, exported generators "
         f"{format_bytes(result.total_weights_bytes)}"

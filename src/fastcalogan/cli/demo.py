@@ -8,7 +8,6 @@ write the HTML report.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -168,18 +167,12 @@ def demo_cmd(out_dir: Path, quick: bool, iterations: int | None, seed: int) -> N
         )
     done("evaluate")
 
-    rows = json.loads((selected.table_path.with_suffix(".json")).read_text())
-    best = rows["best"]
+    best = next(r for r in selected.rows if r.iteration == selected.best_iteration)
     table = Table(title=f"chi2/NDF of E_tot per energy point, checkpoint {selected.best_iteration}")
     table.add_column("E_inc [MeV]", justify="right")
     table.add_column("chi2/NDF", justify="right")
-    points = sorted(
-        (float(key.removeprefix("chi2_ndf E=")), float(value))
-        for key, value in best.items()
-        if key.startswith("chi2_ndf E=")
-    )
-    for energy, value in points:
-        table.add_row(f"{energy:.0f}", f"{value:.2f}")
+    for point in best.points:
+        table.add_row(f"{point.energy:.0f}", f"{point.chi2_ndf:.2f}")
     table.add_row("total", f"{selected.chi2_ndf:.2f}")
     stdout_console().print(table)
 

@@ -2,53 +2,52 @@
 
 from __future__ import annotations
 
-import json
+import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.table import Table
 
 from .._config import load
 from ..select import SelectConfig, SelectResult, select_best
+from ..train import SelectionRow
 from ._app import cli, console, progress_bar
 
 
-def _number(value: float | None, spec: str) -> str:
-    return "inf" if value is None else format(value, spec)
+def _number(value: float, spec: str) -> str:
+    return "inf" if not math.isfinite(value) else format(value, spec)
 
 
-def _table(title: str, rows: list[dict[str, Any]], best_iteration: int) -> Table:
+def _table(title: str, rows: Sequence[SelectionRow], best_iteration: int) -> Table:
     table = Table(title=title)
     for col in ("iteration", "chi2", "NDF", "chi2/NDF", ""):
         table.add_column(col, justify="right")
     for row in rows:
-        mark = "best" if int(row["iteration"]) == best_iteration else ""
+        mark = "best" if row.iteration == best_iteration else ""
         table.add_row(
-            str(row["iteration"]),
-            _number(row["chi2"], ".1f"),
-            str(row["ndf"]),
-            _number(row["chi2_ndf"], ".3f"),
+            str(row.iteration),
+            _number(row.chi2, ".1f"),
+            str(row.ndf),
+            _number(row.chi2_ndf, ".3f"),
             mark,
         )
     return table
 
 
-def _points_table(title: str, row: dict[str, Any]) -> Table:
+def _points_table(title: str, row: SelectionRow) -> Table:
     table = Table(title=title)
     table.add_column("E_inc [MeV]", justify="right")
     table.add_column("chi2/NDF", justify="right")
-    points = [k for k in row if k.startswith("chi2_ndf E=")]
-    for key in sorted(points, key=lambda k: float(k.removeprefix("chi2_ndf E="))):
-        table.add_row(key.removeprefix("chi2_ndf E="), _number(row[key], ".3f"))
+    for point in row.points:
+        table.add_row(point.label.removeprefix("E="), _number(point.chi2_ndf, ".3f"))
     return table
 
 
 def _show(result: SelectResult, name: str) -> None:
-    rows = json.loads(result.table_path.with_suffix(".json").read_text())["rows"]
-    rows = [r for r in rows if r.get("range", name) == name]
+    rows = result.rows
     console.print(_table(f"{name}: chi2/NDF per checkpoint", rows, result.best_iteration))
-    best = next(r for r in rows if int(r["iteration"]) == result.best_iteration)
+    best = next(r for r in rows if r.iteration == result.best_iteration)
     console.print(_points_table(f"{name}: iteration {result.best_iteration}", best))
 
 

@@ -1,4 +1,4 @@
-"""``fastcalogan train CONFIG.yaml``: train (or resume) a GAN."""
+"""``fastcalogan train CONFIG.yaml``: train (or resume) a model of any registered family."""
 
 from __future__ import annotations
 
@@ -29,10 +29,11 @@ from ._app import cli, console, progress_bar
 def train_cmd(
     config_path: Path, overrides: tuple[str, ...], run_dir: Path | None, data: Path | None
 ) -> None:
-    """Train a conditional WGAN-GP; a run folder with checkpoints is resumed."""
+    """Train a model (any family: see `fastcalogan models`); a run folder with checkpoints is
+    resumed."""
     config = load(config_path, TrainConfig, overrides)
     out = run_dir or Path("runs") / config_path.stem
-    total = config.iterations * (3 if config.energy_ranges == "split3" else 1)
+    total = config.iterations * config.n_ranges
     with progress_bar("train", total) as update:
         result = train(config, data, out, progress=update)
     console.print(

@@ -1,7 +1,19 @@
 """Data: shower and hit files, dataset definitions, and observables shared by later stages."""
 
-from .atlas_csv import energy_from_filename, read_atlas_csv, read_atlas_csv_set
-from .datasets import DS1_ENERGIES, ds1_event_counts, eta_slices
+from .atlas_csv import (
+    AtlasCsvConversion,
+    convert_atlas_csv,
+    energy_from_filename,
+    read_atlas_csv,
+    read_atlas_csv_set,
+)
+from .datasets import (
+    DS1_ENERGIES,
+    ENERGY_POINT_TOLERANCE,
+    ds1_event_counts,
+    energy_point_mask,
+    eta_slices,
+)
 from .distances import (
     DistanceResult,
     frechet_distance,
@@ -57,6 +69,8 @@ from .stats import (
 
 __all__ = [
     "DS1_ENERGIES",
+    "ENERGY_POINT_TOLERANCE",
+    "AtlasCsvConversion",
     "Chi2Result",
     "DistanceResult",
     "HitShowers",
@@ -71,10 +85,12 @@ __all__ = [
     "chi2_histograms",
     "chi2_samples",
     "compare_samples",
+    "convert_atlas_csv",
     "deepest_layer",
     "depth_weighted_energy",
     "ds1_event_counts",
     "energy_from_filename",
+    "energy_point_mask",
     "energy_ratio_hottest",
     "eta_slices",
     "feature_matrix",

@@ -4,23 +4,37 @@ Each row is one shower: ``n_leading`` leading columns (phi-mod and eta of the pa
 the calorimeter surface by default) followed by the voxel energies in MeV, in the
 CaloChallenge voxel order. A header row, if present, is skipped. The energy point is taken
 from the file name (``..._E65536_...``) unless given.
+
+:func:`convert_atlas_csv` turns a set of such files (one slice, one particle) into one
+CaloChallenge shower file: the ingestion campaigns use, and the one a converter calls.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from .._fileio import refuse_overwrite
 from ..errors import DataFormatError
 from ..geometry import Geometry
-from .showers import DEFAULT_MAX_DEPOSIT_RATIO, ShowerData, validate_showers
+from .showers import DEFAULT_MAX_DEPOSIT_RATIO, ShowerData, validate_showers, write_showers
 
-__all__ = ["energy_from_filename", "read_atlas_csv", "read_atlas_csv_set"]
+__all__ = [
+    "AtlasCsvConversion",
+    "convert_atlas_csv",
+    "energy_from_filename",
+    "read_atlas_csv",
+    "read_atlas_csv_set",
+]
 
 _ENERGY_RE = re.compile(r"(?:^|[_\-])E(\d+(?:\.\d+)?)(?=[_\-.]|$)")
 
@@ -108,4 +122,75 @@ def read_atlas_csv_set(
         np.concatenate([p.incident_energies for p in parts]),
         np.concatenate([p.showers for p in parts]),
         {"sources": [str(p.attrs["source"]) for p in parts]},
+    )
+
+
+@dataclass(frozen=True)
+class AtlasCsvConversion:
+    """What :func:`convert_atlas_csv` wrote.
+
+    Attributes:
+        out_path: the CaloChallenge shower file.
+        n_events: showers written.
+        energies_mev: the energy points, ascending.
+        sources: the CSV files read, in energy order.
+    """
+
+    out_path: Path
+    n_events: int
+    energies_mev: tuple[float, ...]
+    sources: tuple[str, ...]
+
+
+def convert_atlas_csv(
+    paths: Sequence[str | os.PathLike[str]],
+    binning: Geometry,
+    out_path: str | os.PathLike[str],
+    *,
+    n_leading: int = 2,
+    attrs: Mapping[str, Any] | None = None,
+    dtype: npt.DTypeLike = np.float32,
+) -> AtlasCsvConversion:
+    """ATLAS per-energy CSV files of one particle and slice -> one CaloChallenge shower file.
+
+    Args:
+        paths: the CSV files, one per energy point (energy from ``_E<MeV>_`` in the name).
+        binning: their voxel binning (each row: ``n_leading + binning.n_voxels`` columns).
+        out_path: the HDF5 file to write, atomically.
+        n_leading: leading non-voxel columns of each row (phi-mod, eta).
+        attrs: further file attributes; they replace the defaults (``particle``,
+            ``eta_min``/``eta_max`` of the binning, ``sources`` as a JSON list,
+            ``fastcalogan_version``). The file carries ``binning`` (its ``geometry`` and
+            ``binning`` attributes, :func:`~fastcalogan.data.geometry_attrs`).
+        dtype: storage dtype of ``showers`` (CaloChallenge files use float32).
+
+    Returns:
+        :class:`AtlasCsvConversion` with the path, the event count and the energy points.
+
+    Raises:
+        DataFormatError: no file, or a file that is not such a CSV file.
+        ConfigError: ``out_path`` is one of the inputs.
+    """
+    from .. import __version__
+
+    paths = list(paths)
+    for path in paths:
+        refuse_overwrite(out_path, [path], "input CSV file")
+    data = read_atlas_csv_set(paths, binning, n_leading=n_leading)
+    sources = tuple(str(s) for s in data.attrs["sources"])
+    file_attrs: dict[str, Any] = {
+        "particle": binning.particle,
+        **({"eta_min": binning.eta[0], "eta_max": binning.eta[1]} if binning.eta else {}),
+        "sources": json.dumps(list(sources)),
+        "fastcalogan_version": __version__,
+        **(attrs or {}),
+    }
+    out = write_showers(
+        out_path, data.incident_energies, data.showers, file_attrs, dtype=dtype, geometry=binning
+    )
+    return AtlasCsvConversion(
+        out_path=out,
+        n_events=data.n_events,
+        energies_mev=tuple(float(e) for e in np.unique(data.incident_energies)),
+        sources=sources,
     )

@@ -5,10 +5,36 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["DS1_ENERGIES", "ds1_event_counts", "eta_slices"]
+__all__ = [
+    "DS1_ENERGIES",
+    "ENERGY_POINT_TOLERANCE",
+    "ds1_event_counts",
+    "energy_point_mask",
+    "eta_slices",
+]
 
 #: The 15 dataset-1 energy points in MeV: 2^8 (256 MeV) to 2^22 (4.2 TeV), powers of two.
 DS1_ENERGIES: npt.NDArray[np.float64] = np.exp2(np.arange(8, 23, dtype=np.float64))
+
+
+#: Events within this relative distance of an energy point belong to that point.
+ENERGY_POINT_TOLERANCE = 0.01
+
+
+def energy_point_mask(
+    incident_energies: npt.ArrayLike,
+    energy_mev: float | None,
+    tolerance: float = ENERGY_POINT_TOLERANCE,
+) -> npt.NDArray[np.bool_]:
+    """Events within ``tolerance`` (relative, 1 %) of ``energy_mev``; every event when ``None``.
+
+    >>> energy_point_mask([1000.0, 1005.0, 2000.0], 1000.0).tolist()
+    [True, True, False]
+    """
+    inc = np.asarray(incident_energies, dtype=np.float64).reshape(-1)
+    if energy_mev is None:
+        return np.ones(inc.shape, dtype=bool)
+    return np.asarray(np.abs(inc / energy_mev - 1.0) <= tolerance)
 
 
 def ds1_event_counts(scale: float = 1.0) -> npt.NDArray[np.int64]:

@@ -12,6 +12,7 @@ from .evaluation import (
     load_histograms,
 )
 from .neighbours import NeighbourResult, nearest_neighbour_check, normalised_voxels
+from .response import ResponseStats, ResponseSummary, energy_response, response_summary
 
 __all__ = [
     "HEADLINE_KEYS",
@@ -24,14 +25,18 @@ __all__ = [
     "EvaluateResult",
     "NeighbourResult",
     "Reporter",
+    "ResponseStats",
+    "ResponseSummary",
     "classifier_test",
     "compare_observables",
     "energy_groups",
+    "energy_response",
     "evaluate",
     "load_histograms",
     "nearest_neighbour_check",
     "normalised_voxels",
     "response_resolution",
+    "response_summary",
     "roc_auc",
     "voxel_inputs",
 ]

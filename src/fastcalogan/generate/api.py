@@ -15,6 +15,7 @@ from .. import __version__
 from .._fileio import refuse_overwrite
 from ..data import ShowerWriter
 from ..geometry import Geometry
+from ..train import RunFolder
 from .config import GenerateConfig
 from .simulator import Simulator
 
@@ -113,8 +114,8 @@ def write_generated(
     # the model's own files: the run's checkpoints and binning, or the ONNX file and sidecar
     sources: list[Path] = []
     for c in checkpoints:
-        sources += [c, c.with_suffix(".json"), c.parent.parent / "binning.yaml"]
-        sources += sorted(c.parent.glob("*.pt"))
+        run = RunFolder.of_checkpoint(c)
+        sources += [c, c.with_suffix(".json"), run.binning_yaml, *run.checkpoints()]
     refuse_overwrite(out_path, sources, "generator file")
     with ShowerWriter(out_path, sim.binning.n_voxels, attrs, geometry=sim.binning) as writer:
         for start in range(0, energies.size, config.chunk_events):

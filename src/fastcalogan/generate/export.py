@@ -1,11 +1,8 @@
 """``export_onnx``: a trained run's generator(s) as one self-contained ONNX model.
 
-The exported graph is the pure generation function of :func:`fastcalogan.train.showers_from_noise`
-with everything folded in: the condition label computed from the incident energy, batch
-normalisation folded into the preceding linear layers (eval mode), the output head and the
-preprocessing inversion back to MeV. A photon run split in three momentum ranges becomes
-one graph that routes every row to the generator of its range (gather, run, scatter: each
-row costs one generator pass). See ``docs/onnx.md`` for the input/output contract.
+The graph (:class:`~fastcalogan.generate.graph.GeneratorGraph`) is traced with the pinned
+TorchScript exporter, checked against the library's generation function with onnxruntime,
+and described by a JSON sidecar. See ``docs/onnx.md`` for the input/output contract.
 
 Inputs (dynamic batch axis ``batch``):
 
@@ -18,7 +15,6 @@ voxel order.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import warnings
@@ -29,37 +25,26 @@ from typing import Any, Literal
 
 import pydantic
 import torch
-from torch import nn
 
 from .. import __version__
 from .._config import StageConfig
 from .._fileio import atomic_path, write_json
-from ..errors import CheckpointError, ModelError
+from ..errors import ModelError
 from ..geometry import BUILTIN_GEOMETRIES, geometry_to_mapping, write_geometry_yaml
-from ..models import Generator
-from ..preprocess import Preprocessor
-from ..select import selected_checkpoint
-from ..train import TrainedGenerator, list_checkpoints
+from ..train import EnergyRouting, RunFolder, TrainedGenerator
+from .graph import (
+    INPUT_NAMES,
+    ONNX_FORMAT,
+    OUTPUT_NAME,
+    GeneratorGraph,
+    relative_difference,
+    sidecar_path,
+)
+from .onnx_runtime import create_session
 
-__all__ = [
-    "ONNX_FORMAT",
-    "ExportConfig",
-    "ExportResult",
-    "GeneratorGraph",
-    "export_generators",
-    "export_onnx",
-    "sidecar_path",
-]
+__all__ = ["ExportConfig", "ExportResult", "export_generators", "export_onnx"]
 
 log = logging.getLogger(__name__)
-
-#: Marker in every sidecar; readers refuse other values.
-ONNX_FORMAT = "fastcalogan-onnx-1"
-INPUT_NAMES = ("noise", "incident_energy")
-OUTPUT_NAME = "showers"
-#: Relative tolerance of the boundary test that routes energies to the split ranges (the
-#: same as the torch :class:`~fastcalogan.generate.Simulator`).
-_EDGE = 1e-9
 
 
 class ExportConfig(StageConfig):
@@ -114,165 +99,22 @@ class ExportResult:
     max_rel_diff: float | None
 
 
-def sidecar_path(onnx_path: str | os.PathLike[str]) -> Path:
-    """The sidecar of a model: ``gen.onnx`` -> ``gen.json``."""
-    return Path(onnx_path).with_suffix(".json")
-
-
-# ----- the graph -----------------------------------------------------------------------------
-def _fold_batch_norm(generator: Generator) -> nn.Sequential:
-    """A copy of ``generator.net`` with every eval-mode BatchNorm1d folded into its Linear.
-
-    ``BN(Wx + b) = s * (Wx + b - mean) + beta`` with ``s = gamma / sqrt(var + eps)``, so the
-    folded layer is ``W' = s W``, ``b' = s (b - mean) + beta`` (computed in float64).
-    """
-    layers: list[nn.Module] = []
-    modules = list(generator.net)
-    i = 0
-    while i < len(modules):
-        m = modules[i]
-        if isinstance(m, nn.Linear):
-            weight = m.weight.detach().double()
-            bias = m.bias.detach().double()
-            nxt = modules[i + 1] if i + 1 < len(modules) else None
-            if isinstance(nxt, nn.BatchNorm1d):
-                assert nxt.running_mean is not None and nxt.running_var is not None
-                scale = nxt.weight.detach().double() / torch.sqrt(
-                    nxt.running_var.double() + nxt.eps
-                )
-                weight = weight * scale[:, None]
-                bias = (bias - nxt.running_mean.double()) * scale + nxt.bias.detach().double()
-                i += 1
-            linear = nn.Linear(m.in_features, m.out_features)
-            with torch.no_grad():
-                linear.weight.copy_(weight.float())
-                linear.bias.copy_(bias.float())
-            layers.append(linear)
-        elif isinstance(m, nn.BatchNorm1d):  # pragma: no cover - BN always follows a Linear
-            raise ModelError("batch norm without a preceding linear layer cannot be folded")
-        else:
-            layers.append(m)
-        i += 1
-    return nn.Sequential(*layers).eval()
-
-
-class _Part(nn.Module):
-    """One generator: energy -> label, MLP (BN folded), output head, inversion to MeV."""
-
-    def __init__(self, model: TrainedGenerator) -> None:
-        super().__init__()
-        pre = model.preprocessor
-        e_min, e_max = pre.energy_range
-        self.net = _fold_batch_norm(model.generator.cpu())
-        self.head = model.generator.head
-        self.preprocessor: Preprocessor = pre
-        self.log_label = pre.kind != "fastcalogan"
-        self.e_max = float(e_max)
-        self.inv_e_min = 1.0 / float(e_min)
-        span = float(torch.tensor(e_max / e_min, dtype=torch.float64).log())
-        self.inv_log_span = 1.0 / span if span > 0 else 0.0
-
-    def forward(self, noise: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
-        if self.log_label:
-            label = torch.log(energy * self.inv_e_min) * self.inv_log_span
-        else:
-            label = energy / self.e_max
-        x = self.head(self.net(torch.cat([noise, label], dim=1)))
-        return self.preprocessor.inverse_torch(x, energy)
-
-
-class GeneratorGraph(nn.Module):
-    """The exported function: ``noise (B, latent)``, ``incident_energy (B, 1)`` MeV -> showers MeV.
-
-    Several generators (energy ranges in increasing order) are routed by energy: a row goes to
-    the first range whose upper end is >= its energy; energies outside all ranges go to the
-    nearest end range (callers check the range, as :class:`OnnxSimulator` does).
-
-    Args:
-        models: one generator per range, sorted by energy, same binning and latent size.
-    """
-
-    def __init__(self, models: Sequence[TrainedGenerator]) -> None:
-        super().__init__()
-        if not models:
-            raise ModelError("nothing to export: no generator")
-        latent = {m.model_config.latent_dim for m in models}
-        if len(latent) != 1:
-            raise ModelError(f"the generators of one export must share latent_dim, found {latent}")
-        self.latent_dim = latent.pop()
-        self.n_voxels = models[0].binning.n_voxels
-        self.parts = nn.ModuleList(_Part(m) for m in models)
-        self.upper = [float(m.energy_range[1]) * (1 + _EDGE) for m in models[:-1]]
-        self.eval()
-
-    def forward(self, noise: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
-        if len(self.parts) == 1:
-            return self.parts[0](noise, energy)
-        e = energy.reshape(-1)
-        which = torch.zeros_like(e, dtype=torch.int64)
-        for hi in self.upper:
-            which = which + (e > hi).to(torch.int64)
-        out = torch.zeros(noise.shape[0], self.n_voxels, dtype=noise.dtype)
-        for k, part in enumerate(self.parts):
-            idx = torch.nonzero(which == k).reshape(-1)
-            out = out.index_put((idx,), part(noise[idx], energy[idx]))
-        return out
-
-    def generate(
-        self, noise: torch.Tensor, energy: torch.Tensor, block_rows: int = 1024
-    ) -> torch.Tensor:
-        """:meth:`forward` block by block (activations of a block stay in the CPU caches).
-
-        Args:
-            noise: ``(batch, latent_dim)``.
-            energy: ``(batch, 1)``, MeV.
-            block_rows: rows per forward pass.
-
-        Returns:
-            Voxel energies ``(batch, n_voxels)``, MeV.
-        """
-        n = noise.shape[0]
-        if n <= block_rows:
-            return self(noise, energy)
-        out = torch.empty(n, self.n_voxels, dtype=noise.dtype, device=noise.device)
-        for start in range(0, n, block_rows):
-            out[start : start + block_rows] = self(
-                noise[start : start + block_rows], energy[start : start + block_rows]
-            )
-        return out
-
-
 # ----- choosing the checkpoints ----------------------------------------------------------------
-def _run_dirs(run_dir: Path) -> list[Path]:
-    info_path = run_dir / "run.json"
-    try:
-        info = json.loads(info_path.read_text()) if info_path.is_file() else {}
-        return [run_dir / str(name) for name in info["subruns"]] if info.get("split") else [run_dir]
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
-        raise CheckpointError(f"{info_path}: unreadable run description ({err})") from err
-
-
 def _choose_checkpoints(config: ExportConfig, run_dir: Path) -> list[Path]:
     if config.checkpoint:
         return [Path(config.checkpoint)]
     if run_dir.is_file():
         return [run_dir]
-    if not run_dir.is_dir():
-        raise CheckpointError(f"{run_dir}: no such run folder or checkpoint")
     chosen: list[Path] = []
-    for d in _run_dirs(run_dir):
-        best = selected_checkpoint(d)
-        if best is None:
-            found = list_checkpoints(d)
-            if not found:
-                raise CheckpointError(f"{d}: no checkpoints in {d / 'checkpoints'}")
-            best = found[-1]
+    for part in RunFolder.open(run_dir, or_checkpoint=True).parts():
+        path, selected = part.checkpoint_to_use()
+        if not selected:
             log.warning(
                 "%s: no selection (run 'fastcalogan select'); exporting the last checkpoint %s",
-                d,
-                best.name,
+                part.path,
+                path.name,
             )
-        chosen.append(best)
+        chosen.append(path)
     return chosen
 
 
@@ -295,9 +137,7 @@ def _example_inputs(
         .float()
         .reshape(-1, 1)
     )
-    from ..models import sample_noise
-
-    noise = sample_noise(models[0].model_config, energy.shape[0], gen)
+    noise = models[0].noise.sample(energy.shape[0], gen)
     return noise, energy
 
 
@@ -307,38 +147,16 @@ def _torch_reference(
     """The library's generation function (unfused), routed like :class:`Simulator`."""
     from ..train import showers_from_noise
 
-    e = energy.reshape(-1).double()
     out = torch.zeros(noise.shape[0], models[0].binning.n_voxels)
-    which = torch.full_like(e, -1, dtype=torch.int64)
-    for k in reversed(range(len(models))):
-        lo, hi = models[k].energy_range
-        which[(e >= lo * (1 - _EDGE)) & (e <= hi * (1 + _EDGE))] = k
+    which = torch.from_numpy(EnergyRouting([m.energy_range for m in models]).route(energy.numpy()))
     with torch.inference_mode():
         for k, m in enumerate(models):
-            idx = torch.nonzero(which == k).reshape(-1)
+            idx = torch.nonzero(which.reshape(-1) == k).reshape(-1)
             if idx.numel():
                 out[idx] = showers_from_noise(
                     m.generator.cpu().eval(), m.preprocessor, noise[idx], energy[idx].reshape(-1)
                 )
     return out
-
-
-def relative_difference(test: torch.Tensor | Any, reference: torch.Tensor | Any) -> float:
-    """Largest ``|test - ref|`` of a shower relative to its largest voxel ``max_j |ref_j|``.
-
-    Voxels far below a shower's maximum carry the rounding of the whole sum that produced
-    them (the GEMM's accumulation order differs between torch and onnxruntime), so the
-    comparison is made on the shower's scale.
-
-    >>> relative_difference([[1.0, 2e-6]], [[1.0, 0.0]])
-    2e-06
-    """
-    t = torch.as_tensor(test, dtype=torch.float64)
-    r = torch.as_tensor(reference, dtype=torch.float64)
-    if r.numel() == 0:
-        return 0.0
-    scale = r.abs().amax(dim=-1, keepdim=True).clamp_min(1e-30)
-    return float(((t - r).abs() / scale).max())
 
 
 def _sidecar(
@@ -347,18 +165,13 @@ def _sidecar(
     import onnx
 
     first = models[0]
-    mc = first.model_config
     binning = first.binning
-    noise: dict[str, Any] = {"distribution": mc.noise, "latent_dim": mc.latent_dim}
-    if mc.noise == "uniform":
-        noise.update(low=0.0, high=1.0)
-    else:
-        noise.update(mean=mc.noise_mean, std=mc.noise_std)
+    noise = first.noise
     lo, hi = first.energy_range[0], max(m.energy_range[1] for m in models)
     return {
         "format": ONNX_FORMAT,
         "inputs": {
-            "noise": {"dtype": "float32", "shape": ["batch", mc.latent_dim]},
+            "noise": {"dtype": "float32", "shape": ["batch", noise.width]},
             "incident_energy": {"dtype": "float32", "shape": ["batch", 1], "unit": "MeV"},
         },
         "outputs": {
@@ -372,9 +185,10 @@ def _sidecar(
         "binning": geometry_to_mapping(binning),
         "binning_file": binning_file.name if binning_file else None,
         "n_voxels": binning.n_voxels,
-        "noise": noise,
+        "noise": noise.describe(),
         "preprocess": [m.preprocessor.to_dict() for m in models],
-        "model_config": mc.model_dump(mode="json"),
+        "family": first.family,
+        "model_config": first.model_config.model_dump(mode="json"),
         "checkpoints": [str(m.checkpoint) if m.checkpoint else None for m in models],
         "iterations": [m.iteration for m in models],
         "versions": {
@@ -445,8 +259,6 @@ def export_generators(
         binning_file = write_geometry_yaml(binning, out.with_suffix(".binning.yaml"))
     diff: float | None = None
     if config.verify:
-        from .onnx_runtime import create_session
-
         noise, energy = _example_inputs(
             models, max(1, config.verify_events // len(models)), seed=12345
         )

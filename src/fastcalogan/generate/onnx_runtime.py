@@ -20,11 +20,12 @@ import numpy.typing as npt
 from .. import __version__
 from ..errors import ModelError
 from ..geometry import Geometry, geometry_from_mapping
-from ..models import ModelConfig, sample_noise
+from ..models import NoiseSpec
+from ..train import EnergyRouting
 from .api import GenerateResult, write_generated
 from .config import GenerateConfig
-from .export import INPUT_NAMES, ONNX_FORMAT, OUTPUT_NAME, sidecar_path
-from .simulator import add_rest_mass, prepare_request, route_energies
+from .graph import INPUT_NAMES, ONNX_FORMAT, OUTPUT_NAME, sidecar_path
+from .simulator import add_rest_mass, prepare_request
 
 __all__ = ["OnnxSimulator", "create_session", "generate_onnx"]
 
@@ -80,8 +81,9 @@ class OnnxSimulator:
         if self.sidecar.get("format") != ONNX_FORMAT:
             raise ModelError(f"{side}: not a fastcalogan ONNX sidecar (format {ONNX_FORMAT!r})")
         self.binning: Geometry = geometry_from_mapping(self.sidecar["binning"], str(side))
-        self.model_config = ModelConfig.model_validate(self.sidecar["model_config"])
+        self.noise = NoiseSpec.from_description(self.sidecar["noise"], str(side))
         self.ranges = [(float(a), float(b)) for a, b in self.sidecar["ranges"]]
+        self.routing = EnergyRouting(self.ranges)
         self.session = create_session(self.path, threads)
 
     @property
@@ -98,7 +100,7 @@ class OnnxSimulator:
     @property
     def energy_range(self) -> tuple[float, float]:
         """Lowest and highest trained incident energy, MeV."""
-        return (self.ranges[0][0], max(hi for _, hi in self.ranges))
+        return self.routing.energy_range
 
     def run(
         self, noise: npt.ArrayLike, incident_energies: npt.ArrayLike
@@ -144,14 +146,14 @@ class OnnxSimulator:
             Voxel energies ``(n, n_voxels)``, MeV, float32.
         """
         energies, offset, noise_gen = prepare_request(energies_mev, rng, particle, self.particle)
-        which = route_energies(energies, self.ranges)
+        which = self.routing.route(energies)
         step = max(1, int(batch_size))
-        noise = np.empty((energies.size, self.model_config.latent_dim), dtype=np.float32)
+        noise = np.empty((energies.size, self.noise.width), dtype=np.float32)
         for k in range(len(self.ranges)):
             idx = np.flatnonzero(which == k)
             for start in range(0, idx.size, step):
                 rows = idx[start : start + step]
-                noise[rows] = sample_noise(self.model_config, rows.size, noise_gen).numpy()
+                noise[rows] = self.noise.sample(rows.size, noise_gen).numpy()
         out = np.empty((energies.size, self.binning.n_voxels), dtype=np.float32)
         for start in range(0, energies.size, step):
             sl = slice(start, start + step)

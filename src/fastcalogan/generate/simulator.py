@@ -8,7 +8,6 @@ the noise comes from a CPU ``torch.Generator`` seeded from the caller's ``rng``.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,44 +16,11 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from ..errors import CheckpointError, ModelError
+from ..errors import ModelError
 from ..geometry import Geometry, get_particle
-from ..select import selected_checkpoint
-from ..train import TrainedGenerator, list_checkpoints
+from ..train import EnergyRouting, RunFolder, TrainedGenerator
 
 __all__ = ["Simulator"]
-
-
-def _checkpoint_of(run_dir: Path) -> Path:
-    chosen = selected_checkpoint(run_dir)
-    if chosen is not None:
-        return chosen
-    found = list_checkpoints(run_dir)
-    if not found:
-        raise CheckpointError(f"{run_dir}: no checkpoints in {run_dir / 'checkpoints'}")
-    return found[-1]
-
-
-def route_energies(
-    energies: npt.NDArray[np.float64], ranges: Sequence[tuple[float, float]]
-) -> npt.NDArray[np.int64]:
-    """Index of the energy range (generator) of each energy; a shared boundary goes lower.
-
-    Raises:
-        ModelError: an energy outside every range.
-    """
-    which = np.full(energies.shape, -1, dtype=np.int64)
-    for k in reversed(range(len(ranges))):
-        lo, hi = ranges[k]
-        which[(energies >= lo * (1 - 1e-9)) & (energies <= hi * (1 + 1e-9))] = k
-    if (which < 0).any():
-        bad = float(energies[which < 0][0])
-        lo, hi = ranges[0][0], ranges[-1][1]
-        raise ModelError(
-            f"energy {bad:g} MeV is outside the trained range {lo:g}-{hi:g} MeV"
-            + (" (or between the split ranges)" if len(ranges) > 1 else "")
-        )
-    return which
 
 
 def prepare_request(
@@ -110,6 +76,7 @@ class Simulator:
             if not m.binning.same_voxels(first.binning) or m.particle != first.particle:
                 raise ModelError("the generators of one simulator must share binning and particle")
         self.models = tuple(sorted(models, key=lambda m: m.energy_range[0]))
+        self.routing = EnergyRouting([m.energy_range for m in self.models])
         self.source = source
 
     @classmethod
@@ -121,13 +88,13 @@ class Simulator:
         path = Path(source)
         if path.is_file():
             return cls([TrainedGenerator.from_checkpoint(path, device)], path)
-        if not path.is_dir():
-            raise CheckpointError(f"{path}: no such run folder or checkpoint")
-        info_path = path / "run.json"
-        info = json.loads(info_path.read_text()) if info_path.is_file() else {}
-        dirs = [path / name for name in info["subruns"]] if info.get("split") else [path]
+        run = RunFolder.open(path, or_checkpoint=True)
         return cls(
-            [TrainedGenerator.from_checkpoint(_checkpoint_of(d), device) for d in dirs], path
+            [
+                TrainedGenerator.from_checkpoint(part.checkpoint_to_use()[0], device)
+                for part in run.parts()
+            ],
+            path,
         )
 
     # ----- description -----------------------------------------------------------------------
@@ -149,7 +116,7 @@ class Simulator:
     @property
     def energy_range(self) -> tuple[float, float]:
         """Lowest and highest incident energy (MeV) the generators were trained on."""
-        return (self.models[0].energy_range[0], max(m.energy_range[1] for m in self.models))
+        return self.routing.energy_range
 
     @property
     def checkpoints(self) -> tuple[Path | None, ...]:
@@ -182,7 +149,7 @@ class Simulator:
             ModelError: an energy outside the trained range, or an incompatible particle.
         """
         energies, offset, noise_gen = prepare_request(energies_mev, rng, particle, self.particle)
-        which = route_energies(energies, [m.energy_range for m in self.models])
+        which = self.routing.route(energies)
         out = np.zeros((energies.size, self.binning.n_voxels), dtype=np.float32)
         for k, model in enumerate(self.models):
             idx = np.flatnonzero(which == k)

@@ -1,4 +1,4 @@
-"""Architecture of a generator/critic pair, and the presets of the two published recipes."""
+"""Architecture of the MLP WGAN-GP generator/critic pair, and the two published recipes' sizes."""
 
 from __future__ import annotations
 

@@ -16,44 +16,21 @@ from torch import nn
 
 from ..errors import ModelError
 from .config import ModelConfig
+from .family import NoiseSpec
+from .heads import OutputHead, activation
 
 __all__ = [
     "Critic",
     "CriticTerms",
     "Generator",
     "OutputHead",
+    "build_generator",
     "build_models",
     "critic_terms",
     "gradient_penalty",
+    "noise_spec",
     "sample_noise",
 ]
-
-
-def _activation(name: str) -> nn.Module:
-    return nn.SiLU() if name == "swish" else nn.ReLU()
-
-
-class OutputHead(nn.Module):
-    """Final activation of the generator.
-
-    Without ``layer_sizes`` a ReLU (energies are non-negative). With them, the input of width
-    ``n_voxels + n_layers + 1`` is split into per-layer softmaxes, a softmax over layers and a
-    ReLU on the last node.
-    """
-
-    def __init__(self, layer_sizes: Sequence[int] | None = None) -> None:
-        super().__init__()
-        self.layer_sizes = tuple(int(n) for n in layer_sizes) if layer_sizes else ()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.layer_sizes:
-            return torch.relu(x)
-        n_vox, n_lay = sum(self.layer_sizes), len(self.layer_sizes)
-        chunks = torch.split(x[:, :n_vox], list(self.layer_sizes), 1)
-        parts = [torch.softmax(p, dim=1) for p in chunks]
-        parts.append(torch.softmax(x[:, n_vox : n_vox + n_lay], dim=1))
-        parts.append(torch.relu(x[:, n_vox + n_lay :]))
-        return torch.cat(parts, dim=1)
 
 
 class Generator(nn.Module):
@@ -63,28 +40,33 @@ class Generator(nn.Module):
         config: architecture.
         n_features: output width (from the preprocessing).
         layer_sizes: voxels per layer when the layer-energy normalisation is used.
+        n_conditions: width of the condition label.
     """
 
     def __init__(
-        self, config: ModelConfig, n_features: int, layer_sizes: Sequence[int] | None = None
+        self,
+        config: ModelConfig,
+        n_features: int,
+        layer_sizes: Sequence[int] | None = None,
+        n_conditions: int = 1,
     ) -> None:
         super().__init__()
         self.config = config
         self.n_features = int(n_features)
         blocks: list[nn.Module] = []
-        width = config.latent_dim + 1
+        width = config.latent_dim + n_conditions
         for hidden in config.generator_hidden:
             blocks.append(nn.Linear(width, hidden))
             if config.generator_batch_norm:
                 blocks.append(nn.BatchNorm1d(hidden))
-            blocks.append(_activation(config.generator_activation))
+            blocks.append(activation(config.generator_activation))
             width = hidden
         blocks.append(nn.Linear(width, self.n_features))
         self.net = nn.Sequential(*blocks)
         self.head = OutputHead(layer_sizes)
 
     def forward(self, noise: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
-        """``noise`` (B, latent_dim), ``label`` (B, 1) -> output (B, n_features)."""
+        """``noise`` (B, latent_dim), ``label`` (B, n_conditions) -> output (B, n_features)."""
         return self.head(self.net(torch.cat([noise, label], dim=1)))
 
 
@@ -94,18 +76,19 @@ class Critic(nn.Module):
     Args:
         config: architecture.
         n_features: input width (from the preprocessing).
+        n_conditions: width of the condition label.
     """
 
-    def __init__(self, config: ModelConfig, n_features: int) -> None:
+    def __init__(self, config: ModelConfig, n_features: int, n_conditions: int = 1) -> None:
         super().__init__()
         self.config = config
         self.n_features = int(n_features)
         blocks: list[nn.Module] = []
-        width = self.n_features + 1
+        width = self.n_features + n_conditions
         for hidden in config.critic_hidden:
             out = hidden or self.n_features
             blocks.append(self._linear(width, out))
-            blocks.append(_activation(config.critic_activation))
+            blocks.append(activation(config.critic_activation))
             width = out
         blocks.append(self._linear(width, 1))
         self.net = nn.Sequential(*blocks)
@@ -117,7 +100,7 @@ class Critic(nn.Module):
         return layer
 
     def forward(self, x: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
-        """``x`` (B, n_features), ``label`` (B, 1) -> score (B, 1)."""
+        """``x`` (B, n_features), ``label`` (B, n_conditions) -> score (B, 1)."""
         return self.net(torch.cat([x, label], dim=1))
 
 
@@ -140,11 +123,23 @@ def _initialise(module: nn.Module, scheme: str) -> None:
                 nn.init.zeros_(m.bias)
 
 
+def check_shape(n_features: int, layer_sizes: Sequence[int] | None) -> None:
+    """Raise ModelError if ``n_features`` cannot hold the layer-normalised head."""
+    if n_features < 1:
+        raise ModelError(f"n_features must be >= 1, found {n_features}")
+    if layer_sizes and sum(layer_sizes) + len(layer_sizes) + 1 != n_features:
+        raise ModelError(
+            f"layer sizes {list(layer_sizes)} need n_features = n_voxels + n_layers + 1 = "
+            f"{sum(layer_sizes) + len(layer_sizes) + 1}, found {n_features}"
+        )
+
+
 def build_models(
     config: ModelConfig,
     n_features: int,
     layer_sizes: Sequence[int] | None = None,
     seed: int = 0,
+    n_conditions: int = 1,
 ) -> tuple[Generator, Critic]:
     """Build a generator and critic with a reproducible initialisation.
 
@@ -153,28 +148,44 @@ def build_models(
         n_features: width of a preprocessed shower.
         layer_sizes: voxels per layer for the layer-normalised output head, else ``None``.
         seed: initialisation seed; the global torch RNG is left untouched.
+        n_conditions: width of the condition label.
 
     Returns:
         ``(generator, critic)`` on the CPU, in training mode.
     """
-    if n_features < 1:
-        raise ModelError(f"n_features must be >= 1, found {n_features}")
-    if layer_sizes and sum(layer_sizes) + len(layer_sizes) + 1 != n_features:
-        raise ModelError(
-            f"layer sizes {list(layer_sizes)} need n_features = n_voxels + n_layers + 1 = "
-            f"{sum(layer_sizes) + len(layer_sizes) + 1}, found {n_features}"
-        )
+    check_shape(n_features, layer_sizes)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        generator = Generator(config, n_features, layer_sizes)
-        critic = Critic(config, n_features)
+        generator = Generator(config, n_features, layer_sizes, n_conditions)
+        critic = Critic(config, n_features, n_conditions)
         _initialise(generator, config.init)
         _initialise(critic, config.init)
     return generator, critic
 
 
-def sample_noise(
+def build_generator(
     config: ModelConfig,
+    n_features: int,
+    layer_sizes: Sequence[int] | None = None,
+    seed: int = 0,
+    n_conditions: int = 1,
+) -> Generator:
+    """The generator of :func:`build_models` alone (the same weights for the same seed)."""
+    check_shape(n_features, layer_sizes)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        generator = Generator(config, n_features, layer_sizes, n_conditions)
+        _initialise(generator, config.init)
+    return generator
+
+
+def noise_spec(config: ModelConfig) -> NoiseSpec:
+    """The generator's noise input described by its architecture."""
+    return NoiseSpec(config.noise, config.latent_dim, config.noise_mean, config.noise_std)
+
+
+def sample_noise(
+    config: ModelConfig | NoiseSpec,
     n: int,
     generator: torch.Generator | None = None,
     device: torch.device | str = "cpu",
@@ -182,13 +193,15 @@ def sample_noise(
     """Latent noise of shape ``(n, latent_dim)``, float32, drawn on the CPU from ``generator``.
 
     Drawing on the CPU makes the noise identical whatever ``device`` it is used on.
+
+    Args:
+        config: a generator architecture, or any family's :class:`NoiseSpec`.
+        n: rows.
+        generator: the CPU generator to draw from.
+        device: where the noise goes.
     """
-    shape = (int(n), config.latent_dim)
-    if config.noise == "uniform":
-        z = torch.rand(shape, generator=generator)
-    else:
-        z = torch.randn(shape, generator=generator) * config.noise_std + config.noise_mean
-    return z.to(device)
+    spec = config if isinstance(config, NoiseSpec) else noise_spec(config)
+    return spec.sample(n, generator, device)
 
 
 def gradient_penalty(
@@ -258,7 +271,7 @@ def critic_terms(
     Args:
         critic: an MLP :class:`Critic` (Linear layers and activations).
         real, fake: (B, n_features) batches; ``fake`` should carry no generator graph.
-        label: (B, 1) condition, shared by the three batches.
+        label: (B, n_conditions) condition, shared by the three batches.
         gp_lambda: weight of the penalty.
         generator: source of the interpolation coefficients.
 

@@ -80,6 +80,11 @@ class Preprocessor:
         return len(self.layer_sizes)
 
     @property
+    def n_conditions(self) -> int:
+        """Width of the condition label (1: the incident energy)."""
+        return 1
+
+    @property
     def n_features(self) -> int:
         """Width of a network input row: ``n_voxels`` (+ ``n_layers + 1`` with layer_norm)."""
         return self.n_voxels + (self.n_layers + 1 if self.layer_norm else 0)
@@ -144,6 +149,32 @@ class Preprocessor:
         else:
             lab = np.zeros_like(inc)
         return lab.astype(np.float32).reshape(-1, 1)
+
+    def label_torch(self, incident_energies: torch.Tensor) -> torch.Tensor:
+        """:meth:`label` on tensors (any device, exportable): the one label of generation.
+
+        Computed in float64, like :meth:`label`, and returned as float32.
+
+        Args:
+            incident_energies: shape ``(batch,)`` or ``(batch, 1)``, MeV.
+
+        Returns:
+            The condition label, shape ``(batch, n_conditions)``, float32.
+
+        >>> p = Preprocessor(PreprocessConfig(), e_min=256.0, e_max=1024.0, layer_sizes=(2,))
+        >>> p.label_torch(torch.tensor([512.0, 1024.0])).ravel().tolist()
+        [0.5, 1.0]
+        """
+        self._require_fitted()
+        assert self.e_min is not None and self.e_max is not None
+        inc = incident_energies.reshape(-1, 1).to(torch.float64)
+        if self.kind == "fastcalogan":
+            lab = inc / self.e_max
+        elif self.e_max > self.e_min:
+            lab = torch.log(inc / self.e_min) / float(np.log(self.e_max / self.e_min))
+        else:
+            lab = torch.zeros_like(inc)
+        return lab.to(torch.float32)
 
     def transform(
         self, incident_energies: npt.ArrayLike, showers: npt.ArrayLike

@@ -11,9 +11,7 @@ figure of merit the energy-per-layer histograms of every point are added to the 
 
 from __future__ import annotations
 
-import csv
-import io
-import json
+import dataclasses
 import logging
 import os
 from dataclasses import dataclass, field
@@ -25,13 +23,20 @@ import numpy.typing as npt
 import torch
 from matplotlib.figure import Figure
 
-from .._fileio import atomic_path, write_json, write_text
 from .._logging import ProgressCallback
 from ..data import chi2_samples, layer_energies, read_showers, total_energy
 from ..errors import CheckpointError, ConfigError, ModelError
 from ..geometry import Geometry, get_particle
-from ..train import TrainedGenerator, list_checkpoints, load_checkpoint
-from ..train.checkpoint import checkpoint_iteration
+from ..train import (
+    BestCheckpoint,
+    PointScore,
+    RunFolder,
+    RunWriter,
+    SelectionRow,
+    TrainedGenerator,
+    checkpoint_iteration,
+    load_checkpoint,
+)
 from .config import SelectConfig
 from .plot import plot_selection
 
@@ -54,6 +59,9 @@ class SelectResult:
         table_path: ``selection/chi2.csv`` (a ``chi2.json`` with the same rows lies beside it).
         plot_path: ``selection/chi2.png``.
         per_range: for split runs, the result of each range; empty otherwise.
+        rows: the selection table, one row per scored checkpoint (split runs: every range's,
+            each with its ``range``).
+        chi2, ndf: the summed chi2 and NDF behind ``chi2_ndf``.
     """
 
     best_checkpoint: Path
@@ -62,6 +70,9 @@ class SelectResult:
     table_path: Path
     plot_path: Path
     per_range: tuple[SelectResult, ...] = field(default_factory=tuple)
+    rows: tuple[SelectionRow, ...] = field(default_factory=tuple)
+    chi2: float = float("inf")
+    ndf: int = 0
 
 
 @dataclass(frozen=True)
@@ -132,8 +143,8 @@ def _reference_histograms(
 
 def _score(
     model: TrainedGenerator, hists: list[_Histogram], config: SelectConfig
-) -> tuple[float, int, dict[float, tuple[float, int]]]:
-    """Total chi2, total NDF and per-point (chi2, ndf) of one checkpoint."""
+) -> tuple[PointScore, ...]:
+    """chi2 and NDF per energy point of one checkpoint, in increasing energy."""
     gen = torch.Generator().manual_seed(config.seed)
     per_point: dict[float, tuple[float, int]] = {}
     generated: dict[float, npt.NDArray[np.float32]] = {}
@@ -152,39 +163,42 @@ def _score(
         res = chi2_samples(h.reference, values, h.edges, overflow=True)
         chi2, ndf = per_point.get(h.point, (0.0, 0))
         per_point[h.point] = (chi2 + res.chi2, ndf + res.ndf)
-    total_chi2 = sum(c for c, _ in per_point.values())
-    total_ndf = sum(n for _, n in per_point.values())
-    return total_chi2, total_ndf, per_point
+    return tuple(PointScore(e, c, n) for e, (c, n) in sorted(per_point.items()))
 
 
 def _ratio(chi2: float, ndf: int) -> float:
     return chi2 / ndf if ndf > 0 else float("inf")
 
 
+def _reference_path(reference_path: Path | None, run: RunFolder, latest: dict[str, Any]) -> Path:
+    if reference_path is not None:
+        if not reference_path.is_file():
+            raise ConfigError(f"{reference_path}: reference file not found")
+        return reference_path
+    recorded = Path(str(latest.get("data_path", "")))
+    if not recorded.is_file():
+        raise CheckpointError(
+            f"{run.path}: the training file {recorded} recorded in the run is gone; "
+            "pass a reference file"
+        )
+    return recorded
+
+
 def _select_one(
     config: SelectConfig,
-    run_dir: Path,
+    run: RunFolder,
+    writer: RunWriter,
     reference_path: Path | None,
     progress: ProgressCallback | None,
-) -> tuple[SelectResult, float, int, list[dict[str, Any]]]:
-    checkpoints = list_checkpoints(run_dir)
+) -> SelectResult:
+    checkpoints = run.checkpoints()
     if not checkpoints:
-        raise CheckpointError(f"{run_dir}: no checkpoints in {run_dir / 'checkpoints'}")
+        run.latest_checkpoint()  # raises the folder's "no checkpoints" error
     chosen = checkpoints[:: config.stride]
     if chosen[-1] != checkpoints[-1]:
         chosen.append(checkpoints[-1])
     latest = load_checkpoint(chosen[-1])
-    if reference_path is not None:
-        ref_path = Path(reference_path)
-        if not ref_path.is_file():
-            raise ConfigError(f"{ref_path}: reference file not found")
-    else:
-        ref_path = Path(str(latest.get("data_path", "")))
-        if not ref_path.is_file():
-            raise CheckpointError(
-                f"{run_dir}: the training file {ref_path} recorded in the run is gone; "
-                "pass a reference file"
-            )
+    ref_path = _reference_path(reference_path, run, latest)
     model = TrainedGenerator.from_checkpoint(latest, config.device)
     ref = read_showers(ref_path, binning=model.binning)
     lo, hi = model.energy_range
@@ -194,108 +208,70 @@ def _select_one(
         raise ModelError(f"{ref_path}: no reference events in the run's range {lo:g}-{hi:g} MeV")
     hadron = get_particle(model.particle).shower == "hadron"
     hists = _reference_histograms(config, energies[keep], ref.showers[keep], model.binning, hadron)
-    log.info("selecting among %d checkpoints of %s against %s", len(chosen), run_dir, ref_path)
+    log.info("selecting among %d checkpoints of %s against %s", len(chosen), run.path, ref_path)
 
-    rows: list[dict[str, Any]] = []
+    rows: list[SelectionRow] = []
     for i, path in enumerate(chosen):
         model = TrainedGenerator.from_checkpoint(path, config.device)
-        chi2, ndf, per_point = _score(model, hists, config)
-        row: dict[str, Any] = {
-            "iteration": checkpoint_iteration(path),
-            "checkpoint": str(path.relative_to(run_dir)),
-            "chi2": chi2,
-            "ndf": ndf,
-            "chi2_ndf": _ratio(chi2, ndf),
-        }
-        for point, (c, n) in sorted(per_point.items()):
-            row[f"chi2_ndf E={point:.10g}"] = _ratio(c, n)
-        rows.append(row)
+        points = _score(model, hists, config)
+        rows.append(
+            SelectionRow(
+                iteration=checkpoint_iteration(path),
+                checkpoint=run.relative(path),
+                chi2=sum(p.chi2 for p in points),
+                ndf=sum(p.ndf for p in points),
+                points=points,
+            )
+        )
         if progress is not None:
             progress(i + 1, len(chosen))
-    best = min(rows, key=lambda r: (r["chi2_ndf"], r["iteration"]))
+    best = min(rows, key=lambda r: (r.chi2_ndf, r.iteration))
 
-    out = run_dir / "selection"
-    table_path, plot_path = _write_outputs(out, rows, best, config, str(ref_path), run_dir.name)
-    write_json(
-        out / "best.json",
-        {
-            "checkpoint": best["checkpoint"],
-            "iteration": best["iteration"],
-            "chi2_ndf": best["chi2_ndf"],
-            "figure_of_merit": config.figure_of_merit,
-        },
+    summary = {
+        "config": config.model_dump(mode="json"),
+        "reference": str(ref_path),
+        "best": best.to_record(),
+    }
+    best_record = BestCheckpoint.of_row(best, config.figure_of_merit)
+    table_path = writer.write_selection(rows, summary, best_record)
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    _plot_rows(
+        fig.add_subplot(), rows, best.iteration, f"{run.path.name}: {config.figure_of_merit}"
     )
-    result = SelectResult(
-        best_checkpoint=run_dir / best["checkpoint"],
-        best_iteration=int(best["iteration"]),
-        chi2_ndf=float(best["chi2_ndf"]),
+    plot_path = writer.save_figure(fig)
+    return SelectResult(
+        best_checkpoint=run.path / best.checkpoint,
+        best_iteration=best.iteration,
+        chi2_ndf=best.chi2_ndf,
         table_path=table_path,
         plot_path=plot_path,
+        rows=tuple(rows),
+        chi2=best.chi2,
+        ndf=best.ndf,
     )
-    return result, float(best["chi2"]), int(best["ndf"]), rows
 
 
-def _csv_text(rows: list[dict[str, Any]]) -> str:
-    columns: list[str] = []
-    for row in rows:
-        columns += [k for k in row if k not in columns]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
-
-
-def _write_outputs(
-    out: Path,
-    rows: list[dict[str, Any]],
-    best: dict[str, Any],
-    config: SelectConfig,
-    reference: str,
-    title: str,
-) -> tuple[Path, Path]:
-    table_path = write_text(out / "chi2.csv", _csv_text(rows))
-    write_json(
-        out / "chi2.json",
-        {
-            "config": config.model_dump(mode="json"),
-            "reference": reference,
-            "best": best,
-            "rows": rows,
-        },
-    )
-    fig = Figure(figsize=(7, 4.5), layout="constrained")
-    ax = fig.add_subplot()
-    iterations = [int(r["iteration"]) for r in rows]
+def _plot_rows(ax: Any, rows: list[SelectionRow], best_iteration: int, title: str) -> None:
+    labels = [p.label for p in rows[0].points]
     per_point = {
-        k.removeprefix("chi2_ndf "): [float(r.get(k, np.nan)) for r in rows]
-        for k in rows[0]
-        if k.startswith("chi2_ndf E=")
+        label: [
+            next((p.chi2_ndf for p in r.points if p.label == label), float("nan")) for r in rows
+        ]
+        for label in labels
     }
     plot_selection(
         ax,
-        iterations,
-        [float(r["chi2_ndf"]) for r in rows],
+        [r.iteration for r in rows],
+        [r.chi2_ndf for r in rows],
         per_point,
-        int(best["iteration"]),
-        f"{title}: {config.figure_of_merit}",
+        best_iteration,
+        title,
     )
-    plot_path = out / "chi2.png"
-    with atomic_path(plot_path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    return table_path, plot_path
 
 
 def selected_checkpoint(run_dir: str | os.PathLike[str]) -> Path | None:
     """The checkpoint chosen by the last selection of a (single-range) run, if any."""
-    path = Path(run_dir) / "selection" / "best.json"
-    if not path.is_file():
-        return None
-    try:
-        best = json.loads(path.read_text())
-        return Path(run_dir) / str(best["checkpoint"])
-    except (OSError, json.JSONDecodeError, KeyError, TypeError) as err:
-        raise CheckpointError(f"{path}: unreadable selection ({err})") from err
+    return RunFolder(run_dir).selected_checkpoint()
 
 
 def select_best(
@@ -320,65 +296,43 @@ def select_best(
         CheckpointError: no checkpoints, or the reference file is gone.
         ModelError: the reference has no discrete energy points in the run's range.
     """
-    run_dir = Path(run_dir)
+    run = RunFolder.open(run_dir)
     ref = Path(reference_path) if reference_path is not None else None
-    run_info = run_dir / "run.json"
-    split = json.loads(run_info.read_text()) if run_info.is_file() else {}
-    if not split.get("split"):
-        return _select_one(config, run_dir, ref, progress)[0]
+    parts = run.parts()
+    with run.writing() as writer:
+        if not run.is_split:
+            return _select_one(config, run, writer, ref, progress)
 
-    results: list[SelectResult] = []
-    all_rows: list[dict[str, Any]] = []
-    chi2_sum, ndf_sum = 0.0, 0
-    subruns = [run_dir / name for name in split["subruns"]]
-    for k, sub in enumerate(subruns):
+        results: list[SelectResult] = []
+        for k, sub in enumerate(parts):
 
-        def sub_progress(done: int, total: int, k: int = k) -> None:
-            if progress is not None:
-                progress(k * total + done, len(subruns) * total)
+            def sub_progress(done: int, total: int, k: int = k) -> None:
+                if progress is not None:
+                    progress(k * total + done, len(parts) * total)
 
-        res, chi2, ndf, rows = _select_one(config, sub, ref, sub_progress)
-        results.append(res)
-        chi2_sum += chi2
-        ndf_sum += ndf
-        all_rows += [{"range": sub.name, **r} for r in rows]
-    out = run_dir / "selection"
-    table_path = write_text(out / "chi2.csv", _csv_text(all_rows))
-    write_json(
-        out / "chi2.json",
-        {
+            results.append(_select_one(config, sub, writer.part(k), ref, sub_progress))
+        all_rows = [
+            dataclasses.replace(r, range=sub.path.name)
+            for sub, res in zip(parts, results, strict=True)
+            for r in res.rows
+        ]
+        chi2_sum = sum(r.chi2 for r in results)
+        ndf_sum = sum(r.ndf for r in results)
+        summary = {
             "config": config.model_dump(mode="json"),
             "best": [
-                {
-                    "range": s.name,
-                    "checkpoint": str(r.best_checkpoint),
-                    "chi2_ndf": r.chi2_ndf,
-                }
-                for s, r in zip(subruns, results, strict=True)
+                {"range": s.path.name, "checkpoint": str(r.best_checkpoint), "chi2_ndf": r.chi2_ndf}
+                for s, r in zip(parts, results, strict=True)
             ],
             "chi2_ndf": _ratio(chi2_sum, ndf_sum),
-            "rows": all_rows,
-        },
-    )
-    fig = Figure(figsize=(7 * len(subruns), 4.5), layout="constrained")
-    axes = fig.subplots(1, len(subruns))
-    for ax, sub, res in zip(np.atleast_1d(axes), subruns, results, strict=True):
-        rows = [r for r in all_rows if r["range"] == sub.name]
-        plot_selection(
-            ax,
-            [int(r["iteration"]) for r in rows],
-            [float(r["chi2_ndf"]) for r in rows],
-            {
-                k.removeprefix("chi2_ndf "): [float(r[k]) for r in rows]
-                for k in rows[0]
-                if k.startswith("chi2_ndf E=")
-            },
-            res.best_iteration,
-            f"{sub.name}: {config.figure_of_merit}",
-        )
-    plot_path = out / "chi2.png"
-    with atomic_path(plot_path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
+        }
+        table_path = writer.write_selection(all_rows, summary)
+        fig = Figure(figsize=(7 * len(parts), 4.5), layout="constrained")
+        axes = fig.subplots(1, len(parts))
+        for ax, sub, res in zip(np.atleast_1d(axes), parts, results, strict=True):
+            title = f"{sub.path.name}: {config.figure_of_merit}"
+            _plot_rows(ax, list(res.rows), res.best_iteration, title)
+        plot_path = writer.save_figure(fig)
     return SelectResult(
         best_checkpoint=results[0].best_checkpoint,
         best_iteration=results[0].best_iteration,
@@ -386,4 +340,7 @@ def select_best(
         table_path=table_path,
         plot_path=plot_path,
         per_range=tuple(results),
+        rows=tuple(all_rows),
+        chi2=chi2_sum,
+        ndf=ndf_sum,
     )

@@ -1,16 +1,20 @@
-"""Self-describing checkpoints, written atomically, and the run folder's checkpoint list.
+"""Self-describing checkpoints, written atomically (where they lie: :mod:`.run_folder`).
 
-A checkpoint is a ``torch.save`` dictionary holding the generator and critic weights, both
-optimiser states, the preprocessing state, the resolved training config, the model
-architecture, the binning, particle, |eta| slice and energy range, the iteration, the RNG
-states and the package version. It holds only tensors and plain Python values, so it is read
-with ``torch.load(weights_only=True)``.
+A checkpoint is a ``torch.save`` dictionary holding the model family's name, the weights of
+its sampling network (``generator``), the rest of its training state (``objective``: other
+networks and optimiser states, opaque to the trainer), the preprocessing state, the resolved
+training config, the family's network config and the model shape, the binning, particle,
+|eta| slice and energy range, the iteration, the RNG states and the package version. It holds
+only tensors and plain Python values, so it is read with ``torch.load(weights_only=True)``.
+
+Checkpoints of format ``fastcalogan-checkpoint-1`` (before model families: the MLP WGAN-GP's
+``critic`` and optimiser states at the top level, no family) are read as ``wgan-gp-mlp``
+checkpoints of the current format.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,25 +23,24 @@ import torch
 from .._fileio import atomic_path
 from ..errors import CheckpointError
 
-__all__ = [
-    "CHECKPOINT_FORMAT",
-    "checkpoint_path",
-    "list_checkpoints",
-    "load_checkpoint",
-    "save_checkpoint",
-]
+__all__ = ["CHECKPOINT_FORMAT", "load_checkpoint", "save_checkpoint"]
 
 #: Marker stored in every checkpoint; files without it are foreign.
-CHECKPOINT_FORMAT = "fastcalogan-checkpoint-1"
+CHECKPOINT_FORMAT = "fastcalogan-checkpoint-2"
+#: The format before model families (read and converted on loading).
+_FORMAT_1 = "fastcalogan-checkpoint-1"
+#: What a format-1 checkpoint was: the MLP WGAN-GP.
+_FORMAT_1_FAMILY = "wgan-gp-mlp"
+#: The MLP WGAN-GP's training state, at the top level of a format-1 checkpoint.
+_FORMAT_1_OBJECTIVE = ("critic", "optimizer_generator", "optimizer_critic")
 
 #: Keys every checkpoint holds.
 REQUIRED_KEYS: tuple[str, ...] = (
     "format",
+    "family",
     "iteration",
     "generator",
-    "critic",
-    "optimizer_generator",
-    "optimizer_critic",
+    "objective",
     "preprocess",
     "train_config",
     "model_config",
@@ -51,12 +54,16 @@ REQUIRED_KEYS: tuple[str, ...] = (
     "fastcalogan_version",
 )
 
-_NAME = re.compile(r"^ckpt-(\d{8,})\.pt$")
 
-
-def checkpoint_path(run_dir: str | os.PathLike[str], iteration: int) -> Path:
-    """``run_dir/checkpoints/ckpt-00001000.pt`` for iteration 1000."""
-    return Path(run_dir) / "checkpoints" / f"ckpt-{iteration:08d}.pt"
+def _from_format_1(state: dict[str, Any]) -> dict[str, Any]:
+    """A format-1 checkpoint as the current format (the MLP WGAN-GP's state moved)."""
+    out = {k: v for k, v in state.items() if k not in _FORMAT_1_OBJECTIVE}
+    out["objective"] = {k: state[k] for k in _FORMAT_1_OBJECTIVE if k in state}
+    out["format"] = CHECKPOINT_FORMAT
+    out["family"] = _FORMAT_1_FAMILY
+    if isinstance(state.get("train_config"), dict):
+        out["train_config"] = {"family": _FORMAT_1_FAMILY, **state["train_config"]}
+    return out
 
 
 def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> Path:
@@ -80,7 +87,8 @@ def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> Path
 def load_checkpoint(
     path: str | os.PathLike[str], map_location: str | torch.device = "cpu"
 ) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_checkpoint`.
+    """Read a checkpoint written by :func:`save_checkpoint` (or by a version before model
+    families, converted).
 
     Raises:
         CheckpointError: the file is missing, truncated, not a torch file, or not a
@@ -98,31 +106,15 @@ def load_checkpoint(
         raise CheckpointError(
             f"{path}: cannot read checkpoint (truncated or not a torch file: {first})"
         ) from err
+    if isinstance(state, dict) and state.get("format") == _FORMAT_1:
+        state = _from_format_1(state)
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        found = state.get("format") if isinstance(state, dict) else type(state).__name__
         raise CheckpointError(
-            f"{path}: not a fastcalogan checkpoint (expected format {CHECKPOINT_FORMAT!r})"
+            f"{path}: not a fastcalogan checkpoint (expected format {CHECKPOINT_FORMAT!r} "
+            f"or {_FORMAT_1!r}, found {found!r})"
         )
     missing = [k for k in REQUIRED_KEYS if k not in state]
     if missing:
         raise CheckpointError(f"{path}: checkpoint lacks {missing}")
     return state
-
-
-def list_checkpoints(run_dir: str | os.PathLike[str]) -> list[Path]:
-    """Checkpoints of a run folder (``run_dir/checkpoints/ckpt-*.pt``), by iteration.
-
-    For a split run (``range-k`` sub-folders) use each sub-folder.
-    """
-    folder = Path(run_dir) / "checkpoints"
-    if not folder.is_dir():
-        return []
-    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.match(p.name))]
-    return [p for _, p in sorted(found)]
-
-
-def checkpoint_iteration(path: str | os.PathLike[str]) -> int:
-    """The iteration encoded in a checkpoint file name (``ckpt-00001000.pt`` -> 1000)."""
-    m = _NAME.match(Path(path).name)
-    if not m:
-        raise CheckpointError(f"{path}: not a checkpoint name (expected ckpt-NNNNNNNN.pt)")
-    return int(m.group(1))

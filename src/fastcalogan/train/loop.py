@@ -1,10 +1,12 @@
-"""The WGAN-GP training loop with checkpoints, automatic resume and loss logging.
+"""The training loop of every model family: data, batches, injection, checkpoints, resume.
 
-One iteration is ``n_critic`` critic steps followed by one generator step (Gulrajani et al.
-2017). All randomness comes from explicit generators (a CPU ``torch.Generator`` for noise and
-interpolation, a ``numpy`` generator for batch indices) whose states travel in every
-checkpoint, so a run killed at any point and restarted resumes from its last checkpoint and
-ends with the same weights as an uninterrupted run.
+The loop knows nothing of losses or networks: the model family (``config.family``) builds
+them and its :class:`~fastcalogan.models.Objective` performs one iteration's updates with
+batches the loop draws from the energy points active in FastCaloGAN's injection schedule.
+All randomness comes from explicit generators (a CPU ``torch.Generator`` handed to the
+objective, a ``numpy`` generator for batch indices) whose states travel in every checkpoint
+with the objective's state, so a run killed at any point and restarted resumes from its last
+checkpoint and ends with the same weights as an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import logging
 import os
 import random
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,49 +22,28 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 import torch
-import yaml
 
 from .. import __version__
-from .._fileio import write_json, write_text
 from .._logging import log_to_file
 from .._provenance import git_hash
 from ..data import ShowerData, geometry_of_file, read_showers
 from ..errors import CheckpointError, ConfigError, DataFormatError
-from ..geometry import (
-    Geometry,
-    geometry_from_mapping,
-    geometry_to_mapping,
-    get_particle,
-    write_geometry_yaml,
-)
-from ..models import ModelConfig, build_models, critic_terms, sample_noise
+from ..geometry import Geometry, geometry_from_mapping, geometry_to_mapping, get_particle
+from ..models import Batch
 from ..preprocess import Preprocessor, build_preprocessor
-from .checkpoint import (
-    CHECKPOINT_FORMAT,
-    checkpoint_path,
-    list_checkpoints,
-    load_checkpoint,
-    save_checkpoint,
-)
-from .config import PHOTON_SPLIT_RANGES, TrainConfig
-from .sampling import resolve_device
+from .checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
+from .config import SPLIT_RANGES, TrainConfig
+from .run_folder import RunFolder, RunInfo, RunWriter
+from .sampling import model_shape, resolve_device
 from .schedule import InjectionSchedule, injection_schedule
 
-__all__ = ["LOSS_COLUMNS", "TrainProgress", "TrainResult", "train"]
+__all__ = ["TrainProgress", "TrainResult", "train"]
 
 log = logging.getLogger(__name__)
 
-#: Columns of ``losses.csv``.
-LOSS_COLUMNS: tuple[str, ...] = (
-    "iteration",
-    "critic_loss",
-    "generator_loss",
-    "gradient_penalty",
-    "wasserstein",
-    "active_points",
-)
 #: Fields whose change on resume would change the architecture or the data: an error.
 _ARCHITECTURE_FIELDS: tuple[str, ...] = (
+    "family",
     "preset",
     "model",
     "preprocess",
@@ -72,7 +52,6 @@ _ARCHITECTURE_FIELDS: tuple[str, ...] = (
 )
 #: With more distinct energies than this the sample is continuous: no injection.
 _MAX_INJECTION_POINTS = 64
-_SPLIT_RANGES = {"split3": PHOTON_SPLIT_RANGES}
 
 
 class TrainProgress(Protocol):
@@ -90,7 +69,7 @@ class TrainResult:
         last_iteration: iteration of the last checkpoint (per range for split runs).
         checkpoints: every checkpoint in the run folder, by range and iteration.
         seconds: wall time of this call.
-        iterations_per_s: generator iterations per second trained by this call (0 if none).
+        iterations_per_s: training iterations per second of this call (0 if none).
     """
 
     run_dir: Path
@@ -101,9 +80,18 @@ class TrainResult:
 
 
 # ----- inputs --------------------------------------------------------------------------------
-def _read_data(
-    config: TrainConfig, path: Path
-) -> tuple[ShowerData, Geometry, str, tuple[float, float]]:
+@dataclass(frozen=True)
+class _Inputs:
+    """The shower file of a call and what it describes (shared by the ranges of a split)."""
+
+    data: ShowerData
+    binning: Geometry
+    particle: str
+    eta: tuple[float, float]
+    data_path: Path
+
+
+def _read_inputs(config: TrainConfig, path: Path) -> _Inputs:
     data = read_showers(path)
     if data.n_events == 0:
         raise DataFormatError(f"{path}: expected showers to train on, found 0 events")
@@ -123,7 +111,7 @@ def _read_data(
             f"eta: {path} and its geometry {binning.name} give no |eta| slice; set eta"
         )
     binning = binning.relabel(particle=particle, eta=eta)
-    return data, binning, particle, eta
+    return _Inputs(data, binning, particle, eta, path)
 
 
 def _in_range(energies: npt.NDArray[np.float64], lo: float, hi: float) -> npt.NDArray[np.bool_]:
@@ -131,10 +119,6 @@ def _in_range(energies: npt.NDArray[np.float64], lo: float, hi: float) -> npt.ND
 
 
 # ----- run folder ----------------------------------------------------------------------------
-def _config_yaml(config: TrainConfig) -> str:
-    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
-
-
 def _check_resume(
     state: dict[str, Any], config: TrainConfig, binning: Geometry, path: Path
 ) -> None:
@@ -165,80 +149,25 @@ def _check_resume(
         log.info("resuming %s with changed settings: %s", path.parent.parent, ", ".join(changed))
 
 
-def _rewrite_losses(path: Path, up_to: int) -> None:
-    """Keep the header and the rows up to iteration ``up_to`` (the last checkpoint)."""
-    rows = [",".join(LOSS_COLUMNS)]
-    if path.exists():
-        for line in path.read_text().splitlines()[1:]:
-            head = line.split(",", 1)[0]
-            if head.isdigit() and int(head) <= up_to:
-                rows.append(line)
-    write_text(path, "\n".join(rows) + "\n")
-
-
-# ----- one GAN -------------------------------------------------------------------------------
-@dataclass
-class _Batches:
-    """Batch-index sampling from the energy points that are active."""
-
-    x: torch.Tensor
-    label: torch.Tensor
-    point_rank: npt.NDArray[np.int64]
-    schedule: InjectionSchedule
-    rng: np.random.Generator
-    device: torch.device
-
-    def __post_init__(self) -> None:
-        self._pools: dict[int, npt.NDArray[np.int64]] = {}
-
-    def pool(self, iteration: int) -> tuple[npt.NDArray[np.int64], int]:
-        n = self.schedule.n_active(iteration)
-        if n not in self._pools:
-            self._pools[n] = np.flatnonzero(self.point_rank < n).astype(np.int64)
-        return self._pools[n], n
-
-    def draw(self, pool: npt.NDArray[np.int64], size: int) -> torch.Tensor:
-        idx = pool[self.rng.integers(0, pool.size, size=size)]
-        return torch.from_numpy(idx).to(self.device)
-
-
-def _train_one(
-    config: TrainConfig,
-    data: ShowerData,
-    binning: Geometry,
-    particle: str,
-    eta: tuple[float, float],
-    data_path: Path,
-    run_dir: Path,
-    progress: TrainProgress | None,
-    progress_offset: int = 0,
-    progress_total: int | None = None,
-) -> tuple[int, int, float]:
-    """Train (or resume) one GAN in ``run_dir``; return (last iteration, new iterations, s)."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    energies = np.asarray(data.incident_energies, dtype=np.float64)
-    showers = data.showers
+# ----- one model -----------------------------------------------------------------------------
+def _events(config: TrainConfig, inputs: _Inputs) -> tuple[npt.NDArray[np.float64], Any]:
+    """The incident energies (N,) and showers (N, n_voxels) in the config's energy range."""
+    energies = np.asarray(inputs.data.incident_energies, dtype=np.float64)
+    showers = inputs.data.showers
     if config.energy_range is not None:
         keep = _in_range(energies, *config.energy_range)
         energies, showers = energies[keep], showers[keep]
     if energies.size == 0:
         raise DataFormatError(
-            f"{data_path}: no events with incident energy in {config.energy_range} MeV"
+            f"{inputs.data_path}: no events with incident energy in {config.energy_range} MeV"
         )
-    existing = list_checkpoints(run_dir)
-    state: dict[str, Any] | None = None
-    if existing:
-        state = load_checkpoint(existing[-1])
-        _check_resume(state, config, binning, existing[-1])
-        preprocessor = Preprocessor.from_dict(state["preprocess"], str(existing[-1]))
-        model_config = ModelConfig.model_validate(state["model_config"])
-        log.info("resuming %s from iteration %d", run_dir, state["iteration"])
-    else:
-        assert config.preprocess is not None
-        preprocessor = build_preprocessor(config.preprocess).fit(energies, showers, binning)
-        model_config = config.architecture()
-    x_np, label_np = preprocessor.transform(energies, showers)
+    return energies, showers
 
+
+def _injection(
+    config: TrainConfig, energies: npt.NDArray[np.float64]
+) -> tuple[InjectionSchedule, npt.NDArray[np.int64]]:
+    """The injection schedule and each event's rank in its order."""
     points = np.unique(energies)
     injection_on = bool(config.injection) and points.size <= _MAX_INJECTION_POINTS
     if config.injection and not injection_on:
@@ -246,154 +175,262 @@ def _train_one(
     schedule = injection_schedule(points, config.injection_every if injection_on else 0)
     rank_of_point = {e: i for i, e in enumerate(schedule.order)}
     point_rank = np.array([rank_of_point[float(e)] for e in energies], dtype=np.int64)
+    return schedule, point_rank
 
-    device = resolve_device(config.device)
-    layer_sizes = preprocessor.layer_sizes if preprocessor.layer_norm else None
-    gen, critic = build_models(model_config, preprocessor.n_features, layer_sizes, config.seed)
-    gen.to(device).train()
-    critic.to(device).train()
-    betas = (config.beta1, config.beta2)
-    # the fused (single-kernel) Adam update: about 10 % more iterations/s on CPU for the
-    # FastCaloGAN preset, and still bit-identical across kill and resume
-    opt_g = torch.optim.Adam(gen.parameters(), lr=config.lr, betas=betas, fused=True)
-    opt_d = torch.optim.Adam(critic.parameters(), lr=config.lr, betas=betas, fused=True)
-    torch_rng = torch.Generator().manual_seed(config.seed)
-    numpy_rng = np.random.default_rng(config.seed)
-    python_rng = random.Random(config.seed)
-    start = 0
-    if state is not None:
-        gen.load_state_dict(state["generator"])
-        critic.load_state_dict(state["critic"])
-        opt_g.load_state_dict(state["optimizer_generator"])
-        opt_d.load_state_dict(state["optimizer_critic"])
-        torch_rng.set_state(state["rng"]["torch"])
-        numpy_rng.bit_generator.state = state["rng"]["numpy"]
-        python_rng.setstate(_python_state(state["rng"]["python"]))
-        start = int(state["iteration"])
 
-    losses_path = run_dir / "losses.csv"
-    _rewrite_losses(losses_path, start)
-    if state is None:
-        preprocessor.save(run_dir / "preprocess.json")
-        write_geometry_yaml(binning, run_dir / "binning.yaml")
-    write_text(run_dir / "config.yaml", _config_yaml(config))
-    write_json(
-        run_dir / "run.json",
-        {
-            "data": str(data_path),
-            "particle": particle,
-            "eta": list(eta),
-            "binning": binning.name,
-            "energy_points": schedule.order,
-            "energy_range": list(preprocessor.energy_range),
+@dataclass
+class _Batches:
+    """The :class:`~fastcalogan.models.BatchSource` of a run: batches from the active points."""
+
+    x: torch.Tensor
+    label: torch.Tensor
+    point_rank: npt.NDArray[np.int64]
+    schedule: InjectionSchedule
+    rng: np.random.Generator
+    device: torch.device
+    batch_size: int
+
+    def __post_init__(self) -> None:
+        self._pools: dict[int, npt.NDArray[np.int64]] = {}
+        self._pool = np.zeros(0, dtype=np.int64)
+
+    def start(self, iteration: int) -> int:
+        """Use the energy points active at ``iteration``; returns how many there are."""
+        n = self.schedule.n_active(iteration)
+        if n not in self._pools:
+            self._pools[n] = np.flatnonzero(self.point_rank < n).astype(np.int64)
+        self._pool = self._pools[n]
+        return n
+
+    def _indices(self) -> torch.Tensor:
+        idx = self._pool[self.rng.integers(0, self._pool.size, size=self.batch_size)]
+        return torch.from_numpy(idx).to(self.device)
+
+    def draw(self) -> Batch:
+        """Showers and their labels."""
+        idx = self._indices()
+        return Batch(self.x.index_select(0, idx), self.label.index_select(0, idx))
+
+    def draw_conditions(self) -> torch.Tensor:
+        """Labels only."""
+        return self.label.index_select(0, self._indices())
+
+
+class _Rngs:
+    """The run's random-number generators; their states travel in every checkpoint."""
+
+    def __init__(self, seed: int) -> None:
+        self.torch = torch.Generator().manual_seed(seed)
+        self.numpy = np.random.default_rng(seed)
+        self.python = random.Random(seed)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "torch": self.torch.get_state(),
+            "numpy": self.numpy.bit_generator.state,
+            "python": self.python.getstate(),
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.torch.set_state(state["torch"])
+        self.numpy.bit_generator.state = state["numpy"]
+        version, internal, gauss = state["python"]
+        self.python.setstate((int(version), tuple(int(x) for x in internal), gauss))
+
+
+class _Trainer:
+    """One model (a run, or one range of a split run): restored or started, then trained.
+
+    Args:
+        config: the (sub-)run's resolved settings.
+        inputs: the data file and what it describes.
+        writer: the (sub-)run folder's writer.
+    """
+
+    def __init__(self, config: TrainConfig, inputs: _Inputs, writer: RunWriter) -> None:
+        self.config, self.inputs, self.writer = config, inputs, writer
+        self.family = config.model_family
+        energies, showers = _events(config, inputs)
+        existing = writer.folder.checkpoints()
+        state = self._previous_state(existing[-1]) if existing else None
+        self._set_up_model(state, energies, showers)
+        x, label = self.preprocessor.transform(energies, showers)
+        self.schedule, point_rank = _injection(config, energies)
+        device = resolve_device(config.device)
+        self.objective = self.family.build_objective(
+            self.model_config,
+            config.objective_settings(),
+            self.shape,
+            float(config.lr or 0.0),
+            config.seed,
+            device,
+        )
+        self.rngs = _Rngs(config.seed)
+        self.start = 0 if state is None else self._resume(state)
+        self._write_run_files(fresh=state is None)
+        self.batches = _Batches(
+            x=torch.from_numpy(x).to(device),
+            label=torch.from_numpy(label).to(device),
+            point_rank=point_rank,
+            schedule=self.schedule,
+            rng=self.rngs.numpy,
+            device=device,
+            batch_size=int(config.batch_size or 1),
+        )
+        self.static = self._static_state()
+
+    def _previous_state(self, path: Path) -> dict[str, Any]:
+        """The last checkpoint of the folder, checked against the config."""
+        state = load_checkpoint(path)
+        _check_resume(state, self.config, self.inputs.binning, path)
+        log.info("resuming %s from iteration %d", self.writer.folder.path, state["iteration"])
+        return state
+
+    def _set_up_model(self, state: dict[str, Any] | None, energies: Any, showers: Any) -> None:
+        """Preprocessing, architecture and shape: the checkpoint's, or fitted and configured."""
+        if state is not None:
+            source = str(self.writer.folder.latest_checkpoint())
+            self.preprocessor = Preprocessor.from_dict(state["preprocess"], source)
+            # on resume the architecture comes from the checkpoint
+            self.model_config = self.family.network_config.model_validate(state["model_config"])
+        else:
+            assert self.config.preprocess is not None
+            self.preprocessor = build_preprocessor(self.config.preprocess).fit(
+                energies, showers, self.inputs.binning
+            )
+            self.model_config = self.config.architecture()
+        self.shape = model_shape(self.preprocessor, self.inputs.binning)
+
+    def _resume(self, state: dict[str, Any]) -> int:
+        """Load the weights, the objective's and the RNGs' states; return the iteration."""
+        self.objective.sampler.load_state_dict(state["generator"])
+        self.objective.load_state_dict(state["objective"])
+        self.rngs.restore(state["rng"])
+        return int(state["iteration"])
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Columns of ``losses.csv``: iteration, the family's, active points."""
+        return ("iteration", *self.family.loss_columns, "active_points")
+
+    def _write_run_files(self, fresh: bool) -> None:
+        self.writer.start_losses(self.columns, self.start)
+        if fresh:
+            self.writer.write_preprocess(self.preprocessor)
+            self.writer.write_binning(self.inputs.binning)
+        self.writer.write_config(self.config.model_dump(mode="json"))
+        self.writer.write_info(
+            RunInfo(
+                data=str(self.inputs.data_path),
+                particle=self.inputs.particle,
+                eta=self.inputs.eta,
+                binning=self.inputs.binning.name,
+                family=self.family.name,
+                energy_points=self.schedule.order,
+                energy_range=self.preprocessor.energy_range,
+                fastcalogan_version=__version__,
+                git_hash=git_hash(),
+            )
+        )
+
+    def _static_state(self) -> dict[str, Any]:
+        """What every checkpoint of this run holds besides weights, iteration and RNGs."""
+        inputs = self.inputs
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "family": self.family.name,
+            "preprocess": self.preprocessor.to_dict(),
+            "train_config": self.config.model_dump(mode="json"),
+            "model_config": self.model_config.model_dump(mode="json"),
+            "model_shape": self.shape.to_dict(),
+            "binning": geometry_to_mapping(inputs.binning),
+            "binning_name": inputs.binning.name,
+            "particle": inputs.particle,
+            "eta": list(inputs.eta),
+            "energy_range": list(self.preprocessor.energy_range),
+            "energy_points": list(self.schedule.order),
+            "data_path": str(inputs.data_path),
             "fastcalogan_version": __version__,
             "git_hash": git_hash(),
-        },
-    )
+        }
 
-    batches = _Batches(
-        x=torch.from_numpy(x_np).to(device),
-        label=torch.from_numpy(label_np).to(device),
-        point_rank=point_rank,
-        schedule=schedule,
-        rng=numpy_rng,
-        device=device,
-    )
-    static = {
-        "format": CHECKPOINT_FORMAT,
-        "preprocess": preprocessor.to_dict(),
-        "train_config": config.model_dump(mode="json"),
-        "model_config": model_config.model_dump(mode="json"),
-        "model_shape": {
-            "n_features": preprocessor.n_features,
-            "layer_sizes": list(layer_sizes or []),
-        },
-        "binning": geometry_to_mapping(binning),
-        "binning_name": binning.name,
-        "particle": particle,
-        "eta": list(eta),
-        "energy_range": list(preprocessor.energy_range),
-        "energy_points": list(schedule.order),
-        "data_path": str(data_path),
-        "fastcalogan_version": __version__,
-        "git_hash": git_hash(),
-    }
-    total = config.iterations
-    batch_size = int(config.batch_size or 1)
-    n_critic = int(config.n_critic or 1)
-    gp_lambda = float(config.gp_lambda or 0.0)
-    rows: list[str] = []
-    t0 = time.perf_counter()
-    if start >= total:
-        log.info("%s already at iteration %d >= %d", run_dir, start, total)
-    for it in range(start, total):
-        pool, n_active = batches.pool(it)
-        for _ in range(n_critic):
-            idx = batches.draw(pool, batch_size)
-            real, label = batches.x.index_select(0, idx), batches.label.index_select(0, idx)
-            noise = sample_noise(model_config, batch_size, torch_rng, device)
-            with torch.no_grad():
-                fake = gen(noise, label)
-            d_real, d_fake, gp = critic_terms(critic, real, fake, label, gp_lambda, torch_rng)
-            loss_d = d_fake - d_real + gp
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-        label = batches.label.index_select(0, batches.draw(pool, batch_size))
-        noise = sample_noise(model_config, batch_size, torch_rng, device)
-        critic.requires_grad_(False)
-        loss_g = -critic(gen(noise, label), label).mean()
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
-        critic.requires_grad_(True)
+    def _save(self, iteration: int) -> None:
+        save_checkpoint(
+            self.writer.checkpoint_target(iteration),
+            {
+                **self.static,
+                "iteration": iteration,
+                "generator": _cpu(self.objective.sampler.state_dict()),
+                "objective": self.objective.state_dict(),
+                "rng": self.rngs.state(),
+            },
+        )
+        log.info("%s: checkpoint at iteration %d", self.writer.folder.path, iteration)
 
-        done = it + 1
-        if done % config.log_every == 0 or done == total:
-            values = (loss_d.item(), loss_g.item(), gp.item(), (d_real - d_fake).item())
-            rows.append(f"{done}," + ",".join(f"{v:.6g}" for v in values) + f",{n_active}")
-            if progress is not None:
-                progress(
-                    progress_offset + done,
-                    progress_total or total,
-                    status=f"D {values[0]:.3g} G {values[1]:.3g}",
-                )
-        if done % config.checkpoint_every == 0 or done == total:
-            # losses first: on resume, rows beyond the checkpoint are dropped
-            if rows:
-                with losses_path.open("a") as f:
-                    f.write("\n".join(rows) + "\n")
-                    f.flush()
-                    os.fsync(f.fileno())
+    def run(
+        self, progress: TrainProgress | None, offset: int = 0, total: int | None = None
+    ) -> tuple[int, int, float]:
+        """Train up to ``config.iterations``: (last iteration, new iterations, seconds).
+
+        Args:
+            progress: called every ``log_every`` iterations.
+            offset, total: where this model's iterations sit in the whole call (split runs).
+        """
+        config, end = self.config, self.config.iterations
+        rows: list[str] = []
+        t0 = time.perf_counter()
+        if self.start >= end:
+            log.info("%s already at iteration %d >= %d", self.writer.folder.path, self.start, end)
+        for it in range(self.start, end):
+            n_active = self.batches.start(it)
+            losses = self.objective.step(self.batches, self.rngs.torch)
+            done = it + 1
+            if done % config.log_every == 0 or done == end:
+                values = [float(v.item()) for v in losses]
+                rows.append(f"{done}," + ",".join(f"{v:.6g}" for v in values) + f",{n_active}")
+                if progress is not None:
+                    progress(offset + done, total or end, status=self.family.status(values))
+            if done % config.checkpoint_every == 0 or done == end:
+                # losses first: on resume, rows beyond the checkpoint are dropped
+                self.writer.append_losses(rows)
                 rows.clear()
-            save_checkpoint(
-                checkpoint_path(run_dir, done),
-                {
-                    **static,
-                    "iteration": done,
-                    "generator": _cpu(gen.state_dict()),
-                    "critic": _cpu(critic.state_dict()),
-                    "optimizer_generator": opt_g.state_dict(),
-                    "optimizer_critic": opt_d.state_dict(),
-                    "rng": {
-                        "torch": torch_rng.get_state(),
-                        "numpy": numpy_rng.bit_generator.state,
-                        "python": python_rng.getstate(),
-                    },
-                },
-            )
-            log.info("%s: checkpoint at iteration %d", run_dir, done)
-    seconds = time.perf_counter() - t0
-    return max(start, total), max(0, total - start), seconds
+                self._save(done)
+        return max(self.start, end), max(0, end - self.start), time.perf_counter() - t0
 
 
 def _cpu(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu() for k, v in state.items()}
 
 
-def _python_state(value: Any) -> tuple[Any, ...]:
-    version, internal, gauss = value
-    return (int(version), tuple(int(x) for x in internal), gauss)
+def _train_split(
+    config: TrainConfig, inputs: _Inputs, writer: RunWriter, progress: TrainProgress | None
+) -> tuple[int, int, float]:
+    """One model per energy range, in ``range-k`` sub-folders (seed + k each)."""
+    ranges = SPLIT_RANGES[config.energy_ranges]
+    writer.write_config(config.model_dump(mode="json"))
+    writer.write_info(
+        RunInfo(
+            split=config.energy_ranges,
+            ranges=ranges,
+            subruns=tuple(writer.folder.part_name(k) for k in range(len(ranges))),
+            data=str(inputs.data_path),
+            particle=inputs.particle,
+            eta=inputs.eta,
+            binning=inputs.binning.name,
+            family=config.family,
+            fastcalogan_version=__version__,
+        )
+    )
+    last, new, secs = 0, 0, 0.0
+    for k, energy_range in enumerate(ranges):
+        sub_config = config.model_copy(
+            update={"energy_ranges": "full", "energy_range": energy_range, "seed": config.seed + k}
+        )
+        last, new_k, secs_k = _Trainer(sub_config, inputs, writer.part(k)).run(
+            progress, offset=k * config.iterations, total=len(ranges) * config.iterations
+        )
+        new, secs = new + new_k, secs + secs_k
+    return last, new, secs
 
 
 # ----- public entry --------------------------------------------------------------------------
@@ -403,7 +440,8 @@ def train(
     run_dir: str | os.PathLike[str],
     progress: TrainProgress | None = None,
 ) -> TrainResult:
-    """Train a conditional WGAN-GP on voxelised showers, resuming if ``run_dir`` has checkpoints.
+    """Train a model of ``config.family`` on voxelised showers, resuming if ``run_dir`` has
+    checkpoints.
 
     Args:
         config: the run's settings (preset defaults are filled in here).
@@ -427,80 +465,40 @@ def train(
     if path is None:
         raise ConfigError("data: no shower file given (set data: FILE or pass --data)")
     data_path = Path(path).resolve()
-    run_dir = Path(run_dir)
+    folder = RunFolder(run_dir)
     # the data first: a bad file or setting leaves no run folder behind
-    data, binning, particle, eta = _read_data(config, data_path)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    inputs = _read_inputs(config, data_path)
     config = config.model_copy(update={"data": str(data_path)})
     t0 = time.perf_counter()
     previous = torch.are_deterministic_algorithms_enabled()
     previous_threads = torch.get_num_threads()
     device = resolve_device(config.device)
-    with log_to_file(run_dir / "train.log"):
+    with folder.writing() as writer, log_to_file(folder.train_log):
         try:
             if config.deterministic:
                 torch.use_deterministic_algorithms(True, warn_only=device.type != "cpu")
             if config.threads is not None:
                 torch.set_num_threads(config.threads)
             log.info(
-                "training %s on %s: %d events, binning %s, particle %s, eta %s",
+                "training %s (%s) on %s: %d events, binning %s, particle %s, eta %s",
                 config.preset,
+                config.family,
                 data_path,
-                data.n_events,
-                binning.name,
-                particle,
-                eta,
+                inputs.data.n_events,
+                inputs.binning.name,
+                inputs.particle,
+                inputs.eta,
             )
             if config.energy_ranges == "full":
-                last, new, secs = _train_one(
-                    config, data, binning, particle, eta, data_path, run_dir, progress
-                )
-                sub_dirs: Sequence[Path] = (run_dir,)
+                last, new, secs = _Trainer(config, inputs, writer).run(progress)
             else:
-                ranges = _SPLIT_RANGES[config.energy_ranges]
-                sub_dirs = [run_dir / f"range-{k}" for k in range(len(ranges))]
-                write_text(run_dir / "config.yaml", _config_yaml(config))
-                write_json(
-                    run_dir / "run.json",
-                    {
-                        "split": config.energy_ranges,
-                        "ranges": [list(r) for r in ranges],
-                        "subruns": [d.name for d in sub_dirs],
-                        "data": str(data_path),
-                        "particle": particle,
-                        "eta": list(eta),
-                        "binning": binning.name,
-                        "fastcalogan_version": __version__,
-                    },
-                )
-                last, new, secs = 0, 0, 0.0
-                for k, (rng_range, sub) in enumerate(zip(ranges, sub_dirs, strict=True)):
-                    sub_config = config.model_copy(
-                        update={
-                            "energy_ranges": "full",
-                            "energy_range": tuple(rng_range),
-                            "seed": config.seed + k,
-                        }
-                    )
-                    last_k, new_k, secs_k = _train_one(
-                        sub_config,
-                        data,
-                        binning,
-                        particle,
-                        eta,
-                        data_path,
-                        sub,
-                        progress,
-                        progress_offset=k * config.iterations,
-                        progress_total=len(ranges) * config.iterations,
-                    )
-                    last, new, secs = last_k, new + new_k, secs + secs_k
+                last, new, secs = _train_split(config, inputs, writer, progress)
         finally:
             torch.use_deterministic_algorithms(previous)
             torch.set_num_threads(previous_threads)
-    checkpoints = tuple(p for d in sub_dirs for p in list_checkpoints(d))
+    checkpoints = tuple(p for part in folder.parts() for p in part.checkpoints())
     return TrainResult(
-        run_dir=run_dir,
+        run_dir=folder.path,
         last_iteration=last,
         checkpoints=checkpoints,
         seconds=time.perf_counter() - t0,

@@ -1,4 +1,4 @@
-"""Load a generator and its preprocessing from a checkpoint and produce showers.
+"""Load a sampling network and its preprocessing from a checkpoint and produce showers.
 
 This sits in ``train`` so that both checkpoint selection and the generation API use it.
 Generation is a pure function of (generator weights, preprocessing state, noise, condition):
@@ -15,15 +15,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import torch
+from torch import nn
 
 from ..errors import CheckpointError, ModelError
 from ..geometry import Geometry, geometry_from_mapping
-from ..models import Generator, ModelConfig, build_models, sample_noise
+from ..models import ModelShape, NoiseSpec, get_family, get_preset
 from ..preprocess import Preprocessor
 from .checkpoint import load_checkpoint
 
 __all__ = [
     "TrainedGenerator",
+    "model_shape",
     "resolve_device",
     "showers_from_noise",
 ]
@@ -41,15 +43,15 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 def showers_from_noise(
-    generator: Generator,
+    generator: nn.Module,
     preprocessor: Preprocessor,
     noise: torch.Tensor,
     incident_energies: torch.Tensor,
 ) -> torch.Tensor:
-    """Generator output for ``noise`` at ``incident_energies``, mapped back to MeV voxels.
+    """Sampling-network output for ``noise`` at ``incident_energies``, back in MeV voxels.
 
     Args:
-        generator: in eval mode, on the device of ``noise``.
+        generator: a family's sampling network, in eval mode, on the device of ``noise``.
         preprocessor: the fitted preprocessing of the training run.
         noise: shape ``(batch, latent_dim)``.
         incident_energies: shape ``(batch,)``, MeV (kinetic energy for hadrons).
@@ -57,20 +59,31 @@ def showers_from_noise(
     Returns:
         Voxel energies, shape ``(batch, n_voxels)``, MeV.
     """
-    label = torch.as_tensor(
-        preprocessor.label(incident_energies.detach().cpu().numpy()), device=noise.device
+    energies = incident_energies.to(noise.device)
+    label = preprocessor.label_torch(energies)
+    return preprocessor.inverse_torch(generator(noise, label), energies)
+
+
+def model_shape(preprocessor: Preprocessor, binning: Geometry) -> ModelShape:
+    """The shape a family's networks are built for, from the fitted preprocessing and binning."""
+    return ModelShape(
+        n_features=preprocessor.n_features,
+        n_conditions=preprocessor.n_conditions,
+        head_layer_sizes=preprocessor.layer_sizes if preprocessor.layer_norm else (),
+        layer_shapes=binning.layer_shapes,
     )
-    return preprocessor.inverse_torch(generator(noise, label), incident_energies.to(noise.device))
 
 
 @dataclass
 class TrainedGenerator:
-    """A generator restored from a checkpoint, with everything needed to use it.
+    """The sampling network of a trained model, with everything needed to use it.
 
     Attributes:
-        generator: the network, in eval mode, on ``device``.
+        generator: the family's sampling network (a GAN's generator, a VAE's decoder), in
+            eval mode, on ``device``.
+        family: the model family's name.
         preprocessor: its fitted preprocessing.
-        model_config: its architecture.
+        model_config: the family's network config.
         binning: the voxel binning of its showers.
         particle: the particle it was trained on.
         eta: the |eta| slice ``(eta_min, eta_max)``.
@@ -79,9 +92,10 @@ class TrainedGenerator:
         device: where it runs.
     """
 
-    generator: Generator
+    generator: nn.Module
+    family: str
     preprocessor: Preprocessor
-    model_config: ModelConfig
+    model_config: Any
     binning: Geometry
     particle: str
     eta: tuple[float, float]
@@ -95,18 +109,20 @@ class TrainedGenerator:
         checkpoint: str | os.PathLike[str] | dict[str, Any],
         device: str | torch.device = "auto",
     ) -> TrainedGenerator:
-        """Restore from a checkpoint file (or its loaded dictionary)."""
+        """Restore from a checkpoint file (or its loaded dictionary), of any family."""
         dev = resolve_device(device)
         path = None if isinstance(checkpoint, dict) else Path(checkpoint)
         state = checkpoint if isinstance(checkpoint, dict) else load_checkpoint(checkpoint)
         source = str(path) if path else "<checkpoint>"
         try:
+            family = get_family(str(state["family"]))
+        except ModelError as err:
+            raise CheckpointError(f"{source}: {err}; a newer fastcalogan may read it") from err
+        try:
             preprocessor = Preprocessor.from_dict(state["preprocess"], source)
-            config = ModelConfig.model_validate(state["model_config"])
-            shape = state["model_shape"]
-            generator, _ = build_models(
-                config, int(shape["n_features"]), shape["layer_sizes"] or None
-            )
+            config = family.network_config.model_validate(state["model_config"])
+            shape = ModelShape.from_dict(state["model_shape"])
+            generator = family.build_sampler(config, shape)
             generator.load_state_dict(state["generator"])
             binning = geometry_from_mapping(state["binning"], source)
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
@@ -114,6 +130,7 @@ class TrainedGenerator:
         generator.to(dev).eval()
         return cls(
             generator=generator,
+            family=family.name,
             preprocessor=preprocessor,
             model_config=config,
             binning=binning,
@@ -123,6 +140,47 @@ class TrainedGenerator:
             checkpoint=path,
             device=dev,
         )
+
+    @classmethod
+    def untrained(
+        cls,
+        preset: str,
+        binning: Geometry,
+        energy_range: tuple[float, float],
+        particle: str | None = None,
+        eta: tuple[float, float] = (0.2, 0.25),
+        seed: int = 0,
+    ) -> TrainedGenerator:
+        """A preset's sampling network with its seeded initial weights, on the CPU, eval mode.
+
+        For benchmarks and tests: speed and export do not depend on the weights' values.
+        """
+        recipe = get_preset(preset)
+        family = get_family(recipe.family)
+        pre = Preprocessor(
+            recipe.preprocess,
+            float(energy_range[0]),
+            float(energy_range[1]),
+            binning.layer_sizes,
+        )
+        sampler = family.build_sampler(recipe.model, model_shape(pre, binning), seed)
+        return cls(
+            generator=sampler.eval(),
+            family=family.name,
+            preprocessor=pre,
+            model_config=recipe.model,
+            binning=binning,
+            particle=particle or recipe.particle,
+            eta=eta,
+            iteration=0,
+            checkpoint=None,
+            device=torch.device("cpu"),
+        )
+
+    @property
+    def noise(self) -> NoiseSpec:
+        """The sampling network's noise input."""
+        return get_family(self.family).noise(self.model_config)
 
     @property
     def energy_range(self) -> tuple[float, float]:
@@ -148,10 +206,11 @@ class TrainedGenerator:
         energies = np.asarray(incident_energies, dtype=np.float64).reshape(-1)
         out = np.empty((energies.size, self.binning.n_voxels), dtype=np.float32)
         step = max(1, int(batch_size))
+        noise = self.noise
         with torch.inference_mode():
             for start in range(0, energies.size, step):
                 e = torch.as_tensor(energies[start : start + step], dtype=torch.float32)
-                z = sample_noise(self.model_config, e.shape[0], generator, self.device)
+                z = noise.sample(e.shape[0], generator, self.device)
                 showers = showers_from_noise(
                     self.generator, self.preprocessor, z, e.to(self.device)
                 )

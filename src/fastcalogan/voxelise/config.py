@@ -32,7 +32,8 @@ class VoxeliseConfig(StageConfig):
             layer in front of such a layer). Needs a second pass over the hits.
         relevant_threshold: energy fraction that makes a layer relevant (0.1 % in FastCaloGAN).
         relevant_energy_mev: incident energy of the sample the rule is evaluated on (events
-            within 1 % of it); ``null`` uses every event of the file.
+            within 1 % of it; when the file has none, its nearest energy point, with a
+            warning); ``null`` uses every event of the file.
     """
 
     binning: str | None = None

@@ -11,7 +11,6 @@ silently: per event ``showers.sum() + leakage.sum() + unbinned`` equals the hits
 from __future__ import annotations
 
 import logging
-import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,11 +23,11 @@ import numpy.typing as npt
 from .. import __version__
 from .._fileio import refuse_overwrite, write_json
 from .._logging import ProgressCallback
-from ..data import HitShowers, ShowerWriter, iter_hits
+from ..data import HitShowers, ShowerWriter, energy_point_mask, iter_hits
 from ..errors import ConfigError, DataFormatError
 from ..geometry import Binning, default_geometry, hit_slots, load_geometry, require_polar
 from .config import VoxeliseConfig
-from .relevant import layers_from_energies
+from .relevant import RelevantLayers, choose_energy_point, layers_from_energies
 
 __all__ = [
     "VoxeliseResult",
@@ -41,8 +40,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Events within this relative distance of ``relevant_energy_mev`` form the relevant-layer sample.
-_ENERGY_POINT_TOLERANCE = 0.01
 #: What needs the polar kind, for the one-line refusal of another.
 _WHAT = "voxelising (r, alpha) hits"
 
@@ -109,6 +106,8 @@ class VoxeliseResult:
         leakage_fraction_per_layer: sampling id -> that layer's leakage / total energy (they
             add up to ``leakage_fraction``).
         unbinned_fraction: energy in layers without voxels / total energy.
+        relevant_energy_mev: the energy point the relevant-layer rule was evaluated at
+            (``None``: every event, or the rule was not applied).
     """
 
     out_path: Path
@@ -126,6 +125,7 @@ class VoxeliseResult:
     leakage_fraction: float
     leakage_fraction_per_layer: dict[int, float]
     unbinned_fraction: float
+    relevant_energy_mev: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready mapping (paths as strings)."""
@@ -182,6 +182,15 @@ def _resolve_binning(config: VoxeliseConfig, attrs: dict[str, Any]) -> tuple[Bin
     return require_polar(geometry, _WHAT), config.binning
 
 
+def _incident_energies(path: Path) -> npt.NDArray[np.float64]:
+    """All incident energies of a hit file (MeV), without reading its hits."""
+    try:
+        with h5py.File(path, "r") as f:
+            return np.asarray(f["incident_energies"][:], dtype=np.float64).reshape(-1)
+    except (OSError, KeyError) as err:
+        raise DataFormatError(f"{path}: cannot read incident_energies ({err})") from err
+
+
 def _relevant_pass(
     config: VoxeliseConfig,
     hits_path: Path,
@@ -189,20 +198,15 @@ def _relevant_pass(
     done: int,
     total: int,
     progress: ProgressCallback | None,
-) -> tuple[int, ...]:
+) -> RelevantLayers:
     """First pass: layer energies of the relevant-energy sample -> relevant layers."""
+    point = choose_energy_point(
+        _incident_energies(hits_path), config.relevant_energy_mev, str(hits_path)
+    )
     layer_energy = np.zeros(binning.n_layers)
     n_selected = 0
-    e_min, e_max = math.inf, 0.0
-    target = config.relevant_energy_mev
     for block in iter_hits(hits_path, config.chunk_events):
-        inc = block.incident_energies
-        if inc.size:
-            e_min, e_max = min(e_min, float(inc.min())), max(e_max, float(inc.max()))
-        if target is None:
-            selected = np.ones(inc.shape, dtype=bool)
-        else:
-            selected = np.abs(inc / target - 1.0) <= _ENERGY_POINT_TOLERANCE
+        selected = energy_point_mask(block.incident_energies, point)
         if selected.any():
             vox = voxelise_hits(block, binning)
             per_voxel = vox.showers[selected].sum(axis=0)
@@ -211,12 +215,6 @@ def _relevant_pass(
         done += block.n_events
         if progress is not None:
             progress(done, total)
-    if n_selected == 0:
-        raise ConfigError(
-            f"relevant_energy_mev: no event of {hits_path} has an incident energy within "
-            f"{_ENERGY_POINT_TOLERANCE:.0%} of {target:g} MeV (found {e_min:g}..{e_max:g} MeV); "
-            "set relevant_energy_mev to one of the file's energies, or null to use every event"
-        )
     kept = layers_from_energies(layer_energy, binning, config.relevant_threshold)
     fractions = layer_energy / max(layer_energy.sum(), np.finfo(float).tiny)
     logger.info(
@@ -225,7 +223,7 @@ def _relevant_pass(
         list(kept),
         ", ".join(f"{i}:{f:.2e}" for i, f in zip(binning.layer_ids, fractions, strict=True)),
     )
-    return kept
+    return RelevantLayers(kept, point, n_selected)
 
 
 def voxelise(
@@ -254,7 +252,7 @@ def voxelise(
 
     Raises:
         DataFormatError: the hit file is missing or malformed.
-        ConfigError: no relevant-energy sample in the file, or no binning can be chosen.
+        ConfigError: no binning can be chosen.
         BinningError: the binning cannot be loaded.
     """
     hits_path, out_path = Path(hits_path), Path(out_path)
@@ -263,11 +261,11 @@ def voxelise(
     binning, binning_name = _resolve_binning(config, file_attrs)
     total = n_total * (2 if config.relevant_layers else 1)
     done = 0
-    kept: tuple[int, ...] | None = None
+    rule: RelevantLayers | None = None
     if config.relevant_layers:
-        kept = _relevant_pass(config, hits_path, binning, done, total, progress)
+        rule = _relevant_pass(config, hits_path, binning, done, total, progress)
         done = n_total
-        binning = binning.with_layers(kept, name=binning.name)
+        binning = binning.with_layers(rule.layers, name=binning.name)
     attrs: dict[str, Any] = {
         k: v
         for k, v in file_attrs.items()
@@ -310,7 +308,7 @@ def voxelise(
         binning=binning_name,
         layer_ids=binning.layer_ids,
         n_voxels=binning.n_voxels,
-        relevant_layers=kept,
+        relevant_layers=None if rule is None else rule.layers,
         total_energy_mev=total_energy,
         voxel_energy_mev=voxel_energy,
         leakage_mev=float(leak.sum()),
@@ -320,6 +318,7 @@ def voxelise(
             i: float(x) / denominator for i, x in zip(binning.layer_ids, leak, strict=True)
         },
         unbinned_fraction=unbinned / denominator,
+        relevant_energy_mev=None if rule is None else rule.energy_mev,
     )
     write_json(result.summary_path, result.to_dict())
     level = logging.WARNING if result.leakage_fraction > 0.01 else logging.INFO

@@ -1,0 +1,301 @@
+"""The sections of a benchmark run: generation, training, the reference simulator, memory."""
+
+from __future__ import annotations
+
+import logging
+import math
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..data import DS1_ENERGIES
+from ..generate import GeneratorGraph, OnnxSimulator
+from ..geometry import load_geometry
+from ..models import get_preset
+from ..simulate import simulate_voxels
+from ..train import TrainConfig, TrainedGenerator, showers_from_noise, train
+from .config import BenchConfig
+from .synthetic import synthetic_showers
+from .timing import (
+    FlopCount,
+    forward_flops,
+    matmul_peak,
+    matmul_seconds,
+    median_time,
+    read_bandwidth,
+    torch_threads,
+)
+
+__all__ = ["generation_rows", "generation_rss", "reference_simulator", "training_row"]
+
+log = logging.getLogger(__name__)
+
+
+def generation_rows(
+    config: BenchConfig,
+    preset: str,
+    model: TrainedGenerator,
+    onnx_path: Path,
+    peaks: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    graph = GeneratorGraph([model])
+    lo, hi = model.energy_range
+    flops_per_shower = forward_flops(lambda: graph(*_inputs(model, 100, lo, hi))) / 100.0
+    weights_bytes = sum(int(p.numel()) * p.element_size() for p in graph.parameters())
+    backends: list[tuple[str, str]] = [
+        ("torch", "cpu"),
+        ("torch-graph", "cpu"),
+        ("onnxruntime", "cpu"),
+    ]
+    if config.cuda and torch.cuda.is_available():
+        backends.append(("torch-graph", "cuda"))
+    for threads in config.threads:
+        # the peak is measured next to the points it normalises: the load of a shared
+        # machine changes during a run
+        peak = matmul_peak(config.gemm_size, threads)
+        peaks.append({"section": f"generation {preset}", **peak})
+        bandwidth = read_bandwidth(weights_bytes, threads)
+        session = OnnxSimulator(onnx_path, threads)
+        for backend, device in backends:
+            for batch in config.batches:
+                noise, energy = _inputs(model, batch, lo, hi)
+                fn = _runner(backend, device, model, graph, session, noise, energy)
+                inner = max(1, math.ceil(config.min_showers / batch))
+                with torch_threads(threads), torch.inference_mode():
+                    seconds = median_time(fn, config.repeats, inner, config.point_seconds) / inner
+                per_shower = seconds / batch
+                gflops = flops_per_shower / per_shower / 1e9
+                rows.append(
+                    {
+                        "preset": preset,
+                        "backend": backend,
+                        "device": device,
+                        "threads": threads,
+                        "batch": batch,
+                        "seconds_per_shower": per_shower,
+                        "us_per_shower": per_shower * 1e6,
+                        "gflops": gflops,
+                        "peak_gflops": peak["gflops_best"],
+                        "fraction_of_peak": (
+                            gflops / peak["gflops_best"] if device == "cpu" else None
+                        ),
+                        "read_bandwidth_gbs": bandwidth / 1e9,
+                        "weights_read_us_per_call": weights_bytes / bandwidth * 1e6,
+                    }
+                )
+                log.info(
+                    "%s %s/%s t%d b%d: %.3g us/shower",
+                    preset,
+                    backend,
+                    device,
+                    threads,
+                    batch,
+                    per_shower * 1e6,
+                )
+    return rows
+
+
+def _inputs(
+    model: TrainedGenerator, batch: int, lo: float, hi: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(batch)
+    noise = model.noise.sample(batch, g)
+    u = torch.rand(batch, 1, generator=g, dtype=torch.float64)
+    energy = torch.exp(math.log(lo) * (1 - u) + math.log(hi) * u).float()
+    return noise, energy
+
+
+def _runner(
+    backend: str,
+    device: str,
+    model: TrainedGenerator,
+    graph: GeneratorGraph,
+    session: Any,
+    noise: torch.Tensor,
+    energy: torch.Tensor,
+) -> Callable[[], Any]:
+    if backend == "onnxruntime":
+        z_np, e_np = noise.numpy(), energy.numpy()
+        return lambda: session.run(z_np, e_np)
+    if backend == "torch":
+        flat = energy.reshape(-1)
+        return lambda: showers_from_noise(model.generator, model.preprocessor, noise, flat)
+    if device == "cuda":  # pragma: no cover - needs a GPU
+        g = GeneratorGraph([model]).to("cuda")
+        z, e = noise.cuda(), energy.cuda()
+
+        def run_cuda() -> None:
+            g.generate(z, e, block_rows=65536)
+            torch.cuda.synchronize()
+
+        return run_cuda
+    return lambda: graph.generate(noise, energy)
+
+
+class _ChunkClock:
+    """Progress callback of :func:`train` that times each chunk of ``log_every`` iterations."""
+
+    def __init__(self) -> None:
+        self.last: tuple[int, float] | None = None
+        self.rates: list[float] = []
+
+    def __call__(self, done: int, total: int, status: str = "") -> None:
+        now = time.perf_counter()
+        if self.last is not None and done > self.last[0]:
+            self.rates.append((done - self.last[0]) / (now - self.last[1]))
+        self.last = (done, now)
+
+
+def training_row(
+    config: BenchConfig, preset: str, folder: Path, threads: int, peaks: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Iterations/s of the real training loop, next to the FLOP limit and the matmuls alone.
+
+    The speed is the median over chunks of the timed iterations (a burst of load from
+    elsewhere spoils a chunk, not the number); the peak is the best of a GEMM measured just
+    before and just after (both appended to ``peaks``), so that a slow moment cannot lower
+    the limit.
+    """
+    data = synthetic_showers(preset, folder, per_point=200)
+    recipe = get_preset(preset)
+    batch = config.train_batch or recipe.batch_size
+    common: dict[str, Any] = {
+        "preset": preset,
+        "batch_size": batch,
+        "checkpoint_every": 10**9,
+        "log_every": 10**9,
+        "device": "cpu",
+        "threads": threads,
+        "seed": 0,
+    }
+    with FlopCount() as counter:
+        train(
+            TrainConfig.model_validate({**common, "iterations": 1}),
+            data,
+            folder / f"flops-{preset}",
+        )
+    flops = counter.total
+    run = folder / f"train-{preset}"
+    train(TrainConfig.model_validate({**common, "iterations": config.train_warmup}), data, run)
+    chunk = max(1, config.train_iterations // 8)
+    clock = _ChunkClock()
+    before = matmul_peak(config.gemm_size, threads)
+    result = train(
+        TrainConfig.model_validate(
+            {
+                **common,
+                "iterations": config.train_warmup + config.train_iterations,
+                "log_every": chunk,
+            }
+        ),
+        data,
+        run,
+        progress=clock,
+    )
+    after = matmul_peak(config.gemm_size, threads)
+    peaks += [
+        {"section": f"training {preset}", **before},
+        {"section": f"training {preset}, after", **after},
+    ]
+    matmul_s = matmul_seconds(counter.matmuls)
+    peak = max(before["gflops_best"], after["gflops_best"])
+    its = float(np.median(clock.rates)) if clock.rates else result.iterations_per_s
+    return {
+        "preset": preset,
+        "batch_size": batch,
+        "family": recipe.family,
+        "objective": recipe.objective.model_dump(mode="json"),
+        "threads": threads,
+        "iterations": config.train_iterations,
+        "chunk_iterations": chunk,
+        "iterations_per_s": its,
+        "iterations_per_s_overall": result.iterations_per_s,
+        "seconds_per_iteration": 1.0 / its if its > 0 else None,
+        "flops_per_iteration": flops,
+        "gflops": flops * its / 1e9,
+        "flop_limit_iterations_per_s": peak * 1e9 / flops if flops else None,
+        "fraction_of_flop_limit": flops * its / 1e9 / peak if flops else None,
+        "peak_gflops": peak,
+        "matmuls_per_iteration": len(counter.matmuls),
+        "matmul_seconds_per_iteration": matmul_s,
+        "matmul_fraction_of_peak": flops / matmul_s / 1e9 / peak if matmul_s > 0 else None,
+        "matmul_share_of_iteration": matmul_s * its,
+    }
+
+
+def reference_simulator(config: BenchConfig, particle: str, threads: int) -> dict[str, Any]:
+    binning = load_geometry("ds1-photons" if particle == "photon" else "ds1-pions")
+    n = config.simulate_events
+    energies = np.resize(np.asarray(DS1_ENERGIES, dtype=np.float64), n)
+    t0 = time.perf_counter()
+    simulate_voxels(particle, energies, (0.2, 0.25), binning, seed=0)
+    seconds = time.perf_counter() - t0
+    return {
+        "particle": particle,
+        "events": n,
+        "energies": "DS1 points, cycled",
+        "showers_per_s": n / seconds if seconds > 0 else None,
+    }
+
+
+_RSS_SCRIPT = """
+import resource, sys, time
+import numpy as np
+
+def hwm():
+    # VmHWM: peak RSS of this process's own address space, in KiB (Linux)
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return -1
+
+from fastcalogan.generate.onnx_runtime import OnnxSimulator
+before = hwm()
+sim = OnnxSimulator(sys.argv[1], threads=int(sys.argv[3]))
+lo, hi = sim.energy_range
+n = int(sys.argv[2])
+energies = np.exp(np.random.default_rng(0).uniform(np.log(lo), np.log(hi), n))
+t0 = time.perf_counter()
+sim.simulate(energies, 0, batch_size=10000)
+dt = time.perf_counter() - t0
+print(before, hwm(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, dt)
+"""
+
+
+def generation_rss(onnx_path: Path, events: int, threads: int) -> dict[str, Any]:
+    """Peak RSS of a fresh process that loads the model and generates ``events`` showers.
+
+    The peak is ``VmHWM`` of ``/proc/self/status``; ``getrusage``'s ``ru_maxrss`` is reported
+    too, but on Linux it keeps the parent's high-water mark across fork and exec, so from a
+    large parent it overstates the child.
+    """
+    out = subprocess.run(
+        [sys.executable, "-c", _RSS_SCRIPT, str(onnx_path), str(events), str(threads)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    if out.returncode != 0:
+        log.warning("RSS subprocess failed: %s", out.stderr.strip().splitlines()[-1:])
+        return {"events": events, "error": out.stderr.strip().splitlines()[-1:]}
+    before, after, maxrss, seconds = out.stdout.split()
+    peak = int(after) * 1024 if int(after) >= 0 else int(maxrss) * 1024
+    return {
+        "events": events,
+        "backend": "onnxruntime",
+        "peak_rss_bytes": peak,
+        "rss_after_imports_bytes": int(before) * 1024 if int(before) >= 0 else None,
+        "ru_maxrss_bytes": int(maxrss) * 1024,
+        "seconds": float(seconds),
+    }

@@ -1,0 +1,141 @@
+"""The exported function of a trained run, and the contract of its ONNX file.
+
+:class:`GeneratorGraph` is the pure generation function of
+:func:`fastcalogan.train.showers_from_noise` with everything folded in: the condition label
+computed from the incident energy, the model family's sampling network as it exports it
+(the MLP WGAN-GP folds batch normalisation into its linear layers) and the preprocessing
+inversion back to MeV. A
+photon run split in three momentum ranges becomes one graph that routes every row to the
+generator of its range (gather, run, scatter: each row costs one generator pass). See
+``docs/onnx.md`` for the input/output contract; :mod:`.export` writes the file and
+:mod:`.onnx_runtime` runs it, both through the names defined here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import ModelError
+from ..models import get_family
+from ..preprocess import Preprocessor
+from ..train import EnergyRouting, TrainedGenerator
+
+__all__ = [
+    "INPUT_NAMES",
+    "ONNX_FORMAT",
+    "OUTPUT_NAME",
+    "GeneratorGraph",
+    "relative_difference",
+    "sidecar_path",
+]
+
+#: Marker in every sidecar; readers refuse other values.
+ONNX_FORMAT = "fastcalogan-onnx-1"
+INPUT_NAMES = ("noise", "incident_energy")
+OUTPUT_NAME = "showers"
+
+
+def sidecar_path(onnx_path: str | os.PathLike[str]) -> Path:
+    """The sidecar of a model: ``gen.onnx`` -> ``gen.json``."""
+    return Path(onnx_path).with_suffix(".json")
+
+
+class _Part(nn.Module):
+    """One model: energy -> label, the family's export module, inversion to MeV."""
+
+    def __init__(self, model: TrainedGenerator) -> None:
+        super().__init__()
+        self.sampler = get_family(model.family).export_module(model.generator)
+        self.preprocessor: Preprocessor = model.preprocessor
+
+    def forward(self, noise: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
+        label = self.preprocessor.label_torch(energy)
+        return self.preprocessor.inverse_torch(self.sampler(noise, label), energy)
+
+
+class GeneratorGraph(nn.Module):
+    """The exported function: ``noise (B, latent)``, ``incident_energy (B, 1)`` MeV -> showers MeV.
+
+    Each model is its family's export module (:meth:`~fastcalogan.models.ModelFamily.export_module`)
+    between the preprocessing's label (:meth:`~fastcalogan.preprocess.Preprocessor.label_torch`)
+    and its inversion to MeV, whatever the family.
+
+    Several generators (energy ranges in increasing order) are routed by energy with the rule
+    of :class:`~fastcalogan.train.EnergyRouting` (its traceable form); energies outside all
+    ranges go to the nearest end range (callers check the range, as :class:`OnnxSimulator`
+    does).
+
+    Args:
+        models: one model per range, sorted by energy, same binning and noise.
+    """
+
+    def __init__(self, models: Sequence[TrainedGenerator]) -> None:
+        super().__init__()
+        if not models:
+            raise ModelError("nothing to export: no generator")
+        noise = {m.noise for m in models}
+        if len(noise) != 1:
+            raise ModelError(f"the models of one export must share their noise, found {noise}")
+        self.noise = noise.pop()
+        self.latent_dim = self.noise.width
+        self.n_voxels = models[0].binning.n_voxels
+        self.parts = nn.ModuleList(_Part(m) for m in models)
+        self.routing = EnergyRouting([m.energy_range for m in models])
+        self.eval()
+
+    def forward(self, noise: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
+        if len(self.parts) == 1:
+            return self.parts[0](noise, energy)
+        which = self.routing.route_torch(energy.reshape(-1))
+        out = torch.zeros(noise.shape[0], self.n_voxels, dtype=noise.dtype)
+        for k, part in enumerate(self.parts):
+            idx = torch.nonzero(which == k).reshape(-1)
+            out = out.index_put((idx,), part(noise[idx], energy[idx]))
+        return out
+
+    def generate(
+        self, noise: torch.Tensor, energy: torch.Tensor, block_rows: int = 1024
+    ) -> torch.Tensor:
+        """:meth:`forward` block by block (activations of a block stay in the CPU caches).
+
+        Args:
+            noise: ``(batch, latent_dim)``.
+            energy: ``(batch, 1)``, MeV.
+            block_rows: rows per forward pass.
+
+        Returns:
+            Voxel energies ``(batch, n_voxels)``, MeV.
+        """
+        n = noise.shape[0]
+        if n <= block_rows:
+            return self(noise, energy)
+        out = torch.empty(n, self.n_voxels, dtype=noise.dtype, device=noise.device)
+        for start in range(0, n, block_rows):
+            out[start : start + block_rows] = self(
+                noise[start : start + block_rows], energy[start : start + block_rows]
+            )
+        return out
+
+
+def relative_difference(test: torch.Tensor | Any, reference: torch.Tensor | Any) -> float:
+    """Largest ``|test - ref|`` of a shower relative to its largest voxel ``max_j |ref_j|``.
+
+    Voxels far below a shower's maximum carry the rounding of the whole sum that produced
+    them (the GEMM's accumulation order differs between torch and onnxruntime), so the
+    comparison is made on the shower's scale.
+
+    >>> relative_difference([[1.0, 2e-6]], [[1.0, 0.0]])
+    2e-06
+    """
+    t = torch.as_tensor(test, dtype=torch.float64)
+    r = torch.as_tensor(reference, dtype=torch.float64)
+    if r.numel() == 0:
+        return 0.0
+    scale = r.abs().amax(dim=-1, keepdim=True).clamp_min(1e-30)
+    return float(((t - r).abs() / scale).max())

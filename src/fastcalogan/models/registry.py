@@ -1,0 +1,81 @@
+"""The registry of model families and their presets, keyed by name.
+
+The built-in families register themselves when :mod:`fastcalogan.models` is imported; a new
+family adds one line there (or calls :func:`register_family` from its own package).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ModelError
+from .family import ModelFamily, Preset
+
+__all__ = [
+    "families",
+    "get_family",
+    "get_preset",
+    "preset_names",
+    "register_family",
+]
+
+_FAMILIES: dict[str, ModelFamily[Any, Any]] = {}
+_PRESETS: dict[str, Preset] = {}
+
+
+def register_family(family: ModelFamily[Any, Any]) -> ModelFamily[Any, Any]:
+    """Add a family and its presets to the registry.
+
+    Raises:
+        ModelError: the family or one of its presets has a name already taken, or a preset
+            names another family.
+    """
+    if family.name in _FAMILIES:
+        raise ModelError(f"model family '{family.name}' is already registered")
+    if not family.presets:
+        raise ModelError(f"model family '{family.name}' has no preset")
+    for preset in family.presets:
+        if preset.name in _PRESETS:
+            raise ModelError(f"preset '{preset.name}' is already registered")
+        if preset.family != family.name:
+            raise ModelError(f"preset '{preset.name}' names family '{preset.family}'")
+    _FAMILIES[family.name] = family
+    for preset in family.presets:
+        _PRESETS[preset.name] = preset
+    return family
+
+
+def families() -> tuple[ModelFamily[Any, Any], ...]:
+    """Every registered family, in registration order."""
+    return tuple(_FAMILIES.values())
+
+
+def preset_names() -> tuple[str, ...]:
+    """Every registered preset, family by family."""
+    return tuple(_PRESETS)
+
+
+def get_family(name: str) -> ModelFamily[Any, Any]:
+    """The family called ``name``.
+
+    Raises:
+        ModelError: no such family (the message lists the registered ones).
+    """
+    try:
+        return _FAMILIES[name]
+    except KeyError:
+        known = ", ".join(_FAMILIES)
+        raise ModelError(f"unknown model family '{name}' (registered: {known})") from None
+
+
+def get_preset(name: str) -> Preset:
+    """The preset called ``name``.
+
+    Raises:
+        ModelError: no such preset (the message lists the registered ones).
+    """
+    try:
+        return _PRESETS[name]
+    except KeyError:
+        known = ", ".join(_PRESETS)
+        raise ModelError(f"unknown preset '{name}' (registered: {known})") from None

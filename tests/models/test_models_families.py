@@ -1,0 +1,144 @@
+"""The model-family seam: registry, presets, config validation per family, shapes and noise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from fastcalogan._config import parse
+from fastcalogan.cli import cli
+from fastcalogan.errors import ConfigError, ModelError
+from fastcalogan.models import (
+    ModelShape,
+    NoiseSpec,
+    VaeMlp,
+    VaeMlpConfig,
+    WganGpMlp,
+    families,
+    get_family,
+    get_preset,
+    preset_names,
+    register_family,
+)
+from fastcalogan.train import TrainConfig
+
+
+def test_registry_lists_the_built_in_families() -> None:
+    assert [f.name for f in families()] == ["wgan-gp-mlp", "vae-mlp"]
+    assert preset_names() == (
+        "fastcalogan",
+        "caloshowergan-photon",
+        "caloshowergan-pion",
+        "vae-mlp",
+    )
+    assert get_preset("caloshowergan-pion").particle == "pion"
+    assert get_family("vae-mlp").default_preset().name == "vae-mlp"
+    with pytest.raises(
+        ModelError, match=r"unknown model family 'gan' \(registered: wgan-gp-mlp, vae-mlp\)"
+    ):
+        get_family("gan")
+    with pytest.raises(ModelError, match="unknown preset 'x'"):
+        get_preset("x")
+    with pytest.raises(ModelError, match="'wgan-gp-mlp' is already registered"):
+        register_family(WganGpMlp())
+
+
+def test_models_command_lists_one_line_per_family() -> None:
+    result = CliRunner().invoke(cli, ["models"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("wgan-gp-mlp") and lines[0].endswith(
+        "presets: fastcalogan, caloshowergan-photon, caloshowergan-pion"
+    )
+    assert lines[1].startswith("vae-mlp") and lines[1].endswith("presets: vae-mlp")
+
+
+def test_preset_and_family_pick_each_other() -> None:
+    assert TrainConfig().family == "wgan-gp-mlp" and TrainConfig().preset == "fastcalogan"
+    vae = TrainConfig(family="vae-mlp")
+    assert vae.preset == "vae-mlp"
+    assert TrainConfig(preset="vae-mlp").family == "vae-mlp"
+    resolved = vae.resolved()
+    assert resolved.model == VaeMlpConfig().model_dump(mode="json")
+    assert resolved.objective == {"schema_version": 1, "beta_kl": 1.0}
+    assert (resolved.lr, resolved.batch_size, resolved.injection) == (1e-3, 128, False)
+    # the WGAN-GP-only settings stay unset for another family
+    assert (resolved.n_critic, resolved.gp_lambda, resolved.beta1, resolved.beta2) == (None,) * 4
+    gan = TrainConfig(objective={"n_critic": 3}).resolved()
+    assert gan.n_critic == 3 and gan.objective["n_critic"] == 3 and gan.objective["gp_lambda"] == 10
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"family": "gan"}, r"t\.yaml: family: Input should be 'wgan-gp-mlp' or 'vae-mlp'"),
+        (
+            {"family": "vae-mlp", "preset": "fastcalogan"},
+            "preset fastcalogan is a recipe of family wgan-gp-mlp, not vae-mlp",
+        ),
+        ({"preset": "vae-mlp", "n_critic": 3}, "n_critic is not a setting of model family vae-mlp"),
+        (
+            {"preset": "vae-mlp", "model": {"critic_hidden": [4]}},
+            r"unknown model field\(s\) \['critic_hidden'\]",
+        ),
+        ({"preset": "vae-mlp", "objective": {"beta_kl": -1}}, "objective: .*beta_kl"),
+        (
+            {"n_critic": 3, "objective": {"n_critic": 4}},
+            "n_critic is 3 at the top level but objective.n_critic is 4",
+        ),
+        ({"objective": {"beta_kl": 1.0}}, r"unknown objective field\(s\) \['beta_kl'\]"),
+    ],
+)
+def test_settings_are_checked_against_the_family(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse(fields, TrainConfig, "t.yaml")
+
+
+def test_model_shape_round_trip_and_old_form() -> None:
+    shape = ModelShape(20, 2, (3, 5), ((1, 3), (1, 5)))
+    assert ModelShape.from_dict(shape.to_dict()) == shape
+    # checkpoints before model families stored n_features and the head's layer sizes only
+    assert ModelShape.from_dict({"n_features": 16, "layer_sizes": []}) == ModelShape(16)
+
+
+def test_noise_description_round_trip() -> None:
+    for spec in (NoiseSpec("uniform", 5), NoiseSpec("normal", 3, 0.5, 0.5)):
+        assert NoiseSpec.from_description(spec.describe(), "s.json") == spec
+    with pytest.raises(ModelError, match=r"s\.json: unreadable noise description"):
+        NoiseSpec.from_description({"distribution": "cauchy", "latent_dim": 3}, "s.json")
+    z = NoiseSpec("normal", 4, 0.5, 0.5).sample(1000, torch.Generator().manual_seed(0))
+    assert z.shape == (1000, 4) and abs(float(z.mean()) - 0.5) < 0.05
+
+
+def test_wider_conditions_fit_both_families() -> None:
+    """The seam does not assume a label of width 1 (LHCb's five parameters, ATLAS codes)."""
+    shape = ModelShape(n_features=14, n_conditions=5, head_layer_sizes=(3, 5, 2))
+    for family in families():
+        config = family.default_preset().model.model_copy(update={"latent_dim": 4})
+        sampler = family.build_sampler(config, shape).eval()
+        noise = family.noise(config).sample(6, torch.Generator().manual_seed(1))
+        out = sampler(noise, torch.rand(6, 5))
+        assert out.shape == (6, 14)
+        objective = family.build_objective(
+            config, family.default_preset().objective, shape, 1e-3, 0, torch.device("cpu")
+        )
+        assert objective.sampler is not None and objective.state_dict()
+
+
+def test_vae_export_module_is_the_decoder() -> None:
+    family = VaeMlp()
+    config = VaeMlpConfig(latent_dim=3, encoder_hidden=(8,), decoder_hidden=(8,))
+    decoder = family.build_sampler(config, ModelShape(10), seed=2).eval()
+    exported = family.export_module(decoder)
+    z, label = torch.randn(4, 3), torch.rand(4, 1)
+    torch.testing.assert_close(exported(z, label), decoder(z, label), rtol=0, atol=0)
+    # the same seed, the same weights; the global RNG is left alone
+    before = torch.get_rng_state()
+    again = family.build_sampler(config, ModelShape(10), seed=2)
+    assert torch.equal(torch.get_rng_state(), before)
+    for a, b in zip(decoder.state_dict().values(), again.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
