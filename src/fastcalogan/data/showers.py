@@ -44,6 +44,9 @@ NEGATIVE_TOLERANCE_MEV = 1e-3
 DEFAULT_MAX_DEPOSIT_RATIO = 2.0
 #: The file attribute holding the serialised geometry (JSON text).
 GEOMETRY_ATTR = "geometry"
+#: Optional dataset of per-event conditions beyond the incident energy, ``(N, k)``; its
+#: attribute ``names`` lists the k column names.
+CONDITIONS_DATASET = "conditions"
 
 
 def geometry_attrs(geometry: Geometry) -> dict[str, str]:
@@ -69,11 +72,36 @@ class ShowerData:
         incident_energies: shape ``(n_events,)``, MeV.
         showers: shape ``(n_events, n_voxels)``, MeV, CaloChallenge voxel order.
         attrs: file attributes (particle, eta slice, binning name, provenance).
+        conditions: per-event conditions beyond the incident energy, shape
+            ``(n_events, n_conditions)`` (e.g. momentum components and impact point, or cell
+            alignments); ``None`` is read as no conditions, shape ``(n_events, 0)``.
+        condition_names: one name per column of ``conditions``.
     """
 
     incident_energies: npt.NDArray[np.float64]
     showers: npt.NDArray[np.floating[Any]]
     attrs: Mapping[str, Any] = field(default_factory=dict)
+    conditions: npt.NDArray[np.float64] | None = None
+    condition_names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        n = int(self.showers.shape[0])
+        cond = (
+            np.zeros((n, 0))
+            if self.conditions is None
+            else np.asarray(self.conditions, dtype=np.float64)
+        )
+        if cond.ndim != 2 or cond.shape[0] != n or cond.shape[1] != len(self.condition_names):
+            raise DataFormatError(
+                f"conditions of shape {cond.shape} with names {list(self.condition_names)} do "
+                f"not fit {n} events"
+            )
+        object.__setattr__(self, "conditions", cond)
+
+    @property
+    def n_conditions(self) -> int:
+        """Conditions per event beyond the incident energy (0 for plain CaloChallenge files)."""
+        return len(self.condition_names)
 
     @property
     def n_events(self) -> int:
@@ -91,7 +119,14 @@ class ShowerData:
 
     def select(self, mask: npt.NDArray[np.bool_]) -> ShowerData:
         """The showers where ``mask`` is true."""
-        return ShowerData(self.incident_energies[mask], self.showers[mask], dict(self.attrs))
+        assert self.conditions is not None  # set by __post_init__
+        return ShowerData(
+            self.incident_energies[mask],
+            self.showers[mask],
+            dict(self.attrs),
+            self.conditions[mask],
+            self.condition_names,
+        )
 
 
 def validate_showers(
@@ -197,6 +232,36 @@ def _datasets(f: h5py.File, path: Path) -> tuple[h5py.Dataset, h5py.Dataset]:
     return inc, sh
 
 
+def _conditions_dataset(
+    f: h5py.File, path: Path, n_events: int
+) -> tuple[h5py.Dataset | None, tuple[str, ...]]:
+    """The optional ``conditions`` dataset and its column names, checked against the file."""
+    if CONDITIONS_DATASET not in f:
+        return None, ()
+    ds = f[CONDITIONS_DATASET]
+    if not isinstance(ds, h5py.Dataset) or ds.ndim != 2 or ds.shape[0] != n_events:
+        shape = getattr(ds, "shape", None)
+        raise DataFormatError(
+            f"{path}: field '{CONDITIONS_DATASET}' must have shape ({n_events}, k), found {shape}"
+        )
+    if not np.issubdtype(ds.dtype, np.number):
+        raise DataFormatError(
+            f"{path}: field '{CONDITIONS_DATASET}' must be numeric, found dtype {ds.dtype}"
+        )
+    raw = _plain(ds.attrs.get("names", ""))
+    names = (
+        tuple(str(x) for x in raw)
+        if isinstance(raw, list)
+        else tuple(x for x in str(raw).split(",") if x)
+    )
+    if len(names) != ds.shape[1]:
+        raise DataFormatError(
+            f"{path}: field '{CONDITIONS_DATASET}' has {ds.shape[1]} columns but its attribute "
+            f"'names' lists {len(names)} ({list(names)})"
+        )
+    return ds, names
+
+
 def _read_block(ds: h5py.Dataset, sl: slice, path: Path, name: str) -> npt.NDArray[Any]:
     try:
         return np.asarray(ds[sl])
@@ -249,10 +314,12 @@ def iter_showers(
             )
         offset = _deposit_offset(attrs)
         n = sh.shape[0]
+        cond, names = _conditions_dataset(f, path, n)
         for start in range(0, n, chunk_events):
             sl = slice(start, min(n, start + chunk_events))
             e = _read_block(inc, sl, path, "incident_energies")
             s = _read_block(sh, sl, path, "showers")
+            c = None if cond is None else _read_block(cond, sl, path, CONDITIONS_DATASET)
             validate_showers(
                 e,
                 s,
@@ -262,7 +329,12 @@ def iter_showers(
                 first_event=start,
                 deposit_offset=offset,
             )
-            yield ShowerData(e.reshape(-1).astype(np.float64), s, attrs)
+            if c is not None and not np.all(np.isfinite(c)):
+                raise DataFormatError(
+                    f"{path}: field '{CONDITIONS_DATASET}' holds NaN or inf "
+                    f"(events {sl.start}..{sl.stop - 1})"
+                )
+            yield ShowerData(e.reshape(-1).astype(np.float64), s, attrs, c, names)
 
 
 def read_showers(
@@ -286,7 +358,11 @@ def read_showers(
     if not blocks:
         attrs = read_shower_attrs(path)
         n_vox = max(0, int(attrs["n_voxels"]))
-        return ShowerData(np.zeros(0), np.zeros((0, n_vox), np.float32), attrs)
+        with open_h5(path) as f:
+            _, names = _conditions_dataset(f, path, 0)
+        return ShowerData(
+            np.zeros(0), np.zeros((0, n_vox), np.float32), attrs, np.zeros((0, len(names))), names
+        )
     return blocks[0]
 
 
@@ -313,6 +389,7 @@ class ShowerWriter(AtomicH5Writer):
         chunk_events: int = 1024,
         compression_level: int = 4,
         geometry: Geometry | None = None,
+        condition_names: tuple[str, ...] = (),
     ) -> None:
         if geometry is not None and geometry.n_voxels != int(n_voxels):
             raise DataFormatError(
@@ -340,13 +417,35 @@ class ShowerWriter(AtomicH5Writer):
             compression="gzip",
             compression_opts=compression_level,
         )
+        self.condition_names = tuple(str(x) for x in condition_names)
+        self._cond: h5py.Dataset | None = None
+        if self.condition_names:
+            self._cond = self._file.create_dataset(
+                CONDITIONS_DATASET,
+                shape=(0, len(self.condition_names)),
+                maxshape=(None, len(self.condition_names)),
+                dtype=np.float64,
+                chunks=(max(chunk, 1024), len(self.condition_names)),
+                compression="gzip",
+                compression_opts=compression_level,
+            )
+            self._cond.attrs["names"] = ",".join(self.condition_names)
         all_attrs = {**(attrs or {}), **(geometry_attrs(geometry) if geometry else {})}
         for key, value in all_attrs.items():
             self._file.attrs[key] = value
         self.n_events = 0
 
-    def append(self, incident_energies: npt.ArrayLike, showers: npt.ArrayLike) -> None:
-        """Append a block: ``incident_energies`` shape ``(n,)``, ``showers`` ``(n, n_voxels)``."""
+    def append(
+        self,
+        incident_energies: npt.ArrayLike,
+        showers: npt.ArrayLike,
+        conditions: npt.ArrayLike | None = None,
+    ) -> None:
+        """Append a block: ``incident_energies`` shape ``(n,)``, ``showers`` ``(n, n_voxels)``.
+
+        ``conditions`` ``(n, len(condition_names))`` is required when the writer was opened
+        with condition names, and refused otherwise.
+        """
         e = np.asarray(incident_energies, dtype=np.float64).reshape(-1, 1)
         s = np.asarray(showers)
         if s.ndim != 2 or s.shape[1] != self.n_voxels or s.shape[0] != e.shape[0]:
@@ -354,11 +453,22 @@ class ShowerWriter(AtomicH5Writer):
                 f"{self.path}: block of shape {s.shape} with {e.shape[0]} energies does not fit "
                 f"(n, {self.n_voxels})"
             )
+        k = len(self.condition_names)
+        c = None if conditions is None else np.asarray(conditions, dtype=np.float64)
+        if (c is None) != (k == 0) or (c is not None and c.shape != (e.shape[0], k)):
+            found = "none" if c is None else f"shape {c.shape}"
+            raise DataFormatError(
+                f"{self.path}: block of {e.shape[0]} events needs conditions of shape "
+                f"({e.shape[0]}, {k}) {list(self.condition_names)}, found {found}"
+            )
         n0, n1 = self.n_events, self.n_events + e.shape[0]
         self._inc.resize((n1, 1))
         self._sh.resize((n1, self.n_voxels))
         self._inc[n0:n1] = e
         self._sh[n0:n1] = s
+        if self._cond is not None and c is not None:
+            self._cond.resize((n1, k))
+            self._cond[n0:n1] = c
         self.n_events = n1
 
 
@@ -369,6 +479,8 @@ def write_showers(
     attrs: Mapping[str, Any] | None = None,
     dtype: npt.DTypeLike | None = None,
     geometry: Geometry | None = None,
+    conditions: npt.ArrayLike | None = None,
+    condition_names: tuple[str, ...] = (),
 ) -> Path:
     """Write showers in the CaloChallenge layout, atomically.
 
@@ -379,12 +491,17 @@ def write_showers(
         attrs: file attributes to store (particle, eta_min, eta_max, binning, ...).
         dtype: storage dtype of ``showers`` (default: the array's, float32 if not floating).
         geometry: the showers' geometry, stored in the file (see :func:`geometry_attrs`).
+        conditions: per-event conditions beyond the incident energy, ``(n, k)``, stored as
+            the ``conditions`` dataset with ``condition_names`` as its ``names`` attribute.
+        condition_names: the k column names.
     """
     s = np.asarray(showers)
     if dtype is None:
         dtype = s.dtype if np.issubdtype(s.dtype, np.floating) else np.float32
     if s.ndim != 2:
         raise DataFormatError(f"{path}: showers must be 2-D (events, voxels), found {s.shape}")
-    with ShowerWriter(path, s.shape[1], attrs, dtype=dtype, geometry=geometry) as w:
-        w.append(incident_energies, s)
+    with ShowerWriter(
+        path, s.shape[1], attrs, dtype=dtype, geometry=geometry, condition_names=condition_names
+    ) as w:
+        w.append(incident_energies, s, conditions)
     return Path(path)
