@@ -196,8 +196,10 @@ PUBLIC_API: dict[str, list[str]] = {
         "selected_checkpoint",
     ],
     "simulate": [
+        "READOUT_THRESHOLD_MEV",
         "SimulateConfig",
         "SimulateResult",
+        "apply_readout_threshold",
         "resolve_energies",
         "simulate",
         "simulate_hits",
