@@ -44,18 +44,23 @@ from .showers import (
     write_showers,
 )
 from .stats import (
+    SATURATION_FRACTION,
     Chi2Result,
     SampleComparison,
     chi2_histograms,
     chi2_samples,
     compare_samples,
+    flow_counts,
     histogram_counts,
     reference_edges,
+    separation_floor,
     separation_power,
+    wasserstein_1d,
 )
 
 __all__ = [
     "DS1_ENERGIES",
+    "SATURATION_FRACTION",
     "Chi2Result",
     "DistanceResult",
     "HitShowers",
@@ -78,6 +83,7 @@ __all__ = [
     "energy_ratio_hottest",
     "eta_slices",
     "feature_matrix",
+    "flow_counts",
     "frechet_distance",
     "frechet_physics_distance",
     "high_level_features",
@@ -98,6 +104,7 @@ __all__ = [
     "read_showers",
     "reference_edges",
     "response",
+    "separation_floor",
     "separation_power",
     "shower_depth",
     "shower_depth_width",
@@ -105,6 +112,7 @@ __all__ = [
     "total_energy",
     "validate_showers",
     "voxel_spectrum",
+    "wasserstein_1d",
     "width_eta",
     "width_phi",
     "width_r",
