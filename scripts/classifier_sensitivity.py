@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from fastcalogan._fileio import write_json, write_text
@@ -28,7 +27,7 @@ from fastcalogan.data.features import feature_set
 from fastcalogan.evaluate import ClassifierConfig, classifier_test, voxel_inputs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from validation_samples import make_samples  # noqa: E402
+from validation_samples import make_samples
 
 
 def run(events: int, seed: int) -> list[dict[str, Any]]:

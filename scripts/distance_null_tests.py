@@ -35,7 +35,7 @@ from fastcalogan.data.distances import frechet_physics_distance, kernel_physics_
 from fastcalogan.data.features import feature_set
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from validation_samples import make_samples  # noqa: E402
+from validation_samples import make_samples
 
 #: (feature set, clip quantile, KPD batch size): the evaluation's defaults and the challenge's
 SETTINGS = (("fastcalogan", 0.001, 5_000), ("calochallenge", 0.0, 10_000))

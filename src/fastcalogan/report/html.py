@@ -273,17 +273,20 @@ def _hist_panel(
     r, g = h[f"{key}/reference"], h[f"{key}/generated"]
     rf, gf = h.get(f"{key}/reference_flow"), h.get(f"{key}/generated_flow")
     log_x = log_x and e[0] > 0
-    plot_histograms(
-        ax,
-        e,
-        r,
-        g,
-        reference_flow=rf,
-        generated_flow=gf,
-        log_x=log_x,
-        legend=legend,
-        show_flow=False,
-    )
+    plot_histograms(ax, e, r, g, reference_flow=rf, generated_flow=gf, log_x=log_x, show_flow=False)
+    if legend:  # in the header, where it cannot hide a bin
+        handles, labels = ax.get_legend_handles_labels()
+        fig.legend(
+            handles,
+            labels,
+            loc="upper right",
+            bbox_to_anchor=(0.975, 0.995),
+            ncol=2,
+            frameon=False,
+            fontsize="small",
+            handlelength=1.4,
+            columnspacing=1.0,
+        )
     ax.yaxis.set_major_locator(MaxNLocator(5, prune="lower"))
     ax.tick_params(labelbottom=False)
     ax.set_xlabel("")
@@ -670,7 +673,6 @@ def _energy_sections(
                     title=rf"$E_\mathrm{{inc}}$ = {_energy_label(energy)}",
                     annotation=_chi2_text(obs.get("e_tot"), i),
                     scale=1.0 / energy,
-                    legend=not images,
                 ),
             )
         )
@@ -926,7 +928,7 @@ def _observable_sections(
 
     def panels(keys: Sequence[str]) -> list[tuple[str, str]]:
         images = []
-        for n, name in enumerate(keys):
+        for name in keys:
             if not _has(h, f"pooled/{name}"):
                 continue
             xlabel, layer = _label(name)
@@ -940,7 +942,6 @@ def _observable_sections(
                         title=layer or "all energies",
                         annotation=_chi2_text(obs.get(name)),
                         log_x=name.startswith(_LOG_X),
-                        legend=n == 0,
                     ),
                 )
             )
