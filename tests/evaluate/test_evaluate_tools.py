@@ -97,3 +97,33 @@ def test_energy_groups_discrete_and_continuous() -> None:
 def test_classifier_needs_events() -> None:
     with pytest.raises(ValueError, match=r"needs >= 25 events per sample \(5 folds\)"):
         classifier_test(np.zeros((20, 2)), np.zeros((20, 2)), ClassifierConfig())
+
+
+def test_training_curves_of_single_and_split_runs(tmp_path) -> None:
+    import json
+
+    from fastcalogan.evaluate import training_curves
+
+    assert training_curves({"source": str(tmp_path / "missing")}) == {}
+    run = tmp_path / "run"
+    for sub in ("range-0", "range-1"):
+        (run / sub / "checkpoints").mkdir(parents=True)
+        (run / sub / "losses.csv").write_text("iteration,critic_loss,note\n10,-1.5,x\n20,-1.0,y\n")
+    (run / "selection").mkdir()
+    rows = [
+        {"range": "range-0", "iteration": 20, "chi2_ndf": 4.0},
+        {"range": "range-1", "iteration": 10, "chi2_ndf": 2.0},
+    ]
+    best = [{"range": "range-0", "checkpoint": "c", "chi2_ndf": 4.0}]
+    (run / "selection" / "chi2.json").write_text(json.dumps({"rows": rows, "best": best}))
+    ckpt = run / "range-0" / "checkpoints" / "ckpt-00000020.pt"
+    ckpt.write_bytes(b"")
+    curves = training_curves({"source": str(run)})
+    assert curves["training/range-1/losses/critic_loss"].tolist() == [-1.5, -1.0]
+    assert "training/range-0/losses/note" not in curves  # not numeric
+    assert curves["training/range-1/chi2/chi2_ndf"].tolist() == [2.0]
+    # a checkpoint as source names its run folder (here the range's)
+    from_ckpt = training_curves({"source": str(ckpt)})
+    assert from_ckpt["training/run/losses/iteration"].tolist() == [10.0, 20.0]
+    (run / "selection" / "chi2.json").write_text("{not json")
+    assert "training/range-0/chi2/iteration" not in training_curves({"source": str(run)})
