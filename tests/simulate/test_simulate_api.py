@@ -129,3 +129,20 @@ def test_simulator_needs_a_polar_binning_of_atlas_samplings() -> None:
     plain = Binning.from_layers("ds2", "electron", None, [(i, [0, 5, 10], 4) for i in range(30)])
     with pytest.raises(BinningError, match=r"models ATLAS barrel samplings; layers \['layer 0'"):
         simulate_voxels("electron", [1024.0], 0.2, plain, seed=0)
+
+
+def test_readout_threshold_gives_exact_zeros(tmp_path):
+    b = default_geometry("pion")
+    e = np.full(200, 256.0)
+    raw = simulate_voxels("pion", e, 0.2, b, 4, readout_threshold_mev=0.0)
+    cut = simulate_voxels("pion", e, 0.2, b, 4)
+    # the parametric tails leave crumbs far below any readout; the default threshold zeroes them
+    assert 0 < raw[raw > 0].min() < 1e-6
+    assert cut[cut > 0].min() >= 0.01
+    np.testing.assert_array_equal(cut[raw >= 0.01], raw[raw >= 0.01])
+    assert (raw.sum() - cut.sum()) / raw.sum() < 1e-3
+    cfg = SimulateConfig(particle="photon", energies=[1024.0], events=20, hits=True)
+    res = simulate(cfg, tmp_path / "g.h5")
+    data = read_showers(res.showers_path, binning=default_geometry("photon"))
+    assert data.showers[data.showers > 0].min() >= 0.01  # the hit path is read out the same way
+    assert read_shower_attrs(res.showers_path)["readout_threshold_mev"] == 0.01

@@ -8,18 +8,33 @@ from typing import Any
 import click
 
 from .._config import load
+from ..data.features import FEATURE_SETS
 from ..evaluate import EvaluateConfig, evaluate
 from ..report import write_report
 from ._app import cli, console, progress_bar
 
+#: ``--binning`` values that choose the histogram binning rather than the voxel binning.
+_HISTOGRAM_MODES = {"calochallenge": "calochallenge", "per-energy": "per_energy"}
+
 
 def _overrides(
-    particle: str | None, binning: str | None, n_max: int | None, seed: int | None
+    particle: str | None,
+    binning: str | None,
+    features: str | None,
+    allow_mismatch: bool,
+    n_max: int | None,
+    seed: int | None,
 ) -> list[str]:
     out = []
+    histograms = _HISTOGRAM_MODES.get(binning or "")
+    if histograms is not None:
+        binning = None
     for key, value in (
         ("particle", particle),
         ("binning", binning),
+        ("histogram_binning", histograms),
+        ("features", features),
+        ("allow_mismatch", "true" if allow_mismatch else None),
         ("n_max", n_max),
         ("seed", seed),
     ):
@@ -47,11 +62,30 @@ def _overrides(
     type=click.Path(path_type=Path),
     help="Training shower file, for the nearest-neighbour memorisation check.",
 )
-@click.option("--particle", default=None, help="Particle (default: photon, or the config's).")
+@click.option(
+    "--particle",
+    default=None,
+    help="Particle (default: the files'); a particle the files contradict is refused.",
+)
 @click.option(
     "--binning",
     default=None,
-    help="Geometry name or file (default: the one the reference file carries or names).",
+    help="'calochallenge': pool all energies on the CaloChallenge evaluator's fixed ranges "
+    "(numbers comparable with the published ones); 'per-energy' (default): per energy point "
+    "on the reference's range. Any other value names the voxel binning (name or file; "
+    "default: the geometry the reference file carries or names).",
+)
+@click.option(
+    "--features",
+    type=click.Choice(FEATURE_SETS),
+    default=None,
+    help="High-level features for FPD, KPD and the feature classifier (default fastcalogan; "
+    "calochallenge: the CaloChallenge evaluator's set, beside the published table).",
+)
+@click.option(
+    "--allow-mismatch",
+    is_flag=True,
+    help="Compare files of different particles or |eta| slices, or without a common energy.",
 )
 @click.option(
     "--config",
@@ -83,6 +117,8 @@ def evaluate_cmd(
     training: Path | None,
     particle: str | None,
     binning: str | None,
+    features: str | None,
+    allow_mismatch: bool,
     config_path: Path | None,
     sets: tuple[str, ...],
     n_max: int | None,
@@ -93,7 +129,7 @@ def evaluate_cmd(
 
     Prints the report's path and the headline metrics.
     """
-    overrides = [*_overrides(particle, binning, n_max, seed), *sets]
+    overrides = [*_overrides(particle, binning, features, allow_mismatch, n_max, seed), *sets]
     config = load(config_path, EvaluateConfig, overrides)
     with progress_bar("evaluate", total=None) as update:
         result = evaluate(
@@ -109,8 +145,14 @@ def evaluate_cmd(
     click.echo(f"metrics: {result.metrics_path}")
     for key, value in result.headline.items():
         click.echo(f"  {key:32s} {_fmt(value)}")
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
     console.print(f"evaluated in {result.seconds:.1f} s")
 
 
 def _fmt(value: Any) -> str:
-    return "-" if value is None else f"{value:.4g}"
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return f"{value:.4g}"

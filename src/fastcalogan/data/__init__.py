@@ -57,19 +57,24 @@ from .showers import (
     write_showers,
 )
 from .stats import (
+    SATURATION_FRACTION,
     Chi2Result,
     SampleComparison,
     chi2_histograms,
     chi2_samples,
     compare_samples,
+    flow_counts,
     histogram_counts,
     reference_edges,
+    separation_floor,
     separation_power,
+    wasserstein_1d,
 )
 
 __all__ = [
     "DS1_ENERGIES",
     "ENERGY_POINT_TOLERANCE",
+    "SATURATION_FRACTION",
     "AtlasCsvConversion",
     "Chi2Result",
     "DistanceResult",
@@ -94,6 +99,7 @@ __all__ = [
     "energy_ratio_hottest",
     "eta_slices",
     "feature_matrix",
+    "flow_counts",
     "frechet_distance",
     "frechet_physics_distance",
     "geometry_attrs",
@@ -116,6 +122,7 @@ __all__ = [
     "read_showers",
     "reference_edges",
     "response",
+    "separation_floor",
     "separation_power",
     "shower_depth",
     "shower_depth_width",
@@ -123,6 +130,7 @@ __all__ = [
     "total_energy",
     "validate_showers",
     "voxel_spectrum",
+    "wasserstein_1d",
     "width_eta",
     "width_phi",
     "width_r",

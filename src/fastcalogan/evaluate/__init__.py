@@ -2,7 +2,7 @@
 
 from .classifier import ClassifierResult, classifier_test, roc_auc, voxel_inputs
 from .comparison import EnergyGroup, compare_observables, energy_groups, response_resolution
-from .config import METRICS, ClassifierConfig, EvaluateConfig
+from .config import HISTOGRAM_BINNINGS, METRICS, ClassifierConfig, EvaluateConfig
 from .evaluation import (
     HEADLINE_KEYS,
     METRICS_KEYS,
@@ -13,9 +13,11 @@ from .evaluation import (
 )
 from .neighbours import NeighbourResult, nearest_neighbour_check, normalised_voxels
 from .response import ResponseStats, ResponseSummary, energy_response, response_summary
+from .training import training_curves
 
 __all__ = [
     "HEADLINE_KEYS",
+    "HISTOGRAM_BINNINGS",
     "METRICS",
     "METRICS_KEYS",
     "ClassifierConfig",
@@ -38,5 +40,6 @@ __all__ = [
     "response_resolution",
     "response_summary",
     "roc_auc",
+    "training_curves",
     "voxel_inputs",
 ]

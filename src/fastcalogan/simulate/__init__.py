@@ -6,12 +6,21 @@ fluctuating e.m. / hadronic shower with per-calorimeter e/h. Two outputs: hits
 (:func:`simulate_hits`) and voxels directly (:func:`simulate_voxels`, the fast path).
 """
 
-from .api import SimulateResult, resolve_energies, simulate, simulate_hits, simulate_voxels
-from .config import SimulateConfig
+from .api import (
+    SimulateResult,
+    apply_readout_threshold,
+    resolve_energies,
+    simulate,
+    simulate_hits,
+    simulate_voxels,
+)
+from .config import READOUT_THRESHOLD_MEV, SimulateConfig
 
 __all__ = [
+    "READOUT_THRESHOLD_MEV",
     "SimulateConfig",
     "SimulateResult",
+    "apply_readout_threshold",
     "resolve_energies",
     "simulate",
     "simulate_hits",

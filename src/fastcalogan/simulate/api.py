@@ -34,7 +34,7 @@ from ..geometry import (
     load_geometry,
     require_polar,
 )
-from .config import E_MAX_MEV, E_MIN_MEV, ETA_MAX, SimulateConfig
+from .config import E_MAX_MEV, E_MIN_MEV, ETA_MAX, READOUT_THRESHOLD_MEV, SimulateConfig
 from .deposits import Component, draw_deposits
 from .hits import deposit_hits
 from .material import TrackMap
@@ -42,6 +42,7 @@ from .voxels import deposit_voxels, voxelise_hits
 
 __all__ = [
     "SimulateResult",
+    "apply_readout_threshold",
     "resolve_energies",
     "simulate",
     "simulate_hits",
@@ -161,6 +162,19 @@ def _simulator_binning(geometry: Geometry) -> Binning:
     return binning
 
 
+def apply_readout_threshold(
+    voxels: npt.NDArray[np.float64], threshold_mev: float = READOUT_THRESHOLD_MEV
+) -> npt.NDArray[np.float64]:
+    """Set voxel energies below ``threshold_mev`` to exact zeros, in place; returns ``voxels``.
+
+    >>> apply_readout_threshold(np.array([[0.004, 0.02]]), 0.01).tolist()
+    [[0.0, 0.02]]
+    """
+    if threshold_mev > 0:
+        voxels[voxels < threshold_mev] = 0.0
+    return voxels
+
+
 def simulate_voxels(
     particle: str,
     energies_mev: npt.ArrayLike,
@@ -171,6 +185,7 @@ def simulate_voxels(
     *,
     stream: int = 0,
     first_batch: int = 0,
+    readout_threshold_mev: float = READOUT_THRESHOLD_MEV,
 ) -> npt.NDArray[np.float64]:
     """Showers straight into voxels (the fast path).
 
@@ -184,6 +199,8 @@ def simulate_voxels(
         batch_size: events per random stream.
         stream: stream id (simulate uses the energy-point index).
         first_batch: index of the first batch, to continue a split piece of work.
+        readout_threshold_mev: voxels below this read exact zeros (see
+            :data:`~fastcalogan.simulate.config.READOUT_THRESHOLD_MEV`); 0 keeps everything.
 
     Returns:
         Voxel energies, shape ``(N, binning.n_voxels)``, MeV, float64.
@@ -199,7 +216,7 @@ def simulate_voxels(
     for rng, eb, comps in _batches(p, e, lims, seed, batch_size, stream, first_batch):
         out[row : row + eb.shape[0]] = deposit_voxels(rng, comps, binning)
         row += eb.shape[0]
-    return out
+    return apply_readout_threshold(out, readout_threshold_mev)
 
 
 def simulate_hits(
@@ -288,6 +305,7 @@ def simulate(
         "fastcalogan_version": __version__,
         "source": "fastcalogan reference simulator",
         "energies": "ds1" if config.energies == "ds1" else "list",
+        "readout_threshold_mev": config.readout_threshold_mev,
     }
     log.info("simulating %d %s showers in %d points", total, particle.name, counts.size)
     writer = ShowerWriter(out_path, binning.n_voxels, attrs, geometry=binning)
@@ -315,7 +333,9 @@ def simulate(
                         first_batch=first,
                     )
                     hit_writer.append(hits)
-                    vox = voxelise_hits(hits, binning)
+                    vox = apply_readout_threshold(
+                        voxelise_hits(hits, binning), config.readout_threshold_mev
+                    )
                 else:
                     vox = simulate_voxels(
                         particle.name,
@@ -326,6 +346,7 @@ def simulate(
                         config.batch_size,
                         stream=point,
                         first_batch=first,
+                        readout_threshold_mev=config.readout_threshold_mev,
                     )
                 writer.append(e, vox.astype(np.float32))
                 deposited += float(vox.sum())
