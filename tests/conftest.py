@@ -184,6 +184,12 @@ def fabricate_conditioned(
     return e, showers.astype(np.float32), conditions
 
 
+@pytest.fixture(name="fabricate_conditioned")
+def fabricate_conditioned_fixture() -> Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``fabricate_conditioned(binning, n, seed, continuous)``: see :func:`fabricate_conditioned`."""
+    return fabricate_conditioned
+
+
 @pytest.fixture
 def conditions_config() -> dict[str, Any]:
     """``PreprocessConfig.conditions`` of a model of :func:`fabricate_conditioned`'s data."""

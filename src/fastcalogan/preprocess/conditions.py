@@ -68,6 +68,15 @@ class FittedCondition:
         # a constant condition carries no information: keep it finite, centred
         return cls(name, spec.transform, offset, scale if scale > 0 else 1.0)
 
+    @classmethod
+    def unit(cls, name: str, spec: ConditionTransform) -> FittedCondition:
+        """``spec`` with offset 0 and scale 1 (untrained models for benchmarks and tests).
+
+        >>> FittedCondition.unit("side", ConditionTransform(transform="one_hot", n=4)).width
+        4
+        """
+        return cls(name, spec.transform, n=spec.width if spec.transform == "one_hot" else 0)
+
     @property
     def width(self) -> int:
         """Columns of the block."""

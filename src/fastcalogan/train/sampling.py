@@ -20,7 +20,7 @@ from torch import nn
 from ..errors import CheckpointError, ModelError
 from ..geometry import Geometry, geometry_from_mapping
 from ..models import ModelShape, NoiseSpec, get_family, get_preset
-from ..preprocess import ConditionsLike, Preprocessor
+from ..preprocess import ConditionsLike, FittedCondition, Preprocessor
 from .checkpoint import load_checkpoint
 
 __all__ = [
@@ -156,7 +156,9 @@ class TrainedGenerator:
     ) -> TrainedGenerator:
         """A preset's sampling network with its seeded initial weights, on the CPU, eval mode.
 
-        For benchmarks and tests: speed and export do not depend on the weights' values.
+        For benchmarks and tests: speed and export do not depend on the weights' values. A
+        preset's conditions get offset 0 and scale 1
+        (:meth:`~fastcalogan.preprocess.FittedCondition.unit`).
         """
         recipe = get_preset(preset)
         family = get_family(recipe.family)
@@ -165,6 +167,7 @@ class TrainedGenerator:
             float(energy_range[0]),
             float(energy_range[1]),
             binning.layer_sizes,
+            [FittedCondition.unit(n, s) for n, s in recipe.preprocess.conditions.items()],
         )
         sampler = family.build_sampler(recipe.model, model_shape(pre, binning), seed)
         return cls(
