@@ -35,6 +35,7 @@ from fastcalogan.select import SelectConfig, select_best
 from fastcalogan.train import TrainConfig, train
 
 NAMES = ("depth", "side")
+#: Smaller networks than the presets' (16 voxels); the presets' learning rates.
 FAMILIES = {
     "vae-mlp": {"model": {"latent_dim": 4, "encoder_hidden": [64, 64], "decoder_hidden": [64, 64]}},
     "fastcalogan": {
@@ -94,7 +95,6 @@ def _measure(preset: str, iterations: int, folder: Path, data: Path) -> dict[str
             "batch_size": 128,
             "checkpoint_every": max(1, iterations // 5),
             "log_every": 100,
-            "lr": 1e-3,
             "device": "cpu",
             "threads": 1,
             "eta": [0.2, 0.25],

@@ -94,6 +94,12 @@ def test_energies_ds1_scales_the_dataset_1_counts(
     assert "10 events per point up to 262144 MeV, then 5, 3, 2, 1 (dataset-1 counts x" in said
     got = read_showers(out, max_deposit_ratio=None)
     np.testing.assert_array_equal(got.incident_energies, np.repeat(DS1_ENERGIES, counts))
+    # without -n: the dataset-1 counts, as simulate's default
+    full = tmp_path / "full.h5"
+    res = CliRunner().invoke(cli, ["generate", str(run), "--energies", "ds1", "-o", str(full)])
+    assert res.exit_code == 0, res.output
+    assert "10000 events per point" in " ".join(res.output.split())
+    assert read_showers(full, max_deposit_ratio=None).n_events == 121_000
 
 
 def test_fixed_conditions_and_errors(conditioned_run: Path, plain_run: Path) -> None:

@@ -68,7 +68,8 @@ def _conditions(items: tuple[str, ...]) -> dict[str, float]:
     "--n-events",
     type=int,
     default=None,
-    help="Showers per energy (default 1000); with ds1 the dataset-1 scale (10000 = dataset 1).",
+    help="Showers per energy (default 1000); with ds1 the dataset-1 scale, as in simulate "
+    "(default 10000 = the dataset-1 counts).",
 )
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True)
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -115,6 +116,8 @@ def generate_cmd(
     }
     if n_events is not None:
         values["n_events"] = n_events
+    elif values["energies"] == "ds1":
+        values["n_events"] = 10_000  # the dataset-1 counts, as simulate's default
     config = parse(values, GenerateConfig, "command line")
     if (run_dir is None) == (onnx_path is None):
         raise ConfigError("give either RUN_DIR or --onnx MODEL.onnx (exactly one)")

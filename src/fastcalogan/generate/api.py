@@ -90,7 +90,8 @@ def _reference_events(
         raise ConfigError(f"like: reference file {path} not found")
     energies: list[npt.NDArray[np.float64]] = []
     conditions: list[npt.NDArray[np.float64]] = []
-    for block in iter_showers(path):
+    # only energies and conditions are used: the showers' deposit ratio is not checked
+    for block in iter_showers(path, max_deposit_ratio=None):
         assert block.conditions is not None  # ShowerData fills it in
         columns = dict(zip(block.condition_names, block.conditions.T, strict=True))
         conditions.append(

@@ -411,6 +411,9 @@ def select_best(
 ) -> SelectResult:
     """Score every checkpoint of a run by chi2/NDF and choose the lowest.
 
+    Discrete energy points are scored point by point; a continuous spectrum in log-spaced
+    bins of incident energy, its events generated like the reference (see the module doc).
+
     Args:
         config: selection settings.
         run_dir: a training run folder (split runs: the folder holding ``range-k/``).
@@ -423,7 +426,9 @@ def select_best(
 
     Raises:
         CheckpointError: no checkpoints, or the reference file is gone.
-        ModelError: the reference has no discrete energy points in the run's range.
+        ModelError: the reference has no events in the run's range, or more than 200
+            distinct energies with ``spectrum: points``.
+        DataFormatError: the reference lacks the model's conditions.
     """
     run = RunFolder.open(run_dir)
     ref = Path(reference_path) if reference_path is not None else None
