@@ -86,7 +86,8 @@ class OnnxSimulator:
         self.ranges = [(float(a), float(b)) for a, b in self.sidecar["ranges"]]
         self.routing = EnergyRouting(self.ranges)
         try:
-            spec = self.sidecar["inputs"].get(CONDITIONS_INPUT)
+            # sidecars of models of the energy alone (and older ones) have no such input
+            spec = (self.sidecar.get("inputs") or {}).get(CONDITIONS_INPUT)
             self.condition_names: tuple[str, ...] = tuple(spec["names"]) if spec else ()
             self._conditions = tuple(
                 FittedCondition.from_dict(c) for c in (spec["transforms"] if spec else ())
