@@ -82,13 +82,18 @@ class TrainResult:
 # ----- inputs --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Inputs:
-    """The shower file of a call and what it describes (shared by the ranges of a split)."""
+    """The shower file of a call and what it describes (shared by the ranges of a split).
+
+    ``conditions`` holds the file's columns of the configured conditions, ``(n_events, k)``
+    in label order (``k = 0`` for a model conditioned on the energy alone).
+    """
 
     data: ShowerData
     binning: Geometry
     particle: str
     eta: tuple[float, float]
     data_path: Path
+    conditions: npt.NDArray[np.float64]
 
 
 def _read_inputs(config: TrainConfig, path: Path) -> _Inputs:
@@ -111,7 +116,13 @@ def _read_inputs(config: TrainConfig, path: Path) -> _Inputs:
             f"eta: {path} and its geometry {binning.name} give no |eta| slice; set eta"
         )
     binning = binning.relabel(particle=particle, eta=eta)
-    return _Inputs(data, binning, particle, eta, path)
+    assert config.preprocess is not None  # filled in by TrainConfig.resolved()
+    # the configured conditions must be in the file: one line naming the missing ones
+    conditions = build_preprocessor(config.preprocess).conditions_of(data, str(path))
+    unused = [name for name in data.condition_names if name not in config.preprocess.conditions]
+    if unused:
+        log.info("%s: conditions not used by preprocess.conditions: %s", path, ", ".join(unused))
+    return _Inputs(data, binning, particle, eta, path, conditions)
 
 
 def _in_range(energies: npt.NDArray[np.float64], lo: float, hi: float) -> npt.NDArray[np.bool_]:
@@ -128,9 +139,10 @@ def _check_resume(
     for key in _ARCHITECTURE_FIELDS:
         old, new = saved.get(key), current.get(key)
         if key == "preprocess" and isinstance(old, dict) and isinstance(new, dict):
-            # the fitted energy range is stored in the preprocessing state, not the config
-            old = {k: v for k, v in old.items() if v is not None}
-            new = {k: v for k, v in new.items() if v is not None}
+            # the fitted energy range is stored in the preprocessing state, not the config;
+            # runs from before conditions existed have no `conditions` (= none)
+            old = {k: v for k, v in old.items() if v is not None and v != {}}
+            new = {k: v for k, v in new.items() if v is not None and v != {}}
         if old != new:
             raise CheckpointError(
                 f"{path}: config field '{key}' is {new!r} but the run was started with {old!r}; "
@@ -150,18 +162,21 @@ def _check_resume(
 
 
 # ----- one model -----------------------------------------------------------------------------
-def _events(config: TrainConfig, inputs: _Inputs) -> tuple[npt.NDArray[np.float64], Any]:
-    """The incident energies (N,) and showers (N, n_voxels) in the config's energy range."""
+def _events(
+    config: TrainConfig, inputs: _Inputs
+) -> tuple[npt.NDArray[np.float64], Any, npt.NDArray[np.float64]]:
+    """Incident energies (N,), showers (N, n_voxels) and conditions (N, k) in the config's
+    energy range."""
     energies = np.asarray(inputs.data.incident_energies, dtype=np.float64)
-    showers = inputs.data.showers
+    showers, conditions = inputs.data.showers, inputs.conditions
     if config.energy_range is not None:
         keep = _in_range(energies, *config.energy_range)
-        energies, showers = energies[keep], showers[keep]
+        energies, showers, conditions = energies[keep], showers[keep], conditions[keep]
     if energies.size == 0:
         raise DataFormatError(
             f"{inputs.data_path}: no events with incident energy in {config.energy_range} MeV"
         )
-    return energies, showers
+    return energies, showers, conditions
 
 
 def _injection(
@@ -250,11 +265,11 @@ class _Trainer:
     def __init__(self, config: TrainConfig, inputs: _Inputs, writer: RunWriter) -> None:
         self.config, self.inputs, self.writer = config, inputs, writer
         self.family = config.model_family
-        energies, showers = _events(config, inputs)
+        energies, showers, conditions = _events(config, inputs)
         existing = writer.folder.checkpoints()
         state = self._previous_state(existing[-1]) if existing else None
-        self._set_up_model(state, energies, showers)
-        x, label = self.preprocessor.transform(energies, showers)
+        self._set_up_model(state, energies, showers, conditions)
+        x, label = self.preprocessor.transform(energies, showers, self._conditions(conditions))
         self.schedule, point_rank = _injection(config, energies)
         device = resolve_device(config.device)
         self.objective = self.family.build_objective(
@@ -286,7 +301,17 @@ class _Trainer:
         log.info("resuming %s from iteration %d", self.writer.folder.path, state["iteration"])
         return state
 
-    def _set_up_model(self, state: dict[str, Any] | None, energies: Any, showers: Any) -> None:
+    def _conditions(self, conditions: npt.NDArray[np.float64]) -> npt.NDArray[np.float64] | None:
+        """The conditions as the preprocessing takes them (``None`` without any)."""
+        return conditions if self.preprocessor.condition_names else None
+
+    def _set_up_model(
+        self,
+        state: dict[str, Any] | None,
+        energies: Any,
+        showers: Any,
+        conditions: npt.NDArray[np.float64],
+    ) -> None:
         """Preprocessing, architecture and shape: the checkpoint's, or fitted and configured."""
         if state is not None:
             source = str(self.writer.folder.latest_checkpoint())
@@ -296,7 +321,7 @@ class _Trainer:
         else:
             assert self.config.preprocess is not None
             self.preprocessor = build_preprocessor(self.config.preprocess).fit(
-                energies, showers, self.inputs.binning
+                energies, showers, self.inputs.binning, conditions if conditions.size else None
             )
             self.model_config = self.config.architecture()
         self.shape = model_shape(self.preprocessor, self.inputs.binning)
@@ -326,7 +351,7 @@ class _Trainer:
                 eta=self.inputs.eta,
                 binning=self.inputs.binning.name,
                 family=self.family.name,
-                energy_points=self.schedule.order,
+                energy_points=self._energy_points(),
                 energy_range=self.preprocessor.energy_range,
                 fastcalogan_version=__version__,
                 git_hash=git_hash(),
@@ -348,11 +373,17 @@ class _Trainer:
             "particle": inputs.particle,
             "eta": list(inputs.eta),
             "energy_range": list(self.preprocessor.energy_range),
-            "energy_points": list(self.schedule.order),
+            "energy_points": list(self._energy_points()),
             "data_path": str(inputs.data_path),
             "fastcalogan_version": __version__,
             "git_hash": git_hash(),
         }
+
+    def _energy_points(self) -> tuple[float, ...]:
+        """The discrete energy points of the sample; none for a continuous spectrum (whose
+        every event has its own energy: a CaloGAN sample would store 100k numbers)."""
+        order = self.schedule.order
+        return order if len(order) <= _MAX_INJECTION_POINTS else ()
 
     def _save(self, iteration: int) -> None:
         save_checkpoint(
