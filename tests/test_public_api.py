@@ -252,6 +252,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "SelectConfig",
         "SelectResult",
         "plot_selection",
+        "plot_selection_distance",
         "select_best",
         "selected_checkpoint",
     ],

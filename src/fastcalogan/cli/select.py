@@ -20,8 +20,8 @@ def _number(value: float, spec: str) -> str:
 
 
 def _table(title: str, rows: Sequence[SelectionRow], best_iteration: int) -> Table:
-    table = Table(title=title)
-    for col in ("iteration", "chi2", "NDF", "chi2/NDF", ""):
+    table = Table(title=title, caption=_CAPTION)
+    for col in ("iteration", "chi2", "NDF", "chi2/NDF", "ceiling", "saturated", "W1", ""):
         table.add_column(col, justify="right")
     for row in rows:
         mark = "best" if row.iteration == best_iteration else ""
@@ -30,17 +30,36 @@ def _table(title: str, rows: Sequence[SelectionRow], best_iteration: int) -> Tab
             _number(row.chi2, ".1f"),
             str(row.ndf),
             _number(row.chi2_ndf, ".3f"),
+            _number(row.ceiling, ".1f"),
+            f"{row.n_saturated}/{len(row.points)}",
+            _number(row.wasserstein, ".3g"),
             mark,
         )
     return table
 
 
+#: What the columns beside chi2/NDF mean.
+_CAPTION = (
+    "ceiling: the largest chi2/NDF the sample sizes allow, (N+M)/NDF; saturated: energy "
+    "points within a factor 2 of it (the samples barely overlap); W1: Wasserstein distance "
+    "of E_tot/E_inc, mean over the points (no ceiling)"
+)
+
+
 def _points_table(title: str, row: SelectionRow) -> Table:
     table = Table(title=title)
-    table.add_column("E_inc [MeV]", justify="right")
-    table.add_column("chi2/NDF", justify="right")
+    for col in ("E_inc [MeV]", "chi2/NDF", "NDF", "N ref / gen", "ceiling", "W1", ""):
+        table.add_column(col, justify="right")
     for point in row.points:
-        table.add_row(point.label.removeprefix("E="), _number(point.chi2_ndf, ".3f"))
+        table.add_row(
+            point.label.removeprefix("E="),
+            _number(point.chi2_ndf, ".3f"),
+            str(point.ndf),
+            f"{point.n_reference:.0f} / {point.n_generated:.0f}",
+            _number(point.ceiling, ".1f"),
+            _number(point.wasserstein, ".3g"),
+            "saturated" if point.saturated else "",
+        )
     return table
 
 
