@@ -40,6 +40,6 @@ def detect_layout(path: str | Path) -> str:
             if isinstance(showers, h5py.Dataset) and showers.ndim == 3:
                 return "lhcb"
             return "atlas-cells" if "alignment" in f else "calochallenge"
-        if "layer_0" in f:
+        if any(str(k).startswith("layer_") for k in f):
             return "calogan"
     return "calochallenge"

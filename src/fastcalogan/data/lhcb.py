@@ -13,7 +13,7 @@ npz (the public data of the LHCb calorimeter GAN studies; Chekalina et al., EPJ 
 ``ParticlePoint`` (N, 2). No copy of those files was at hand when this reader was written, so
 their units are arguments: by default momenta in GeV, points in mm and deposits in MeV.
 :func:`read_lhcb_npz` refuses a file whose deposits are more than ``max_deposit_ratio`` times
-|p| or whose median deposit is below ``1e-4 |p|`` (a unit mix-up), naming the unit to check.
+|p| or whose median deposit is below ``1e-3 |p|`` (a unit mix-up), naming the unit to check.
 
 Inside the toolkit showers are flat (N, 900) in row-major cell order (the built-in geometry
 ``lhcb-ecal``) with the five conditions named :data:`LHCB_CONDITION_NAMES`.
@@ -59,6 +59,8 @@ LHCB_CONDITION_NAMES = ("px", "py", "pz", "x", "y")
 LHCB_GEOMETRY = "lhcb-ecal"
 #: |p| and incident_energies may differ by this much (relative) from rounding
 _P_TOLERANCE = 1e-5
+#: a calorimeter records at least this share of |p| (sampling fractions are >= 1 %)
+_DEPOSIT_FLOOR = 1e-3
 _UNITS = {"MeV": 1.0, "GeV": 1000.0, "keV": 1e-3, "mm": 1.0, "cm": 10.0, "m": 1000.0}
 
 
@@ -156,8 +158,8 @@ def iter_lhcb(
                     f"{err})"
                 ) from err
             flat = s.reshape(s.shape[0], -1)
-            validate_showers(e, flat, str(path), binning, max_deposit_ratio, first_event=start)
             _check_momentum(path, CONDITIONS_DATASET, c, e, start)
+            validate_showers(e, flat, str(path), binning, max_deposit_ratio, first_event=start)
             if c.size and np.any(c[:, 2] <= 0):
                 row = int(np.argmax(c[:, 2] <= 0)) + start
                 raise DataFormatError(
@@ -238,7 +240,7 @@ def read_lhcb_npz(
     )
     if max_deposit_ratio is not None and n:
         median = float(np.median(flat.sum(axis=1) / p_abs))
-        if median < 1e-4:
+        if median < _DEPOSIT_FLOOR:
             raise DataFormatError(
                 f"{path}: EnergyDeposit sums to a median {median:.2g} x |p|; expected a few "
                 f"per cent or more (check deposit_unit='{deposit_unit}' and "

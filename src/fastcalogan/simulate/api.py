@@ -328,7 +328,11 @@ def _read_out(
     if isinstance(geometry, Binning):
         if transverse == "integrate":
             return deposit_voxels(
-                batch.rng, batch.components, geometry, batch.track.layer_ids, detector.depth_slices
+                batch.rng,
+                batch.components,
+                geometry,
+                batch.track.layer_ids,
+                detector.layer_slices,
             )
         hits = deposit_hits(batch.rng, batch.components, batch.track.layer_ids)
         n = batch.energies.shape[0]
@@ -349,7 +353,7 @@ def _read_out(
             geometry,
             batch.tracks,
             batch.track,
-            detector.depth_slices,
+            detector.layer_slices,
         )
     return deposit_cell_spots(batch.rng, batch.components, geometry, batch.tracks, batch.track)
 

@@ -149,7 +149,7 @@ def deposit_cells(
     geometry: CartesianGeometry,
     tracks: Tracks,
     track: TrackMap,
-    n_sub: int = N_SUBSLICES,
+    n_sub: tuple[int, ...] | None = None,
 ) -> tuple[F64, F64]:
     """Cell energies of a batch by integrating the lateral profile over the cells.
 
@@ -160,7 +160,7 @@ def deposit_cells(
             geometry lacks are dropped.
         tracks: where the batch's particles run (the shower axis per layer and depth).
         track: the material map of the batch's tracks.
-        n_sub: depth sub-slices per layer.
+        n_sub: depth sub-slices of each readout layer (default :data:`N_SUBSLICES` each).
 
     Returns:
         ``(cells, overflow)``: shape ``(n, geometry.n_voxels)`` and ``(n, geometry.n_layers)``
@@ -176,7 +176,8 @@ def deposit_cells(
         li = layer_ids.index(layer.layer_id)
         off, end = int(geometry.layer_offsets[pos]), int(geometry.layer_offsets[pos + 1])
         eta_edges, phi_edges = layer.eta_edges(), layer.phi_edges()
-        corners = (eta_edges.size * phi_edges.size) * n_sub
+        slices = N_SUBSLICES if n_sub is None else n_sub[li]
+        corners = (eta_edges.size * phi_edges.size) * slices
         block = max(1, _BLOCK_CORNERS // corners)
         for comp in components:
             counts = comp.counts[:, li]
@@ -186,7 +187,7 @@ def deposit_cells(
             shares = np.concatenate(
                 [
                     _cell_shares(
-                        comp, li, eta_edges, phi_edges, tracks, track, events[i : i + block], n_sub
+                        comp, li, eta_edges, phi_edges, tracks, track, events[i : i + block], slices
                     )
                     for i in range(0, events.size, block)
                 ]

@@ -93,11 +93,38 @@ class SimulateConfig(StageConfig):
                 raise ValueError("energies must be distinct")
         return value
 
+    @pydantic.field_validator("eta_min", "eta_max")
+    @classmethod
+    def _detector_has_eta(cls, value: float, info: pydantic.ValidationInfo) -> float:
+        # runs only for values given (defaults are not validated)
+        detector = DETECTORS.get(str(info.data.get("detector")))
+        if detector is not None and detector.incidence.eta is None:
+            raise ValueError(
+                f"detector {detector.name} has no |eta| slice (particles enter by "
+                f"{detector.incidence.describe()}); leave eta_min/eta_max out"
+            )
+        return value
+
+    @pydantic.field_validator("hits")
+    @classmethod
+    def _hits_of_barrel(cls, value: bool, info: pydantic.ValidationInfo) -> bool:
+        detector = DETECTORS.get(str(info.data.get("detector")))
+        if value and detector is not None and detector.layout != "calochallenge":
+            raise ValueError(
+                f"hit files hold (r, alpha) hits of the barrel; detector {detector.name} reads "
+                "cells (use transverse: spots to draw spots)"
+            )
+        return value
+
     @pydantic.field_validator("energy_range")
     @classmethod
-    def _range_order(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+    def _range_order(
+        cls, value: tuple[float, float] | None, info: pydantic.ValidationInfo
+    ) -> tuple[float, float] | None:
         if value is None:
             return value
+        if info.data.get("energies") is not None:
+            raise ValueError("give energies or energy_range, not both")
         lo, hi = value
         if not lo < hi:
             raise ValueError(f"needs E_min < E_max in MeV, found {lo:g}..{hi:g}")
@@ -113,22 +140,5 @@ class SimulateConfig(StageConfig):
         if not self.eta_min < self.eta_max:
             raise ValueError(
                 f"need eta_min < eta_max, found eta_min={self.eta_min} eta_max={self.eta_max}"
-            )
-        return self
-
-    @pydantic.model_validator(mode="after")
-    def _fits_detector(self) -> SimulateConfig:
-        detector = DETECTORS[self.detector]
-        if self.energies is not None and self.energy_range is not None:
-            raise ValueError("give energies or energy_range, not both")
-        if detector.incidence.eta is None and {"eta_min", "eta_max"} & self.model_fields_set:
-            raise ValueError(
-                f"detector {self.detector} has no |eta| slice (particles enter by "
-                f"{detector.incidence.describe()}); leave eta_min/eta_max out"
-            )
-        if self.hits and detector.layout != "calochallenge":
-            raise ValueError(
-                f"hits: hit files hold (r, alpha) hits of the barrel; detector {self.detector} "
-                "reads cells (use transverse: spots to draw spots)"
             )
         return self

@@ -394,8 +394,9 @@ class Detector:
         energy_range_mev: default incident energies of a run, uniform in this range (MeV), or
         energies_mev: default energy points of a run (``events`` each, MeV); with neither,
             the dataset-1 points.
-        depth_slices: depth sub-slices per layer over which the lateral profile is integrated
-            (more for deep layers read by oblique tracks).
+        depth_slices: depth sub-slices over which the lateral profile is integrated, for every
+            readout layer or one per readout layer (deep layers need more: the profile widens
+            with depth, and an oblique track moves across the cells).
     """
 
     name: str
@@ -410,7 +411,7 @@ class Detector:
     particles: tuple[str, ...] | None = None
     energy_range_mev: tuple[float, float] | None = None
     energies_mev: tuple[float, ...] | None = None
-    depth_slices: int = 4
+    depth_slices: int | tuple[int, ...] = 4
 
     def __post_init__(self) -> None:
         ids = [s.layer_id for s in self.slabs if s.is_readout]
@@ -425,8 +426,20 @@ class Detector:
             raise SimulationError(
                 f"detector {self.name}: slabs {bad} need x0 > 0, lambda_i > 0 and mip_mev >= 0"
             )
-        if self.depth_slices < 1:
-            raise SimulationError(f"detector {self.name}: depth_slices must be >= 1")
+        slices = self.layer_slices
+        if len(slices) != len(ids) or min(slices) < 1:
+            raise SimulationError(
+                f"detector {self.name}: depth_slices must be one integer >= 1 or one per "
+                f"readout layer ({len(ids)}), found {self.depth_slices!r}"
+            )
+
+    @property
+    def layer_slices(self) -> tuple[int, ...]:
+        """Depth sub-slices of each readout layer, front to back."""
+        n = sum(1 for s in self.slabs if s.is_readout)
+        if isinstance(self.depth_slices, int):
+            return (int(self.depth_slices),) * n
+        return tuple(int(k) for k in self.depth_slices)
 
     @property
     def layer_ids(self) -> tuple[int, ...]:

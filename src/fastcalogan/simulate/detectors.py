@@ -67,6 +67,8 @@ CALOGAN = Detector(
     layout="calogan",
     particles=("positron", "photon", "pion"),
     energy_range_mev=(1_000.0, 100_000.0),
+    # sub-slices of about 3 X0: the lateral profile widens across the 22 X0 of layer 1
+    depth_slices=(4, 8, 2),
 )
 
 #: The LHCb ECAL module: 66 x (2 mm lead + 4 mm scintillator) [LHCb, JINST 3 (2008) S08005].

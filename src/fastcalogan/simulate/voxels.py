@@ -101,7 +101,7 @@ def deposit_voxels(
     components: list[Component],
     binning: Binning,
     layer_ids: tuple[int, ...],
-    n_sub: int = N_SUBSLICES,
+    n_sub: tuple[int, ...] | None = None,
 ) -> tuple[F64, F64]:
     """Voxel energies of a batch in a polar binning around the shower axis.
 
@@ -113,7 +113,8 @@ def deposit_voxels(
         components: the batch's components (layer axis ``layer_ids``).
         binning: the polar binning.
         layer_ids: the readout layer id of each position of the components' layer axis.
-        n_sub: depth sub-slices per layer.
+        n_sub: depth sub-slices of each position of the layer axis (default
+            :data:`N_SUBSLICES` each).
 
     Returns:
         ``(voxels, overflow)``: shape ``(n, binning.n_voxels)`` and ``(n, binning.n_layers)``
@@ -137,7 +138,8 @@ def deposit_voxels(
             counts = comp.counts[:, li]
             if not counts.any():
                 continue
-            cdf = radial_cdf(comp, li, np.asarray(lay_binning.r_edges), n_sub)
+            slices = N_SUBSLICES if n_sub is None else n_sub[li]
+            cdf = radial_cdf(comp, li, np.asarray(lay_binning.r_edges), slices)
             p_r = np.clip(np.diff(cdf, axis=1), 0.0, None) / n_a
             p = np.tile(p_r, (1, n_a))
             p_out = np.clip(1.0 - p.sum(axis=1, keepdims=True), 0.0, None)
