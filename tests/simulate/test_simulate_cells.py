@@ -83,7 +83,10 @@ def test_spot_path_agrees_with_the_integral():
         fast.showers.sum(1) + fast.overflow.sum(1), spots.showers.sum(1) + spots.overflow.sum(1)
     )
     np.testing.assert_allclose(
-        layer_energies(fast.showers, g).mean(0), layer_energies(spots.showers, g).mean(0), rtol=0.01
+        layer_energies(fast.showers, g).mean(0),
+        layer_energies(spots.showers, g).mean(0),
+        rtol=0.01,
+        atol=1e-4 * 30_000.0,  # layer 2 holds ~25 MeV; what leaves its grid differs by chance
     )
     # the lateral profile: mean energy in each middle-layer ring of cells
     sl = g.layer_slice(1)

@@ -60,7 +60,8 @@ CALOGAN = Detector(
         Slab.of_thickness("layer 1", 1, _CALOGAN_MEDIUM, 347.0),
         Slab.of_thickness("layer 2", 2, _CALOGAN_MEDIUM, 43.0),
     ),
-    shower=CALOGAN_STRUCTURE.shower_medium(),
+    # the deposited energy's profile: homogeneous fits of the effective medium
+    shower=CALOGAN_STRUCTURE.shower_medium(deposited=True),
     signal="total",
     incidence=NormalIncidence(0.0, 0.0),
     geometry="calogan",

@@ -19,6 +19,7 @@ the e.m. resolution is the textbook estimate ``2.7 % sqrt(d_active[mm] / f_mip)`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -194,14 +195,22 @@ class SamplingStructure:
         """Textbook stochastic term ``0.027 sqrt(d_active / f_mip)``, sqrt(GeV)."""
         return float(0.027 * (self.active_mm / self.f_mip) ** 0.5)
 
-    def shower_medium(self, c_s: float | None = None) -> SamplingMedium:
-        """The GFlash quantities of the structure (``c_s`` defaults to :attr:`sampling_term`)."""
+    def shower_medium(self, c_s: float | None = None, deposited: bool = False) -> SamplingMedium:
+        """The GFlash quantities of the structure (``c_s`` defaults to :attr:`sampling_term`).
+
+        Grindhammer and Peters' sampling fits describe the energy seen in the active medium:
+        its profile peaks earlier than the deposited energy's (e-hat < 1: the soft photons at
+        the end of the shower deposit little in the active layers). With ``deposited`` the
+        energy deposited in absorber and active material alike is described, by the
+        homogeneous fits of the effective medium (no F_s and e-hat corrections).
+        """
         return SamplingMedium(
             z_eff=self.z_eff,
             critical_mev=self.critical_mev,
-            f_s=self.f_s,
-            e_hat=self.e_hat,
+            f_s=math.inf if deposited else self.f_s,
+            e_hat=1.0 if deposited else self.e_hat,
             c_s=self.sampling_term if c_s is None else c_s,
+            homogeneous=deposited,
         )
 
     def medium(
