@@ -44,6 +44,10 @@ def test_cell_slots_place_points_in_the_expected_cell():
     assert slots[2] == 288 + 6 * 12 + 6
     assert slots[3] == 288 + 144 + 11 * 6 + 3
     assert slots[4] == 504 + 2  # outside layer 2: its leakage slot
+    # LHCb: 30 x 30 cells of 20 mm centred on 0; cell (i, j) spans [20 i - 300, 20 i - 280)
+    lhcb = load_geometry("lhcb-ecal")
+    slots = cell_slots([0, 0, 0, 0], [-5.0, 0.0, 299.9, -300.1], [15.0, 0.0, -300.0, 0.0], lhcb)
+    assert slots.tolist() == [14 * 30 + 15, 15 * 30 + 15, 29 * 30 + 0, 900]
 
 
 @pytest.mark.parametrize(
