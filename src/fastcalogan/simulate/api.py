@@ -1,10 +1,17 @@
 """Public entry points of the reference simulator.
 
+:func:`simulate_showers` runs a particle in any detector description and reads it in the
+detector's geometry (polar voxels or Cartesian cells); :func:`simulate_voxels` and
+:func:`simulate_hits` are the ATLAS barrel's; :func:`simulate` writes a run in the detector's
+file layout.
+
 Randomness: events are processed in fixed-size batches; batch ``b`` of stream ``s`` draws
-from ``Generator(PCG64(SeedSequence([seed, pdg mod 2^32, s, b])))``. Output is therefore
-bit-identical for a given (seed, batch_size) however the work is split, as long as each
-piece starts at a whole batch (pass ``first_batch``). :func:`simulate` uses one stream per
-energy point, so a point's showers do not depend on the other points.
+from ``Generator(PCG64(SeedSequence([seed, pdg mod 2^32, s, b])))``: first the incidence
+(|eta|, impact point, direction), then the shower quantities, then the transverse readout.
+Output is therefore bit-identical for a given (seed, batch_size) however the work is split,
+as long as each piece starts at a whole batch (pass ``first_batch``). :func:`simulate` uses
+one stream per energy point, so a point's showers do not depend on the other points; an
+energy range draws each batch's energies from a stream of their own (:data:`ENERGY_STREAM`).
 """
 
 from __future__ import annotations
