@@ -1,4 +1,4 @@
-"""``fastcalogan simulate``: reference showers in the CaloChallenge layout (and hits)."""
+"""``fastcalogan simulate``: reference showers in a detector's file layout (and barrel hits)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import click
 
 from .._config import parse
 from ..errors import ConfigError
-from ..simulate import SimulateConfig, simulate
+from ..simulate import DETECTORS, SimulateConfig, simulate
+from ..simulate.config import LAYOUTS
 from ._app import cli, console, progress_bar
 from ._options import binning_option
 
@@ -25,28 +26,49 @@ def _parse_energies(text: str) -> str | list[float]:
         ) from err
 
 
+def _detector_help() -> str:
+    rows = [f"{d.name} ({d.summary})" for d in DETECTORS.values()]
+    return "Detector: " + "; ".join(rows) + "."
+
+
 @cli.command("simulate")
-@click.option("--particle", required=True, help="photon, electron, pion, proton, antiproton, ...")
+@click.option(
+    "--detector",
+    type=click.Choice(list(DETECTORS)),
+    default="atlas-barrel",
+    show_default=True,
+    help=_detector_help(),
+)
+@click.option("--particle", required=True, help="photon, electron, positron, pion, proton, ...")
 @click.option(
     "--eta",
     nargs=2,
     type=float,
-    default=(0.20, 0.25),
-    show_default=True,
-    help="|eta| slice (eta_min eta_max), barrel 0..1.4.",
+    default=None,
+    help="|eta| slice (eta_min eta_max) of atlas-barrel and atlas-cells, 0..1.4 "
+    "[default: 0.20 0.25].",
 )
 @click.option(
     "--energies",
-    default="ds1",
-    show_default=True,
-    help="'ds1' (15 points 2^8..2^22 MeV) or a comma list of MeV.",
+    default=None,
+    help="'ds1' (15 points 2^8..2^22 MeV) or a comma list of MeV; default: the detector's "
+    "(atlas-barrel ds1, atlas-cells 2^0..2^8 GeV).",
+)
+@click.option(
+    "--energy-range",
+    nargs=2,
+    type=float,
+    default=None,
+    help="E_min E_max in GeV: --events energies drawn uniformly (default of calogan 1 100, "
+    "lhcb-ecal 2 100).",
 )
 @click.option(
     "--events",
     type=int,
     default=10_000,
     show_default=True,
-    help="Events per point (list) or the ds1 scale (10000 = dataset 1).",
+    help="Events per point (energy list), in all (energy range), or the ds1 scale "
+    "(10000 = dataset 1).",
 )
 @click.option(
     "-o",
@@ -54,14 +76,27 @@ def _parse_energies(text: str) -> str | list[float]:
     "output",
     required=True,
     type=click.Path(path_type=Path),
-    help="Shower file to write (CaloChallenge HDF5).",
+    help="Shower file to write (the detector's layout, see --layout).",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(list(LAYOUTS)),
+    default=None,
+    help="File layout (default: the detector's: calochallenge, calogan, lhcb, atlas-cells).",
+)
+@click.option(
+    "--transverse",
+    type=click.Choice(["integrate", "spots"]),
+    default="integrate",
+    show_default=True,
+    help="Integrate the lateral profile over voxels/cells (fast) or draw spots and bin them.",
 )
 @click.option(
     "--hits",
     "hits",
     type=click.Path(path_type=Path),
     default=None,
-    help="Also write the hit-level file here.",
+    help="Also write the hit-level file here (atlas-barrel only).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option(
@@ -69,11 +104,15 @@ def _parse_energies(text: str) -> str | list[float]:
 )
 @binning_option(required=False)
 def simulate_cmd(
+    detector: str,
     particle: str,
-    eta: tuple[float, float],
-    energies: str,
+    eta: tuple[float, float] | None,
+    energies: str | None,
+    energy_range: tuple[float, float] | None,
     events: int,
     output: Path,
+    layout: str | None,
+    transverse: str,
     hits: Path | None,
     seed: int,
     batch_size: int,
@@ -81,27 +120,36 @@ def simulate_cmd(
 ) -> None:
     """Simulate reference showers with the physics-based parametric simulator.
 
-    Example: fastcalogan simulate --particle photon --eta 0.20 0.25 --energies ds1
-    --events 10000 -o photons.h5
+    Examples: fastcalogan simulate --particle photon --eta 0.20 0.25 --energies ds1
+    --events 10000 -o photons.h5;
+    fastcalogan simulate --detector calogan --particle positron --energy-range 1 100
+    --events 10000 -o eplus.h5
     """
     values: dict[str, Any] = {
+        "detector": detector,
         "particle": particle,
-        "eta_min": eta[0],
-        "eta_max": eta[1],
-        "energies": _parse_energies(energies),
         "events": events,
         "seed": seed,
         "batch_size": batch_size,
         "binning": binning,
+        "transverse": transverse,
+        "layout": layout,
         "hits": hits is not None,
     }
+    if eta is not None:
+        values["eta_min"], values["eta_max"] = eta
+    if energies is not None:
+        values["energies"] = _parse_energies(energies)
+    if energy_range is not None:
+        values["energy_range"] = [1000.0 * energy_range[0], 1000.0 * energy_range[1]]
     config = parse(values, SimulateConfig, source="command line")
     output.parent.mkdir(parents=True, exist_ok=True)
-    with progress_bar(f"simulating {config.particle}") as update:
+    with progress_bar(f"simulating {config.particle} in {config.detector}") as update:
         result = simulate(config, output, hits_path=hits, progress=update)
     console.print(
         f"wrote {result.n_events} {config.particle} showers ({result.n_points} energy points, "
-        f"binning {result.binning}) to {result.showers_path}"
+        f"detector {result.detector}, geometry {result.binning}, layout {result.layout}) "
+        f"to {result.showers_path}"
     )
     if result.hits_path is not None:
         console.print(f"hits: {result.hits_path}")
