@@ -60,6 +60,18 @@ PUBLIC_API: dict[str, list[str]] = {
         "cli",
         "main",
     ],
+    "convert": [
+        "ConvertConfig",
+        "ConvertResult",
+        "HUB_FORMAT",
+        "ShowerFormat",
+        "convert",
+        "detect_format",
+        "expand_inputs",
+        "formats",
+        "get_format",
+        "register_format",
+    ],
     "data": [
         "AtlasCsvConversion",
         "Chi2Result",

@@ -5,14 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import h5py
-from rich.table import Table
 
-from ..data import read_hits, read_shower_attrs, read_showers
-from ..data.inspect import summarise_hits, summarise_showers
 from ..errors import DataFormatError
 from ._app import cli, stdout_console
-from ._options import binning_option, resolve_binning
+from ._options import binning_option, check_shower_input, particle_option, resolve_binning
 
 #: Up to this many layers, the layer fractions are columns of the per-energy table.
 _MAX_LAYER_COLUMNS = 8
@@ -21,7 +17,7 @@ _MAX_LAYER_COLUMNS = 8
 @cli.command("inspect")
 @click.argument("path", type=click.Path(path_type=Path))
 @binning_option(required=False)
-@click.option("--particle", default=None, help="Particle of the binning (XML files with several).")
+@particle_option("Particle of the binning (XML files with several).")
 def inspect_cmd(path: Path, binning: str | None, particle: str | None) -> None:
     """Summarise a CaloChallenge shower file or a hit file.
 
@@ -30,8 +26,15 @@ def inspect_cmd(path: Path, binning: str | None, particle: str | None) -> None:
     else the one its attributes name, else the built-in with its voxel count (--binning
     overrides).
     """
+    import h5py
+    from rich.table import Table
+
+    from ..data import read_hits, read_shower_attrs, read_showers
+    from ..data.inspect import summarise_hits, summarise_showers
+
     if not path.exists():
         raise DataFormatError(f"{path}: no such file")
+    check_shower_input(path, "FILE", "inspect", reads_hits=True)
     try:
         with h5py.File(path, "r") as f:
             is_hits = "hits" in f

@@ -7,26 +7,21 @@ from typing import Any
 
 import click
 
-from .._config import parse
-from ..errors import ConfigError
-from ..simulate import SimulateConfig, simulate
 from ._app import cli, console, progress_bar
-from ._options import binning_option
-
-
-def _parse_energies(text: str) -> str | list[float]:
-    if text.strip().lower() == "ds1":
-        return "ds1"
-    try:
-        return [float(x) for x in text.split(",") if x.strip()]
-    except ValueError as err:
-        raise ConfigError(
-            f"--energies: expected 'ds1' or a comma list of MeV (e.g. 1024,65536), found '{text}'"
-        ) from err
+from ._options import (
+    binning_option,
+    ds1_note,
+    energies_option,
+    events_option,
+    output_option,
+    parse_energies,
+    particle_option,
+    seed_option,
+)
 
 
 @cli.command("simulate")
-@click.option("--particle", required=True, help="photon, electron, pion, proton, antiproton, ...")
+@particle_option("photon, electron, pion, proton, antiproton, ...", required=True)
 @click.option(
     "--eta",
     nargs=2,
@@ -35,27 +30,18 @@ def _parse_energies(text: str) -> str | list[float]:
     show_default=True,
     help="|eta| slice (eta_min eta_max), barrel 0..1.4.",
 )
-@click.option(
-    "--energies",
+@energies_option(
+    "'ds1' (the 15 points 2^8..2^22 MeV of dataset 1, with its counts: a line says how "
+    "many) or comma-separated MeV.",
     default="ds1",
-    show_default=True,
-    help="'ds1' (15 points 2^8..2^22 MeV) or a comma list of MeV.",
 )
-@click.option(
-    "--events",
-    type=int,
+@events_option(
+    "Events per energy point, or with ds1 the dataset-1 scale (10000 = the dataset-1 "
+    "counts: 10k per point up to 262 GeV, then fewer).",
     default=10_000,
     show_default=True,
-    help="Events per point (list) or the ds1 scale (10000 = dataset 1).",
 )
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Shower file to write (CaloChallenge HDF5).",
-)
+@output_option("Shower file to write (CaloChallenge HDF5).")
 @click.option(
     "--hits",
     "hits",
@@ -63,11 +49,15 @@ def _parse_energies(text: str) -> str | list[float]:
     default=None,
     help="Also write the hit-level file here.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@seed_option()
 @click.option(
     "--batch-size", type=int, default=1024, show_default=True, help="Events per random stream."
 )
-@binning_option(required=False)
+@binning_option(
+    required=False,
+    help="Geometry: ds1-photons, ds1-pions, or a .xml/.yaml file (default: the built-in "
+    "one of the particle).",
+)
 def simulate_cmd(
     particle: str,
     eta: tuple[float, float],
@@ -84,11 +74,14 @@ def simulate_cmd(
     Example: fastcalogan simulate --particle photon --eta 0.20 0.25 --energies ds1
     --events 10000 -o photons.h5
     """
+    from .._config import parse
+    from ..simulate import SimulateConfig, simulate
+
     values: dict[str, Any] = {
         "particle": particle,
         "eta_min": eta[0],
         "eta_max": eta[1],
-        "energies": _parse_energies(energies),
+        "energies": parse_energies(energies),
         "events": events,
         "seed": seed,
         "batch_size": batch_size,
@@ -96,6 +89,8 @@ def simulate_cmd(
         "hits": hits is not None,
     }
     config = parse(values, SimulateConfig, source="command line")
+    if config.energies == "ds1":
+        console.print(ds1_note(config.events), markup=False, highlight=False)
     output.parent.mkdir(parents=True, exist_ok=True)
     with progress_bar(f"simulating {config.particle}") as update:
         result = simulate(config, output, hits_path=hits, progress=update)
