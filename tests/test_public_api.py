@@ -71,6 +71,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "formats",
         "get_format",
         "register_format",
+        "writer_format",
     ],
     "data": [
         "AtlasCsvConversion",

@@ -21,9 +21,11 @@ from fastcalogan.convert import (
     get_format,
     register_format,
     registry,
+    writer_format,
 )
 from fastcalogan.data import (
     HitShowers,
+    ShowerWriter,
     geometry_of_file,
     read_hits,
     read_shower_attrs,
@@ -232,3 +234,30 @@ def test_detection_and_the_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert (result.input_format, result.output_format, result.n_events) == ("npy", "hits", 3)
     assert read_hits(tmp_path / "hits.h5").n_events == 3
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".convert-")] == []
+
+
+def test_a_layout_with_a_block_writer_is_a_format(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[tuple[str, tuple[str, ...]]] = []
+
+    def open_writer(out: Path, geometry: object, attrs: dict, names: tuple[str, ...]) -> object:
+        # a "layout" that stores float64 showers: the CaloChallenge writer stands in
+        opened.append((str(attrs["particle"]), names))
+        return ShowerWriter(out, 368, attrs, dtype=np.float64, geometry=PHOTONS)
+
+    monkeypatch.setattr(registry, "_FORMATS", list(registry._FORMATS))
+    register_format(writer_format("f64", "float64 showers", open_writer))
+    src = write_showers(tmp_path / "s.h5", [1024.0], np.full((1, 368), 0.5), geometry=PHOTONS)
+    code, output = _run(
+        ["convert", str(src), "--to", "f64", "--particle", "electron", "-o", str(tmp_path / "o.h5")]
+    )
+    assert code == 0, output
+    assert "calochallenge -> f64: 1 events" in output and opened == [("electron", ())]
+    with h5py.File(tmp_path / "o.h5") as f:
+        assert f["showers"].dtype == np.float64
+    # and it reads as the shower readers read it
+    back = convert(ConvertConfig(input_format="f64"), [tmp_path / "o.h5"], tmp_path / "b.h5")
+    assert back.input_format == "f64" and read_showers(back.out_path).showers.tolist() == [
+        [0.5] * 368
+    ]

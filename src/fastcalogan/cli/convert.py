@@ -80,6 +80,7 @@ def convert_cmd(
       hits           hit file: r, alpha, layer, energy per hit (read: voxelise;
                      write: voxels -> hits)
       atlas-csv      ATLAS open-data CSV, one file per energy point (read)
+      ...            layouts registered with fastcalogan.convert.register_format
 
     Examples:
 

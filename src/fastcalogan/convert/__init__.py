@@ -3,7 +3,8 @@
 - :func:`convert`: inputs (one shower or hit file, or ATLAS CSV files) -> ``config.to``.
 - :func:`formats`, :func:`get_format`, :func:`detect_format`: the registry of layouts;
   :func:`register_format` adds one (a :class:`ShowerFormat` with a reader to and/or a writer
-  from a CaloChallenge file).
+  from a CaloChallenge file; :func:`writer_format` builds the format of a layout the shower
+  readers already read from its block writer).
 """
 
 from .config import ConvertConfig
@@ -16,6 +17,7 @@ from .registry import (
     formats,
     get_format,
     register_format,
+    writer_format,
 )
 
 __all__ = [
@@ -29,4 +31,5 @@ __all__ = [
     "formats",
     "get_format",
     "register_format",
+    "writer_format",
 ]

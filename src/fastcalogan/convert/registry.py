@@ -14,7 +14,9 @@ Built in, tried in this order when recognising inputs:
 - ``calochallenge``: any other file, read by ``data.iter_showers`` (so every layout that
   ``read_showers`` recognises comes in here) and rewritten with its geometry.
 
-Another layout plugs in with :func:`register_format` (recognised before ``calochallenge``).
+Another layout plugs in with :func:`register_format` (recognised before ``calochallenge``);
+:func:`writer_format` makes the format of a layout that ``read_showers`` already reads from
+its block writer (``append(incident_energies, showers, conditions)``, ``close(commit)``).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ __all__ = [
     "formats",
     "get_format",
     "register_format",
+    "writer_format",
 ]
 
 #: The format every conversion goes through.
@@ -53,6 +56,11 @@ HUB_FORMAT = "calochallenge"
 FormatReader = Callable[[Sequence[Path], Path, ConvertConfig, ProgressCallback | None], int]
 #: ``from_showers(showers, out, config, progress) -> events``: write this format.
 FormatWriter = Callable[[Path, Path, ConvertConfig, ProgressCallback | None], int]
+#: ``open(path, geometry, attrs, condition_names)`` -> a block writer of a layout: it has
+#: ``append(incident_energies, showers, conditions)`` and ``close(commit=True)``.
+BlockWriterFactory = Callable[[Path, "Geometry", dict[str, Any], tuple[str, ...]], Any]
+#: The same, once the output path is bound; also given the showers' storage dtype.
+_Opener = Callable[["Geometry", dict[str, Any], tuple[str, ...], Any], Any]
 
 
 @dataclass(frozen=True)
@@ -141,15 +149,17 @@ def _single(paths: Sequence[Path], what: str) -> Path:
     return paths[0]
 
 
-def _showers_to_showers(
-    paths: Sequence[Path], out: Path, config: ConvertConfig, progress: ProgressCallback | None
+def _copy_showers(
+    path: Path,
+    config: ConvertConfig,
+    progress: ProgressCallback | None,
+    open_writer: _Opener,
 ) -> int:
-    """Any file ``iter_showers`` reads -> a CaloChallenge file carrying its geometry."""
+    """Stream any file ``iter_showers`` reads into a writer opened with its geometry."""
     import numpy as np
 
-    from ..data import ShowerWriter, geometry_of_file, iter_showers, read_showers
+    from ..data import geometry_of_file, iter_showers, read_showers
 
-    path = _single(paths, "a shower file")
     blocks = iter_showers(path, config.chunk_events)
     first = next(blocks, None)
     if first is None:
@@ -167,16 +177,15 @@ def _showers_to_showers(
     attrs = {
         k: v
         for k, v in first.attrs.items()
-        if k not in ("geometry", "binning", "n_events", "n_voxels", "particle")
+        if k not in ("geometry", "binning", "n_events", "n_voxels", "particle", "layout")
     }
     attrs.update(_labels(geometry))
     attrs.setdefault("source", str(path))
-    dtype = first.showers.dtype if np.issubdtype(first.showers.dtype, np.floating) else np.float32
+    floating = np.issubdtype(first.showers.dtype, np.floating)
     names = tuple(first.condition_names)
+    writer = open_writer(geometry, attrs, names, first.showers.dtype if floating else np.float32)
     done = 0
-    with ShowerWriter(
-        out, geometry.n_voxels, attrs, dtype=dtype, geometry=geometry, condition_names=names
-    ) as writer:
+    try:
         for block in chain([first], blocks):
             writer.append(
                 block.incident_energies, block.showers, block.conditions if names else None
@@ -184,7 +193,69 @@ def _showers_to_showers(
             done += block.n_events
             if progress is not None:
                 progress(done, done)
+    except BaseException:
+        writer.close(commit=False)
+        raise
+    writer.close()
     return done
+
+
+def _showers_to_showers(
+    paths: Sequence[Path], out: Path, config: ConvertConfig, progress: ProgressCallback | None
+) -> int:
+    """Any file ``iter_showers`` reads -> a CaloChallenge file carrying its geometry."""
+    from ..data import ShowerWriter
+
+    def open_writer(
+        geometry: Geometry, attrs: dict[str, Any], names: tuple[str, ...], dtype: Any
+    ) -> Any:
+        return ShowerWriter(
+            out, geometry.n_voxels, attrs, dtype=dtype, geometry=geometry, condition_names=names
+        )
+
+    return _copy_showers(_single(paths, "a shower file"), config, progress, open_writer)
+
+
+def writer_format(
+    name: str,
+    description: str,
+    open_writer: BlockWriterFactory,
+    detect: Callable[[Sequence[Path]], bool] | None = None,
+) -> ShowerFormat:
+    """The format of a layout the shower readers recognise, written by its block writer.
+
+    It reads as ``calochallenge`` does (through ``iter_showers``, which recognises the layout)
+    and writes a CaloChallenge file's showers, conditions and labels through
+    ``open_writer(out, geometry, attrs, condition_names)``.
+
+    Args:
+        name, description: as :class:`ShowerFormat`.
+        open_writer: opens the layout's block writer.
+        detect: recognises the layout's files (``None``: only named with ``--from``).
+
+    Example (a layout module with a writer): ``register_format(writer_format("calogan",
+    "a CaloGAN HDF5 file", lambda out, g, attrs, names: open_layout_writer("calogan", out, g,
+    attrs)))``.
+    """
+
+    def from_showers(
+        showers: Path, out: Path, config: ConvertConfig, progress: ProgressCallback | None
+    ) -> int:
+        def opened(
+            geometry: Geometry, attrs: dict[str, Any], names: tuple[str, ...], dtype: Any
+        ) -> Any:
+            return open_writer(out, geometry, attrs, names)
+
+        return _copy_showers(showers, config, progress, opened)
+
+    return ShowerFormat(
+        name,
+        description,
+        detect,
+        reads_as_showers=True,
+        to_showers=_showers_to_showers,
+        from_showers=from_showers,
+    )
 
 
 def _relabelled(geometry: Geometry, config: ConvertConfig, attrs: Mapping[str, Any]) -> Geometry:
