@@ -286,6 +286,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "write_report",
     ],
     "select": [
+        "MeritWeights",
         "SelectConfig",
         "SelectResult",
         "plot_selection",
@@ -329,6 +330,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "INJECTION_ORDER_LOG2",
         "InjectionSchedule",
         "PHOTON_SPLIT_RANGES",
+        "PartScore",
         "PointScore",
         "RunFolder",
         "RunInfo",
