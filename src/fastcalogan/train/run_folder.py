@@ -239,13 +239,6 @@ class SelectionRow:
             n_saturated=self.n_saturated,
             w1=self.wasserstein,
         )
-        if self.parts:
-            record["merit"] = self.merit
-            for p in self.parts:
-                record[_PART_RATIO + p.name] = p.chi2_ndf
-                record[_PART_CHI2 + p.name] = p.chi2
-                record[_PART_NDF + p.name] = p.ndf
-                record[_PART_WEIGHT + p.name] = p.weight
         columns = {
             _POINT_RATIO: lambda p: p.chi2_ndf,
             _POINT_CHI2: lambda p: p.chi2,
@@ -257,6 +250,13 @@ class SelectionRow:
         for prefix, value in columns.items():
             for p in self.points:
                 record[prefix + _energy_text(p.energy)] = value(p)
+        if self.parts:
+            record["merit"] = self.merit
+            for part in self.parts:
+                record[_PART_RATIO + part.name] = part.chi2_ndf
+                record[_PART_CHI2 + part.name] = part.chi2
+                record[_PART_NDF + part.name] = part.ndf
+                record[_PART_WEIGHT + part.name] = part.weight
         return record
 
     @classmethod
