@@ -111,7 +111,7 @@ def _train_and_score(
         reference,
     )
     select_seconds = time.perf_counter() - t_select
-    timeline = []
+    timeline: list[dict[str, Any]] = []
     for row in selected.rows:
         clock = load_checkpoint(run_dir / row.checkpoint).get("clock") or {}
         etot = row.part("etot")
