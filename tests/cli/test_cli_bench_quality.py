@@ -99,3 +99,14 @@ def test_cli_refuses_bad_options_in_one_line(tmp_path: Path) -> None:
     assert not isinstance(bad.exception, ConfigError) or bad.exit_code == 2
     plain = CliRunner().invoke(cli, ["bench"])
     assert plain.exit_code == 2 and "--output" in plain.output
+
+
+def test_plot_draws_on_the_given_axis() -> None:
+    from matplotlib.figure import Figure
+
+    from fastcalogan.bench import plot_quality
+
+    ax = Figure().add_subplot()
+    curves = {"a": ([1.0, 2.0], [30.0, 4.0]), "b": ([1.0, 3.0], [20.0, 9.0])}
+    artists = plot_quality(ax, curves, (10.0, 5.0, 2.0), "iteration", "chi2/NDF", xlog=True)
+    assert len(artists) == 5 and ax.get_yscale() == "log" and ax.get_xscale() == "log"

@@ -257,6 +257,7 @@ def _plot(data: dict[str, Any], path: Path) -> Path:
                     x_label,
                     y_label,
                     legend=(i == 0 and j == 0),
+                    xlog=x_key == "iteration",
                 )
         sample = data["sample"]
         fig.suptitle(

@@ -15,6 +15,7 @@ def plot_quality(
     xlabel: str,
     ylabel: str,
     legend: bool = True,
+    xlog: bool = False,
 ) -> list[Any]:
     """One line with markers per recipe, dotted horizontal lines at the thresholds, log y.
 
@@ -24,6 +25,7 @@ def plot_quality(
         thresholds: y values marked with dotted lines (e.g. chi2/NDF 10, 5, 2).
         xlabel, ylabel: axis labels.
         legend: draw the legend on this axis.
+        xlog: logarithmic x axis (iterations: recipes differ by orders of magnitude).
 
     Returns:
         The artists drawn.
@@ -34,6 +36,8 @@ def plot_quality(
     for t in thresholds:
         artists.append(ax.axhline(t, color="grey", ls=":", lw=1))
     ax.set_yscale("log")
+    if xlog:
+        ax.set_xscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if legend:
