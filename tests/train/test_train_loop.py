@@ -180,7 +180,9 @@ def test_threads_are_restored_after_the_run(
     assert torch.are_deterministic_algorithms_enabled() == deterministic
 
 
+@pytest.mark.parametrize("clock", ["wall", "cpu"])
 def test_time_budget_and_checkpoints_in_time(
+    clock: str,
     tmp_path: Path,
     tiny_file: Path,
     tiny_config: Callable[..., TrainConfig],
@@ -191,7 +193,7 @@ def test_time_budget_and_checkpoints_in_time(
     import fastcalogan.train.loop as loop
     from fastcalogan.models.wgan_gp_mlp import WganGpObjective
 
-    # a fake wall clock that moves one second per training iteration and at no other time
+    # a fake clock that moves one second per training iteration and at no other time
     now = [100.0]
     step = WganGpObjective.step
 
@@ -200,9 +202,14 @@ def test_time_budget_and_checkpoints_in_time(
         return step(self, *args, **kwargs)
 
     monkeypatch.setattr(WganGpObjective, "step", timed_step)
-    monkeypatch.setattr(loop.time, "perf_counter", lambda: now[0])
+    name = {"wall": "perf_counter", "cpu": "process_time"}[clock]
+    monkeypatch.setattr(loop.time, name, lambda: now[0])
     config = tiny_config(
-        iterations=100, checkpoint_every=1000, checkpoint_seconds=3, max_seconds=7.5
+        iterations=100,
+        checkpoint_every=1000,
+        checkpoint_seconds=3,
+        max_seconds=7.5,
+        time_clock=clock,
     )
     result = train(config, tiny_file, tmp_path / "run")
     assert result.last_iteration == 8
@@ -213,15 +220,16 @@ def test_time_budget_and_checkpoints_in_time(
         "ckpt-00000008.pt",
     ]
     clocks = [load_checkpoint(p)["clock"] for p in checkpoints]
-    assert [c["wall_seconds"] for c in clocks] == [3.0, 6.0, 8.0]
-    assert all(c["cpu_seconds"] >= 0 for c in clocks)
+    key = f"{clock}_seconds"
+    assert [c[key] for c in clocks] == [3.0, 6.0, 8.0]
+    assert all(c["cpu_seconds"] >= 0 and c["wall_seconds"] >= 0 for c in clocks)
     losses = (tmp_path / "run" / "losses.csv").read_text().splitlines()
     assert losses[-1].split(",")[0] == "8"  # the stopping iteration has its row
 
     # resumed with a new budget: the clock goes on from 8 s
     again = train(config.model_copy(update={"max_seconds": 2.0}), tiny_file, tmp_path / "run")
     assert again.last_iteration == 10
-    assert load_checkpoint(list_checkpoints(tmp_path / "run")[-1])["clock"]["wall_seconds"] == 10.0
+    assert load_checkpoint(list_checkpoints(tmp_path / "run")[-1])["clock"][key] == 10.0
 
     with pytest.raises(ValueError, match="max_seconds"):
         TrainConfig(max_seconds=0)

@@ -90,6 +90,7 @@ def _train_and_score(
             checkpoint_every=_NO_ITERATION_CAP,
             checkpoint_seconds=config.checkpoint_seconds,
             max_seconds=config.budget_seconds,
+            time_clock=config.budget_clock,
             injection_every=config.injection_every,
             log_every=50,
             seed=config.seed,
@@ -263,7 +264,8 @@ def _plot(data: dict[str, Any], path: Path) -> Path:
         fig.suptitle(
             f"time to quality: {sample['particle']}s |eta| {sample['eta'][0]:.2f}-"
             f"{sample['eta'][1]:.2f}, {data['config']['threads']} thread(s) per recipe, "
-            f"{data['config']['events_per_point']} events per point"
+            f"{data['config']['budget_seconds']:g} s of {data['config']['budget_clock']} time "
+            f"each, {data['config']['events_per_point']} events per point"
         )
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format="png", dpi=110)

@@ -36,8 +36,11 @@ class QualityConfig(StageConfig):
             independent reference); give both or neither.
         seed: seed of the training sample and of every training; the reference is simulated
             with ``seed + 1000``.
-        budget_seconds: wall-clock training time of each recipe (``TrainConfig.max_seconds``).
-        checkpoint_seconds: wall time between checkpoints (``TrainConfig.checkpoint_seconds``).
+        budget_seconds: training time of each recipe (``TrainConfig.max_seconds``).
+        checkpoint_seconds: time between checkpoints (``TrainConfig.checkpoint_seconds``).
+        budget_clock: the clock of both: ``wall`` (default, the issue's budget) or ``cpu``
+            (each training process's CPU time: a fair budget on a machine whose load leaves
+            the trainings a fraction of a core; ``TrainConfig.time_clock``).
         threads: torch threads of each training (and of its selection).
         jobs: trainings run at once, each in its own process; default as many as the
             machine's cores allow at ``threads`` each (at most one per recipe). 1 runs them one
@@ -62,6 +65,7 @@ class QualityConfig(StageConfig):
     seed: int = pydantic.Field(default=0, ge=0)
     budget_seconds: float = pydantic.Field(default=1800.0, gt=0, allow_inf_nan=False)
     checkpoint_seconds: float = pydantic.Field(default=90.0, gt=0, allow_inf_nan=False)
+    budget_clock: Literal["wall", "cpu"] = "wall"
     threads: int = pydantic.Field(default=1, ge=1, le=1024)
     jobs: int | None = pydantic.Field(default=None, ge=1)
     injection_every: int = pydantic.Field(default=100, ge=1)

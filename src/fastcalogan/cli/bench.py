@@ -114,6 +114,12 @@ def bench_cmd(
 @click.option(
     "--checkpoint-seconds", type=float, default=None, help="Seconds between checkpoints (90)."
 )
+@click.option(
+    "--budget-clock",
+    type=click.Choice(["wall", "cpu"]),
+    default=None,
+    help="Clock of --budget and --checkpoint-seconds: wall (default) or each training's CPU.",
+)
 @click.option("--threads", type=int, default=None, help="Torch threads per recipe (1).")
 @click.option(
     "--jobs", type=int, default=None, help="Recipes trained at once (default: one per core)."
@@ -151,6 +157,7 @@ def quality_cmd(
     particle: str | None,
     budget: float | None,
     checkpoint_seconds: float | None,
+    budget_clock: str | None,
     threads: int | None,
     jobs: int | None,
     events: int | None,
@@ -180,6 +187,7 @@ def quality_cmd(
         "particle": particle,
         "budget_seconds": budget,
         "checkpoint_seconds": checkpoint_seconds,
+        "budget_clock": budget_clock,
         "threads": threads,
         "jobs": jobs,
         "events_per_point": events,

@@ -470,7 +470,9 @@ class _Trainer:
         rows: list[str] = []
         t0 = time.perf_counter()
         self.clock.start()
-        last_save = t0
+        # the clock of the budget and of checkpoints in time
+        clock = time.process_time if config.time_clock == "cpu" else time.perf_counter
+        start = last_save = clock()
         done = self.start
         if self.start >= end:
             log.info("%s already at iteration %d >= %d", self.writer.folder.path, self.start, end)
@@ -478,8 +480,8 @@ class _Trainer:
             n_active = self.batches.start(it)
             losses = self.objective.step(self.batches, self.rngs.torch)
             done = it + 1
-            now = time.perf_counter()
-            out_of_time = config.max_seconds is not None and now - t0 >= config.max_seconds
+            now = clock()
+            out_of_time = config.max_seconds is not None and now - start >= config.max_seconds
             if done % config.log_every == 0 or done == end or out_of_time:
                 values = [float(v.item()) for v in losses]
                 rows.append(f"{done}," + ",".join(f"{v:.6g}" for v in values) + f",{n_active}")
@@ -498,13 +500,14 @@ class _Trainer:
                 self.writer.append_losses(rows)
                 rows.clear()
                 self._save(done)
-                last_save = time.perf_counter()
+                last_save = clock()
             if out_of_time:
                 log.info(
-                    "%s: stopped at iteration %d after %.1f s (max_seconds %g)",
+                    "%s: stopped at iteration %d after %.1f s of %s time (max_seconds %g)",
                     self.writer.folder.path,
                     done,
-                    now - t0,
+                    now - start,
+                    config.time_clock,
                     config.max_seconds,
                 )
                 break
