@@ -40,8 +40,8 @@ def test_two_recipes_side_by_side(tmp_path: Path, tiny_file: Path, tiny_referenc
     out = tmp_path / "quality"
     args = ["bench", "quality", "--recipe", "fastcalogan", "--recipe", "vae-mlp"]
     args += ["--data", str(tiny_file), "--reference", str(tiny_reference), "--jobs", "1"]
-    args += ["--budget", "1.5", "--checkpoint-seconds", "0.4", "-n", "40"]
-    args += ["--classifier-events", "40", "-o", str(out)]
+    args += ["--budget", "0.8", "--checkpoint-seconds", "0.25", "-n", "40"]
+    args += ["--classifier-events", "25", "-o", str(out)]
     result = CliRunner().invoke(cli, args, terminal_width=200)
     assert result.exit_code == 0, result.output
     assert result.output.strip().splitlines()[-1] == str(out / "quality.json")
@@ -50,14 +50,14 @@ def test_two_recipes_side_by_side(tmp_path: Path, tiny_file: Path, tiny_referenc
     doc = json.loads((out / "quality.json").read_text())
     assert doc["schema"] == "fastcalogan-bench-quality-1"
     assert [r["recipe"] for r in doc["recipes"]] == ["fastcalogan", "vae-mlp"]
-    assert doc["config"]["budget_seconds"] == 1.5 and doc["jobs"] == 1
+    assert doc["config"]["budget_seconds"] == 0.8 and doc["jobs"] == 1
     for r in doc["recipes"]:
         timeline = r["timeline"]
         # checkpoints in time within the budget, each with its clock and scores
         assert len(timeline) >= 2
         assert [p["iteration"] for p in timeline] == sorted(p["iteration"] for p in timeline)
         walls = [p["wall_seconds"] for p in timeline]
-        assert walls == sorted(walls) and 1.5 <= walls[-1] < 10
+        assert walls == sorted(walls) and 0.8 <= walls[-1] < 10
         assert all(p["cpu_seconds"] > 0 for p in timeline)
         assert all(p["etot_chi2_ndf"] > 0 and p["layers_chi2_ndf"] > 0 for p in timeline)
         assert {"etot", "layers", "centre_r", "width_r"} <= set(timeline[0]["parts"])
@@ -73,6 +73,7 @@ def test_two_recipes_side_by_side(tmp_path: Path, tiny_file: Path, tiny_referenc
         assert r["iterations"] == timeline[-1]["iteration"]
         auc = r["classifier_features"]["auc"]
         assert 0.0 <= auc <= 1.0
+        assert r["classifier_features"]["n_events"] > 25  # per point, not per sample
         assert (Path(r["run_dir"]) / "selection" / "best.json").is_file()
     assert (out / "quality.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -89,6 +90,8 @@ def test_recipes_and_options() -> None:
         QualityConfig(recipes=("nope",))
     with pytest.raises(ValueError, match="data and reference together"):
         QualityConfig(data="a.h5")
+    with pytest.raises(ValueError, match="classifier_events must be 0"):
+        QualityConfig(classifier_events=10)
 
 
 def test_cli_refuses_bad_options_in_one_line(tmp_path: Path) -> None:

@@ -170,7 +170,8 @@ def _train_and_score(
         evaluated = evaluate(
             EvaluateConfig(
                 metrics=("classifier_features",),
-                n_max=config.classifier_events,
+                # n_max counts a whole sample: classifier_events per point
+                n_max=config.classifier_events * max(1, len(points)),
                 seed=config.seed,
             ),
             reference,

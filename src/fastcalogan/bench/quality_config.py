@@ -93,6 +93,11 @@ class QualityConfig(StageConfig):
     def _check(self) -> QualityConfig:
         if (self.data is None) != (self.reference is None):
             raise ValueError("give data and reference together (or neither, to simulate both)")
+        if 0 < self.classifier_events < 25:
+            raise ValueError(
+                f"classifier_events must be 0 (no classifier) or at least 25 (5 folds of 5), "
+                f"found {self.classifier_events}"
+            )
         if not 0 <= self.eta[0] < self.eta[1]:
             raise ValueError(f"eta must satisfy 0 <= min < max, found {self.eta}")
         return self
