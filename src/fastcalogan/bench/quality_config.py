@@ -116,7 +116,7 @@ class QualityConfig(StageConfig):
             "budget_seconds": 180.0,
             "checkpoint_seconds": 20.0,
             "events_per_point": 2000,
-            "classifier_events": 1000,
+            "classifier_events": 300,
         }
         base.update(overrides)
         return cls.model_validate(base)
