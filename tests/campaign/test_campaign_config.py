@@ -108,6 +108,10 @@ def test_example_campaigns_load() -> None:
     assert first.stages.train.checkpoint_every == 25 and first.stages.train.seed == first.seed
     assert len(tasks) == 84 and tasks[-1].stages is not None
     assert tasks[-1].stages.select.figure_of_merit == "etot"
+    # the extended figure of merit is a select override like any other
+    extended = _cfg(select={"overrides": {"figure_of_merit": "extended"}})
+    (task, *_) = check_campaign(extended)
+    assert task.stages is not None and task.stages.select.figure_of_merit == "extended"
 
 
 def test_cluster_options_map_to_dask_jobqueue() -> None:

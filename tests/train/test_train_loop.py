@@ -178,3 +178,58 @@ def test_threads_are_restored_after_the_run(
     train(tiny_config(iterations=1, threads=2), tiny_file, tmp_path / "run")
     assert torch.get_num_threads() == before
     assert torch.are_deterministic_algorithms_enabled() == deterministic
+
+
+@pytest.mark.parametrize("clock", ["wall", "cpu"])
+def test_time_budget_and_checkpoints_in_time(
+    clock: str,
+    tmp_path: Path,
+    tiny_file: Path,
+    tiny_config: Callable[..., TrainConfig],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """max_seconds stops the run with a checkpoint; checkpoint_seconds adds checkpoints in
+    time; every checkpoint records the training clock, which a resumed run continues."""
+    import fastcalogan.train.loop as loop
+    from fastcalogan.models.wgan_gp_mlp import WganGpObjective
+
+    # a fake clock that moves one second per training iteration and at no other time
+    now = [100.0]
+    step = WganGpObjective.step
+
+    def timed_step(self: WganGpObjective, *args: object, **kwargs: object) -> object:
+        now[0] += 1.0
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(WganGpObjective, "step", timed_step)
+    name = {"wall": "perf_counter", "cpu": "process_time"}[clock]
+    monkeypatch.setattr(loop.time, name, lambda: now[0])
+    config = tiny_config(
+        iterations=100,
+        checkpoint_every=1000,
+        checkpoint_seconds=3,
+        max_seconds=7.5,
+        time_clock=clock,
+    )
+    result = train(config, tiny_file, tmp_path / "run")
+    assert result.last_iteration == 8
+    checkpoints = list_checkpoints(tmp_path / "run")
+    assert [p.name for p in checkpoints] == [
+        "ckpt-00000003.pt",
+        "ckpt-00000006.pt",
+        "ckpt-00000008.pt",
+    ]
+    clocks = [load_checkpoint(p)["clock"] for p in checkpoints]
+    key = f"{clock}_seconds"
+    assert [c[key] for c in clocks] == [3.0, 6.0, 8.0]
+    assert all(c["cpu_seconds"] >= 0 and c["wall_seconds"] >= 0 for c in clocks)
+    losses = (tmp_path / "run" / "losses.csv").read_text().splitlines()
+    assert losses[-1].split(",")[0] == "8"  # the stopping iteration has its row
+
+    # resumed with a new budget: the clock goes on from 8 s
+    again = train(config.model_copy(update={"max_seconds": 2.0}), tiny_file, tmp_path / "run")
+    assert again.last_iteration == 10
+    assert load_checkpoint(list_checkpoints(tmp_path / "run")[-1])["clock"][key] == 10.0
+
+    with pytest.raises(ValueError, match="max_seconds"):
+        TrainConfig(max_seconds=0)

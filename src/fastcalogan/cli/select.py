@@ -32,25 +32,46 @@ def _number(value: float, spec: str) -> str:
     return "inf" if not math.isfinite(value) else format(value, spec)
 
 
+#: Parts of a figure of merit shown as columns (per-layer parts stay in the stored table).
+_PART_COLUMNS = ("etot", "layers", "centre_r", "width_r")
+
+
 def _table(title: str, rows: Sequence[SelectionRow], best_iteration: int) -> Table:
     from rich.table import Table
 
-    table = Table(title=title, caption=_CAPTION)
-    for col in ("iteration", "chi2", "NDF", "chi2/NDF", "ceiling", "saturated", "W1", ""):
+    parts = [n for n in _PART_COLUMNS if rows and rows[0].part(n) is not None]
+    weighted = bool(rows) and any(p.weight > 0 for p in rows[0].parts)
+    caption = _CAPTION
+    if parts:
+        weights = ", ".join(f"{p.name} {p.weight:g}" for p in rows[0].parts if p.name in parts)
+        caption += "; parts: chi2/NDF of each observable over all points (and layers)" + (
+            f"; merit: their weighted mean (weights {weights})" if weighted else ""
+        )
+    table = Table(title=title, caption=caption)
+    columns = ["iteration", "chi2", "NDF", "chi2/NDF"]
+    columns += [f"{n}" for n in parts] + (["merit"] if weighted else [])
+    columns += ["ceiling", "saturated", "W1", ""]
+    for col in columns:
         table.add_column(col, justify="right")
     for row in rows:
         mark = "best" if row.iteration == best_iteration else ""
-        table.add_row(
-            str(row.iteration),
-            _number(row.chi2, ".1f"),
-            str(row.ndf),
-            _number(row.chi2_ndf, ".3f"),
+        values = [str(row.iteration), _number(row.chi2, ".1f"), str(row.ndf)]
+        values.append(_number(row.chi2_ndf, ".3f"))
+        values += [_number(_part_ratio(row, n), ".3f") for n in parts]
+        values += [_number(row.merit, ".3f")] if weighted else []
+        values += [
             _number(row.ceiling, ".1f"),
             f"{row.n_saturated}/{len(row.points)}",
             _number(row.wasserstein, ".3g"),
             mark,
-        )
+        ]
+        table.add_row(*values)
     return table
+
+
+def _part_ratio(row: SelectionRow, name: str) -> float:
+    part = row.part(name)
+    return part.chi2_ndf if part is not None else math.nan
 
 
 #: What the columns beside chi2/NDF mean.
@@ -97,10 +118,11 @@ def _show(result: SelectResult, name: str) -> None:
 )
 @click.option(
     "--figure-of-merit",
-    type=click.Choice(["etot", "etot+layers"]),
+    type=click.Choice(["etot", "etot+layers", "extended"]),
     default=None,
-    help="etot: chi2 of the total energy per energy point (default); etot+layers: and of "
-    "every layer's energy.",
+    help="etot: chi2 of the total energy per energy point (default, the papers' choice); "
+    "etot+layers: and of every layer's energy; extended: weighted mean of the chi2/NDF of "
+    "E_tot, layer energies and each layer's centre and width in r (docs/validation.md).",
 )
 @events_option("Showers generated per energy point for the comparison (default 10000).")
 @seed_option(default=None, help="Seed of the generated showers (default 0).")
@@ -122,7 +144,8 @@ def select_cmd(
     """Score every checkpoint of RUN_DIR and print the chi2/NDF table.
 
     The best checkpoint is recorded in RUN_DIR/selection/best.json; generate and export use
-    it. The last line of stdout is the best chi2/NDF.
+    it. The last line of stdout is the best chi2/NDF (with --figure-of-merit extended, the
+    best merit).
     """
     from .._config import load
     from ..select import SelectConfig, select_best
@@ -144,11 +167,12 @@ def select_cmd(
     for sub in result.per_range or (result,):
         name = sub.best_checkpoint.parent.parent.name if result.per_range else run_dir.name
         _show(sub, name)
+    merit = f", merit {result.merit:.3f}" if config.figure_of_merit == "extended" else ""
     console.print(
-        f"best: {result.best_checkpoint} (chi2/NDF {result.chi2_ndf:.3f}); "
+        f"best: {result.best_checkpoint} (chi2/NDF {result.chi2_ndf:.3f}{merit}); "
         f"table {result.table_path}, plot {result.plot_path}"
     )
     if tensorboard:
         logdir = log_selection(run_dir, result.rows)
         console.print(f"TensorBoard: tensorboard --logdir {logdir.parent}")
-    click.echo(f"{result.chi2_ndf:.6g}")
+    click.echo(f"{result.merit:.6g}")

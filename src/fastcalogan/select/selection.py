@@ -8,6 +8,15 @@ Softw. Big Sci. 6 (2022) 7). The chi2 of all points are summed and divided by th
 (non-empty bins); the checkpoint with the lowest total chi2/NDF wins. With the ``etot+layers``
 figure of merit the energy-per-layer histograms of every point are added to the sum.
 
+The ``extended`` figure of merit histograms, per point and layer, the layer energy and the
+layer's energy-weighted mean radius and radial width (``n_bins`` bins over the reference's
+``layer_quantiles``, plus under- and overflow), and ranks by the weighted mean of the chi2/NDF
+of its four parts (E_tot, layer energies, centres, widths; ``merit_weights``). A generator
+trained to match the moments that E_tot measures (an energy term in its loss, say) can win on
+E_tot with wrong shapes; the extended figure sees that. Each row of the table carries its
+parts, and for ``etot+layers`` and ``extended`` also the chi2/NDF of every layer's energy
+(parts ``layer <id>``, weight 0: shown, not ranked).
+
 A model conditioned on more than the energy generates each point's showers with the
 conditions of the reference's events at that point (taken in file order, repeated up to
 ``events_per_point``).
@@ -43,6 +52,7 @@ from ..data import (
     Chi2Result,
     chi2_samples,
     layer_energies,
+    layer_moments,
     read_showers,
     total_energy,
     wasserstein_1d,
@@ -51,6 +61,7 @@ from ..errors import CheckpointError, ConfigError, ModelError
 from ..geometry import Geometry, get_particle
 from ..train import (
     BestCheckpoint,
+    PartScore,
     PointScore,
     RunFolder,
     RunWriter,
@@ -86,6 +97,9 @@ class SelectResult:
         rows: the selection table, one row per scored checkpoint (split runs: every range's,
             each with its ``range``).
         chi2, ndf: the summed chi2 and NDF behind ``chi2_ndf``.
+        merit: the figure of merit of the choice: ``chi2_ndf`` for ``etot`` and
+            ``etot+layers``, the weighted mean of the parts for ``extended`` (split runs: of
+            the parts summed over the ranges' choices).
     """
 
     best_checkpoint: Path
@@ -97,6 +111,7 @@ class SelectResult:
     rows: tuple[SelectionRow, ...] = field(default_factory=tuple)
     chi2: float = float("inf")
     ndf: int = 0
+    merit: float = float("inf")
 
 
 @dataclass(frozen=True)
@@ -117,15 +132,21 @@ class _Group:
     per_energy: bool = False
 
 
+#: The parts of the figure of merit besides E_tot, and the observable behind each.
+_LAYER_PARTS = ("layers", "centre_r", "width_r")
+
+
 @dataclass(frozen=True)
 class _Histogram:
-    """One reference distribution and its bin edges."""
+    """One reference distribution and its bin edges: E_tot (``part`` ``etot``, no layer) or a
+    per-layer observable (``layers``: energy, ``centre_r``, ``width_r``)."""
 
     name: str
     point: float
     layer: int | None
     reference: npt.NDArray[np.float64]
     edges: npt.NDArray[np.float64]
+    part: str = "etot"
 
 
 @dataclass(frozen=True)
@@ -209,14 +230,32 @@ def _bin_groups(config: SelectConfig, ref: _Reference) -> list[tuple[_Group, npt
 
 
 def _observables(
-    showers: npt.NDArray[Any], group: _Group, binning: Geometry, layer: int | None
-) -> npt.NDArray[np.float64]:
-    """E_tot (or one layer's energy) per shower, divided by E_inc for continuous spectra."""
-    if layer is None:
-        values = total_energy(showers)
-    else:
-        values = layer_energies(showers, binning)[:, binning.layer_position(layer)]
-    return values / group.energies if group.per_energy else values
+    showers: npt.NDArray[Any], group: _Group, binning: Geometry, parts: tuple[str, ...]
+) -> dict[str, npt.NDArray[np.float64]]:
+    """The observables of ``parts`` per shower: ``etot`` ``(n,)`` and the per-layer tables
+    ``(n, n_layers)``; energies divided by E_inc for continuous spectra, radii in mm."""
+    scale = group.energies if group.per_energy else 1.0
+    out = {"etot": total_energy(showers) / scale}
+    if "layers" in parts:
+        out["layers"] = layer_energies(showers, binning) / np.reshape(scale, (-1, 1))
+    if "centre_r" in parts or "width_r" in parts:
+        moments = layer_moments(showers, binning)
+        out["centre_r"], out["width_r"] = moments["centroid_r"], moments["width_r"]
+    return out
+
+
+def _parts(config: SelectConfig) -> tuple[str, ...]:
+    """The observables the figure of merit histograms."""
+    return {
+        "etot": ("etot",),
+        "etot+layers": ("etot", "layers"),
+        "extended": ("etot", *_LAYER_PARTS),
+    }[config.figure_of_merit]
+
+
+def _column(table: dict[str, npt.NDArray[np.float64]], h: _Histogram, binning: Geometry) -> Any:
+    values = table[h.part]
+    return values if h.layer is None else values[:, binning.layer_position(h.layer)]
 
 
 def _reference_histograms(
@@ -230,29 +269,31 @@ def _reference_histograms(
             f"no bin of incident energy holds {_MIN_BIN_EVENTS} reference events or more"
         )
     hists = []
+    parts = _parts(config)
     for group, rows in pairs:
         point = group.point
-        sel = ref.showers[rows]
         # in a bin, each reference event is compared with its generated twin
-        etot = _observables(sel, group, binning, None) if continuous else total_energy(sel)
+        table = _observables(ref.showers[rows], group, binning, parts)
+        etot = table["etot"]
         hists.append(
             _Histogram(
                 f"E={point:.10g}", point, None, etot, _etot_edges(etot, window, config.n_bins)
             )
         )
-        if config.figure_of_merit == "etot+layers":
-            for layer_id in binning.layer_ids:
-                values = _observables(sel, group, binning, layer_id)
+        for part in parts[1:]:
+            for j, layer_id in enumerate(binning.layer_ids):
+                values = table[part][:, j]
                 lo, hi = np.quantile(values, config.layer_quantiles)
                 if hi <= lo:
                     continue
                 hists.append(
                     _Histogram(
-                        f"E={point:.10g} layer {layer_id}",
+                        f"E={point:.10g} {part} layer {layer_id}",
                         point,
                         layer_id,
                         values,
                         np.linspace(lo, hi, config.n_bins + 1),
+                        part,
                     )
                 )
     return [group for group, _ in pairs], hists
@@ -260,30 +301,33 @@ def _reference_histograms(
 
 def _score(
     model: TrainedGenerator, groups: list[_Group], hists: list[_Histogram], config: SelectConfig
-) -> tuple[PointScore, ...]:
+) -> tuple[tuple[PointScore, ...], tuple[PartScore, ...]]:
     """chi2, NDF, sample sizes and the E_tot/E_inc Wasserstein distance per energy point (or
-    bin) of one checkpoint, in increasing energy."""
+    bin) of one checkpoint, in increasing energy; and the parts of the figure of merit."""
     gen = torch.Generator().manual_seed(config.seed)
     by_point = {g.point: g for g in groups}
+    parts = _parts(config)
     per_point: dict[float, list[Chi2Result]] = {}
+    per_part: dict[str, list[Chi2Result]] = {}
     distance: dict[float, float] = {}
-    generated: dict[float, npt.NDArray[np.float32]] = {}
+    tables: dict[float, dict[str, npt.NDArray[np.float64]]] = {}
     for h in hists:
         group = by_point[h.point]
-        if h.point not in generated:
-            generated[h.point] = model.sample(
-                group.energies, gen, config.batch_size, group.conditions
-            )
-        values = _observables(generated[h.point], group, model.binning, h.layer)
+        if h.point not in tables:
+            showers = model.sample(group.energies, gen, config.batch_size, group.conditions)
+            tables[h.point] = _observables(showers, group, model.binning, parts)
+        values = _column(tables[h.point], h, model.binning)
         # under/overflow bins: a checkpoint that misses the window gets a large, finite chi2
-        per_point.setdefault(h.point, []).append(
-            chi2_samples(h.reference, values, h.edges, overflow=True)
-        )
+        result = chi2_samples(h.reference, values, h.edges, overflow=True)
+        per_point.setdefault(h.point, []).append(result)
+        per_part.setdefault(h.part, []).append(result)
+        if h.part == "layers":
+            per_part.setdefault(f"layer {h.layer}", []).append(result)
         if h.layer is None:
             # the unbinned companion, on the response scale whatever the spectrum
             scale = 1.0 if group.per_energy else h.point
             distance[h.point] = wasserstein_1d(h.reference / scale, values / scale)
-    return tuple(
+    points = tuple(
         PointScore(
             e,
             sum(r.chi2 for r in results),
@@ -293,6 +337,18 @@ def _score(
             distance.get(e, float("nan")),
         )
         for e, results in sorted(per_point.items())
+    )
+    if len(parts) == 1:
+        return points, ()
+    weights = config.merit_weights.model_dump() if config.figure_of_merit == "extended" else {}
+    return points, tuple(
+        PartScore(
+            name,
+            sum(r.chi2 for r in results),
+            sum(r.ndf for r in results),
+            float(weights.get(name, 0.0)),
+        )
+        for name, results in per_part.items()
     )
 
 
@@ -363,7 +419,7 @@ def _select_one(
     rows: list[SelectionRow] = []
     for i, path in enumerate(chosen):
         model = TrainedGenerator.from_checkpoint(path, config.device)
-        points = _score(model, groups, hists, config)
+        points, parts = _score(model, groups, hists, config)
         rows.append(
             SelectionRow(
                 iteration=checkpoint_iteration(path),
@@ -371,12 +427,13 @@ def _select_one(
                 chi2=sum(p.chi2 for p in points),
                 ndf=sum(p.ndf for p in points),
                 points=points,
+                parts=parts,
             )
         )
         if progress is not None:
             progress(i + 1, len(chosen))
     # equal chi2/NDF happens at the ceiling (every point saturated): the distance still ranks
-    best = min(rows, key=lambda r: (r.chi2_ndf, _rank(r.wasserstein), r.iteration))
+    best = min(rows, key=lambda r: (r.merit, _rank(r.wasserstein), r.iteration))
 
     summary: dict[str, Any] = {
         "config": config.model_dump(mode="json"),
@@ -405,6 +462,7 @@ def _select_one(
         rows=tuple(rows),
         chi2=best.chi2,
         ndf=best.ndf,
+        merit=best.merit,
     )
 
 
@@ -455,7 +513,8 @@ def select_best(
     reference_path: str | os.PathLike[str] | None = None,
     progress: ProgressCallback | None = None,
 ) -> SelectResult:
-    """Score every checkpoint of a run by chi2/NDF and choose the lowest.
+    """Score every checkpoint of a run by chi2/NDF (or the ``extended`` figure of merit) and
+    choose the lowest.
 
     Discrete energy points are scored point by point; a continuous spectrum in log-spaced
     bins of incident energy, its events generated like the reference (see the module doc).
@@ -498,6 +557,7 @@ def select_best(
         ]
         chi2_sum = sum(r.chi2 for r in results)
         ndf_sum = sum(r.ndf for r in results)
+        merit = _combined_merit(results, _ratio(chi2_sum, ndf_sum))
         summary = {
             "config": config.model_dump(mode="json"),
             "best": [
@@ -505,6 +565,7 @@ def select_best(
                 for s, r in zip(parts, results, strict=True)
             ],
             "chi2_ndf": _ratio(chi2_sum, ndf_sum),
+            "merit": merit,
         }
         table_path = writer.write_selection(all_rows, summary)
         fig = Figure(figsize=(7 * len(parts), 6.5), layout="constrained")
@@ -523,4 +584,17 @@ def select_best(
         rows=tuple(all_rows),
         chi2=chi2_sum,
         ndf=ndf_sum,
+        merit=merit,
     )
+
+
+def _combined_merit(results: list[SelectResult], chi2_ndf: float) -> float:
+    """The figure of merit of a split run's choices: of their parts summed over the ranges."""
+    chosen = [next(r for r in res.rows if r.iteration == res.best_iteration) for res in results]
+    summed: dict[str, PartScore] = {}
+    for row in chosen:
+        for p in row.parts:
+            s = summed.get(p.name, PartScore(p.name, 0.0, 0, p.weight))
+            summed[p.name] = PartScore(p.name, s.chi2 + p.chi2, s.ndf + p.ndf, p.weight)
+    combined = SelectionRow(0, "", 0.0, 0, parts=tuple(summed.values()))
+    return combined.merit if any(p.weight > 0 for p in combined.parts) else chi2_ndf

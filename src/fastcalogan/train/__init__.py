@@ -6,6 +6,7 @@ from .loop import TrainProgress, TrainResult, train
 from .routing import EnergyRouting
 from .run_folder import (
     BestCheckpoint,
+    PartScore,
     PointScore,
     RunFolder,
     RunInfo,
@@ -26,6 +27,7 @@ __all__ = [
     "BestCheckpoint",
     "EnergyRouting",
     "InjectionSchedule",
+    "PartScore",
     "PointScore",
     "RunFolder",
     "RunInfo",

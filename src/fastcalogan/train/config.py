@@ -74,6 +74,15 @@ class TrainConfig(StageConfig):
             trained one after the other in ``range-0..2`` sub-folders).
         energy_range: ``[E_lo, E_hi]`` MeV: train only on events in this range.
         checkpoint_every: iterations between checkpoints (the last iteration always gets one).
+        checkpoint_seconds: also write a checkpoint when this many seconds of wall time have
+            passed since the previous one (``None``: by iterations only). Time-to-quality
+            studies (``fastcalogan bench quality``) need checkpoints regular in time.
+        max_seconds: stop after this many seconds of training time in this call (per
+            model of a split run), with a checkpoint where it stops; ``iterations`` still
+            caps the run. ``None``: train to ``iterations``.
+        time_clock: the clock of ``max_seconds`` and ``checkpoint_seconds``: ``wall`` (default)
+            or ``cpu``, this process's CPU time (every thread), which a shared machine's load
+            does not stretch.
         log_every: iterations between rows of ``losses.csv`` and progress reports.
         seed: seed of initialisation, batch sampling and noise.
         device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
@@ -112,6 +121,9 @@ class TrainConfig(StageConfig):
     energy_ranges: Literal["full", "split3"] = "full"
     energy_range: tuple[float, float] | None = None
     checkpoint_every: int = pydantic.Field(default=1000, ge=1)
+    checkpoint_seconds: float | None = pydantic.Field(default=None, gt=0, allow_inf_nan=False)
+    max_seconds: float | None = pydantic.Field(default=None, gt=0, allow_inf_nan=False)
+    time_clock: Literal["wall", "cpu"] = "wall"
     log_every: int = pydantic.Field(default=10, ge=1)
     seed: int = pydantic.Field(default=0, ge=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"

@@ -271,6 +271,35 @@ class _Rngs:
         self.python.setstate((int(version), tuple(int(x) for x in internal), gauss))
 
 
+@dataclass
+class _Clock:
+    """Training time of a run, summed over the calls of a resumed run: wall seconds and the
+    process's CPU seconds (every thread), stored in each checkpoint as ``clock``.
+
+    Only the training loop counts (reading data, fitting the preprocessing and building the
+    networks do not), so that time-to-quality curves compare the recipes' iterations.
+    """
+
+    wall_before: float = 0.0
+    cpu_before: float = 0.0
+    wall_start: float = 0.0
+    cpu_start: float = 0.0
+
+    @classmethod
+    def of_state(cls, state: dict[str, Any] | None) -> _Clock:
+        clock = (state or {}).get("clock") or {}
+        return cls(float(clock.get("wall_seconds", 0.0)), float(clock.get("cpu_seconds", 0.0)))
+
+    def start(self) -> None:
+        self.wall_start, self.cpu_start = time.perf_counter(), time.process_time()
+
+    def record(self) -> dict[str, float]:
+        return {
+            "wall_seconds": self.wall_before + time.perf_counter() - self.wall_start,
+            "cpu_seconds": self.cpu_before + time.process_time() - self.cpu_start,
+        }
+
+
 class _Trainer:
     """One model (a run, or one range of a split run): restored or started, then trained.
 
@@ -300,6 +329,8 @@ class _Trainer:
         )
         self.rngs = _Rngs(config.seed)
         self.start = 0 if state is None else self._resume(state)
+        # training time of the earlier calls of a resumed run (wall, process CPU)
+        self.clock = _Clock.of_state(state)
         self._write_run_files(fresh=state is None)
         self.batches = _Batches(
             x=torch.from_numpy(x).to(device),
@@ -418,6 +449,7 @@ class _Trainer:
             {
                 **self.static,
                 "iteration": iteration,
+                "clock": self.clock.record(),
                 "generator": _cpu(self.objective.sampler.state_dict()),
                 "objective": self.objective.state_dict(),
                 "rng": self.rngs.state(),
@@ -437,23 +469,49 @@ class _Trainer:
         config, end = self.config, self.config.iterations
         rows: list[str] = []
         t0 = time.perf_counter()
+        self.clock.start()
+        # the clock of the budget and of checkpoints in time
+        clock = time.process_time if config.time_clock == "cpu" else time.perf_counter
+        start = last_save = clock()
+        done = self.start
         if self.start >= end:
             log.info("%s already at iteration %d >= %d", self.writer.folder.path, self.start, end)
         for it in range(self.start, end):
             n_active = self.batches.start(it)
             losses = self.objective.step(self.batches, self.rngs.torch)
             done = it + 1
-            if done % config.log_every == 0 or done == end:
+            now = clock()
+            out_of_time = config.max_seconds is not None and now - start >= config.max_seconds
+            if done % config.log_every == 0 or done == end or out_of_time:
                 values = [float(v.item()) for v in losses]
                 rows.append(f"{done}," + ",".join(f"{v:.6g}" for v in values) + f",{n_active}")
                 if progress is not None:
                     progress(offset + done, total or end, status=self.family.status(values))
-            if done % config.checkpoint_every == 0 or done == end:
+            if (
+                done % config.checkpoint_every == 0
+                or done == end
+                or out_of_time
+                or (
+                    config.checkpoint_seconds is not None
+                    and now - last_save >= config.checkpoint_seconds
+                )
+            ):
                 # losses first: on resume, rows beyond the checkpoint are dropped
                 self.writer.append_losses(rows)
                 rows.clear()
                 self._save(done)
-        return max(self.start, end), max(0, end - self.start), time.perf_counter() - t0
+                last_save = clock()
+            if out_of_time:
+                log.info(
+                    "%s: stopped at iteration %d after %.1f s of %s time (max_seconds %g)",
+                    self.writer.folder.path,
+                    done,
+                    now - start,
+                    config.time_clock,
+                    config.max_seconds,
+                )
+                break
+        return max(self.start, done), max(0, done - self.start), time.perf_counter() - t0
 
 
 def _cpu(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -43,6 +43,7 @@ from ..preprocess import Preprocessor
 
 __all__ = [
     "BestCheckpoint",
+    "PartScore",
     "PointScore",
     "RunFolder",
     "RunInfo",
@@ -61,6 +62,11 @@ _POINT_NDF = "ndf E="
 _POINT_N_REF = "n_ref E="
 _POINT_N_GEN = "n_gen E="
 _POINT_W1 = "w1 E="
+#: Column prefixes of the parts of a figure of merit (``chi2 part=etot``, ...).
+_PART_CHI2 = "chi2 part="
+_PART_NDF = "ndf part="
+_PART_RATIO = "chi2_ndf part="
+_PART_WEIGHT = "weight part="
 
 
 def _energy_text(energy: float) -> str:
@@ -134,6 +140,26 @@ class PointScore:
 
 
 @dataclass(frozen=True)
+class PartScore:
+    """One part of a figure of merit of one checkpoint: chi2 and NDF summed over the energy
+    points, and the part's weight in the figure (0: shown, not ranked).
+
+    >>> PartScore("etot", 30.0, 10, 1.0).chi2_ndf
+    3.0
+    """
+
+    name: str
+    chi2: float
+    ndf: int
+    weight: float = 0.0
+
+    @property
+    def chi2_ndf(self) -> float:
+        """chi2 / NDF, infinite without degrees of freedom."""
+        return self.chi2 / self.ndf if self.ndf > 0 else math.inf
+
+
+@dataclass(frozen=True)
 class SelectionRow:
     """One checkpoint's line of the selection table.
 
@@ -143,6 +169,8 @@ class SelectionRow:
         chi2, ndf: summed over every histogram of every energy point.
         points: per energy point, in increasing energy.
         range: the sub-run (``range-k``) of a split run's combined table, else ``None``.
+        parts: the parts of the figure of merit (``etot``, ``layers``, ``centre_r``,
+            ``width_r``, ``layer <id>``; see :class:`PartScore`); empty for ``etot``.
     """
 
     iteration: int
@@ -151,6 +179,26 @@ class SelectionRow:
     ndf: int
     points: tuple[PointScore, ...] = ()
     range: str | None = None
+    parts: tuple[PartScore, ...] = ()
+
+    @property
+    def merit(self) -> float:
+        """What selection ranks by: the weighted mean of the parts' chi2/NDF where a part has a
+        weight (the ``extended`` figure of merit), else the total :attr:`chi2_ndf`.
+
+        >>> row = SelectionRow(1, "c", 50.0, 20, parts=(
+        ...     PartScore("etot", 20.0, 10, 1.0), PartScore("layers", 30.0, 10, 3.0)))
+        >>> row.chi2_ndf, row.merit
+        (2.5, 2.75)
+        """
+        weighted = [p for p in self.parts if p.weight > 0]
+        if not weighted:
+            return self.chi2_ndf
+        return sum(p.weight * p.chi2_ndf for p in weighted) / sum(p.weight for p in weighted)
+
+    def part(self, name: str) -> PartScore | None:
+        """The part called ``name``, if the figure of merit has it."""
+        return next((p for p in self.parts if p.name == name), None)
 
     @property
     def chi2_ndf(self) -> float:
@@ -202,6 +250,13 @@ class SelectionRow:
         for prefix, value in columns.items():
             for p in self.points:
                 record[prefix + _energy_text(p.energy)] = value(p)
+        if self.parts:
+            record["merit"] = self.merit
+            for part in self.parts:
+                record[_PART_RATIO + part.name] = part.chi2_ndf
+                record[_PART_CHI2 + part.name] = part.chi2
+                record[_PART_NDF + part.name] = part.ndf
+                record[_PART_WEIGHT + part.name] = part.weight
         return record
 
     @classmethod
@@ -224,6 +279,15 @@ class SelectionRow:
                 )
                 for e in energies
             )
+            parts = tuple(
+                PartScore(
+                    name,
+                    _number(record[_PART_CHI2 + name], "chi2", source),
+                    int(record[_PART_NDF + name]),
+                    _optional(record, _PART_WEIGHT + name, 0.0, source),
+                )
+                for name in (k.removeprefix(_PART_CHI2) for k in record if k.startswith(_PART_CHI2))
+            )
             return cls(
                 iteration=int(record["iteration"]),
                 checkpoint=str(record["checkpoint"]),
@@ -231,6 +295,7 @@ class SelectionRow:
                 ndf=int(record["ndf"]),
                 points=points,
                 range=None if record.get("range") is None else str(record["range"]),
+                parts=parts,
             )
         except (KeyError, TypeError, ValueError) as err:
             raise CheckpointError(
@@ -247,7 +312,7 @@ class BestCheckpoint:
         checkpoint: path relative to the run folder.
         iteration: its iteration.
         chi2_ndf: its total chi2/NDF.
-        figure_of_merit: what was compared (``etot`` or ``etot+layers``).
+        figure_of_merit: what was compared (``etot``, ``etot+layers`` or ``extended``).
     """
 
     checkpoint: str
