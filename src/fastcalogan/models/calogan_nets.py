@@ -133,7 +133,9 @@ class GeneratorStream(nn.Module):
         self.channels = config.generator_dense_channels
         self.grid = (rows + 2, cols + 2)
         self.dense = nn.Linear(n_in, self.grid[0] * self.grid[1] * self.channels)
-        self.conv = nn.Conv2d(self.channels, config.generator_conv_channels, 2)
+        # padding 1 all round, then the first row and column dropped: TensorFlow's "same"
+        # padding of an even kernel (one zero row and column after), without an ONNX Pad
+        self.conv = nn.Conv2d(self.channels, config.generator_conv_channels, 2, padding=1)
         self.norm = _batch_norm(config.generator_conv_channels)
         self.local1 = LocallyConnected2d(
             config.generator_conv_channels, config.generator_local_channels, self.grid, 2
@@ -151,8 +153,7 @@ class GeneratorStream(nn.Module):
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         x = self.dense(h).reshape(-1, self.channels, *self.grid)
-        # TensorFlow's "same" padding of an even kernel: one zero row and column after
-        x = self.norm(self.act(self.conv(nn.functional.pad(x, (0, 1, 0, 1)))))
+        x = self.norm(self.act(self.conv(x)[:, :, 1:, 1:]))
         return self.local2(self.act(self.local1(x)))
 
 
