@@ -27,7 +27,7 @@ def test_calogan_positrons_simulate_train_select_generate_export_evaluate(tmp_pa
     files = {name: tmp_path / f"{name}.h5" for name in ("train", "test", "pion")}
     run, gen, onnx, report = (tmp_path / n for n in ("run", "gen.h5", "g.onnx", "report"))
     (tmp_path / "evaluate.yaml").write_text(
-        "n_bins: 8\nnn_tree_events: 20\nnn_query_events: 10\nmetrics: [chi2]\n"
+        "n_bins: 8\nnn_tree_events: 20\nnn_query_events: 10\nmetrics: [chi2]\nexample_showers: 0\n"
         "suite_options:\n  calogan-transfer:\n"
         f"    particles: {{pion: {{reference: {files['pion']}}}}}\n"
         "    repeats: 1\n    hidden: [8]\n    epochs: 2\n"
