@@ -4,17 +4,17 @@
 # Table II classifier transfer) -> bench (Table III generation times).
 #
 #   scripts/calogan_chain.sh [OUT]            # the one-hour-of-one-CPU sequence (default)
-#   ITERATIONS=300 scripts/calogan_chain.sh   # a shorter training (the measured run)
+#   ITERATIONS=100 CHECKPOINT_EVERY=25 scripts/calogan_chain.sh   # the measured short run
 #
 # Single-threaded throughout (OMP_NUM_THREADS=1, threads: 1): the CPU minutes that
 # docs/calogan.md quotes are process CPU time on one core.
 set -euo pipefail
 
 OUT=${1:-calogan-chain}
-ITERATIONS=${ITERATIONS:-2000}        # train-calogan.yaml: 2000 steps of 64, ~55 CPU minutes
+ITERATIONS=${ITERATIONS:-1500}        # train-calogan.yaml: 1500 steps of 64, ~50 CPU minutes
 TRAIN_EVENTS=${TRAIN_EVENTS:-20000}   # the paper: 100k per particle
 TEST_EVENTS=${TEST_EVENTS:-5000}
-CHECKPOINT_EVERY=${CHECKPOINT_EVERY:-200}
+CHECKPOINT_EVERY=${CHECKPOINT_EVERY:-250}
 REPEATS=${REPEATS:-5}                 # trainings per cell of Table II
 FCG=${FASTCALOGAN:-fastcalogan}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
