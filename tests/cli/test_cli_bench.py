@@ -100,3 +100,29 @@ def test_bench_measures_any_family(tmp_path: Path) -> None:
     assert {g["preset"] for g in data["generation"]} == {"vae-mlp"}
     result = CliRunner().invoke(cli, ["bench", "--presets", "gan", "-o", str(out)])
     assert result.exit_code == 2 and "unknown preset(s) ['gan']" in result.output
+
+
+def test_speed_table_puts_generation_beside_the_detector_simulator() -> None:
+    """CaloGAN's Table III: ms per shower per batch against the reference simulator's, for a
+    preset made for a simulator detector (and nothing for one that is not)."""
+    from fastcalogan.bench.config import BenchConfig
+    from fastcalogan.bench.sections import detector_simulator, speed_table
+
+    config = BenchConfig(presets=("calogan",), simulate_events=5)
+    assert detector_simulator(config, "fastcalogan") is None
+    sim = detector_simulator(config, "calogan")
+    assert sim is not None
+    assert (sim["detector"], sim["particle"], sim["events"]) == ("calogan", "positron", 5)
+    assert sim["energies_mev"] == [1_000.0, 100_000.0] and sim["ms_per_shower"] > 0
+    row = {"preset": "calogan", "backend": "torch", "device": "cpu", "threads": 1}
+    generation = [
+        {**row, "batch": 1, "seconds_per_shower": 0.004},
+        {**row, "batch": 1024, "seconds_per_shower": 0.001},
+        {**row, "preset": "fastcalogan", "batch": 1, "seconds_per_shower": 0.001},
+    ]
+    sim = {**sim, "ms_per_shower": 2.0}
+    table = speed_table(generation, [sim])
+    assert [(r["batch"], r["ms_per_shower"], r["speedup"]) for r in table] == [
+        (1, 4.0, 0.5),
+        (1024, 1.0, 2.0),
+    ]

@@ -27,17 +27,19 @@ from fastcalogan.train import TrainConfig
 
 
 def test_registry_lists_the_built_in_families() -> None:
-    assert [f.name for f in families()] == ["wgan-gp-mlp", "vae-mlp"]
+    assert [f.name for f in families()] == ["wgan-gp-mlp", "vae-mlp", "calogan"]
     assert preset_names() == (
         "fastcalogan",
         "caloshowergan-photon",
         "caloshowergan-pion",
         "vae-mlp",
+        "calogan",
     )
     assert get_preset("caloshowergan-pion").particle == "pion"
     assert get_family("vae-mlp").default_preset().name == "vae-mlp"
     with pytest.raises(
-        ModelError, match=r"unknown model family 'gan' \(registered: wgan-gp-mlp, vae-mlp\)"
+        ModelError,
+        match=r"unknown model family 'gan' \(registered: wgan-gp-mlp, vae-mlp, calogan\)",
     ):
         get_family("gan")
     with pytest.raises(ModelError, match="unknown preset 'x'"):
@@ -50,11 +52,12 @@ def test_models_command_lists_one_line_per_family() -> None:
     result = CliRunner().invoke(cli, ["models"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 3
     assert lines[0].startswith("wgan-gp-mlp") and lines[0].endswith(
         "presets: fastcalogan, caloshowergan-photon, caloshowergan-pion"
     )
     assert lines[1].startswith("vae-mlp") and lines[1].endswith("presets: vae-mlp")
+    assert lines[2].startswith("calogan") and lines[2].endswith("presets: calogan")
 
 
 def test_preset_and_family_pick_each_other() -> None:
@@ -75,7 +78,10 @@ def test_preset_and_family_pick_each_other() -> None:
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"family": "gan"}, r"t\.yaml: family: Input should be 'wgan-gp-mlp' or 'vae-mlp'"),
+        (
+            {"family": "gan"},
+            r"t\.yaml: family: Input should be 'wgan-gp-mlp', 'vae-mlp' or 'calogan'",
+        ),
         (
             {"family": "vae-mlp", "preset": "fastcalogan"},
             "preset fastcalogan is a recipe of family wgan-gp-mlp, not vae-mlp",
@@ -116,8 +122,11 @@ def test_noise_description_round_trip() -> None:
 
 def test_wider_conditions_fit_both_families() -> None:
     """The seam does not assume a label of width 1 (LHCb's five parameters, ATLAS codes)."""
-    shape = ModelShape(n_features=14, n_conditions=5, head_layer_sizes=(3, 5, 2))
+    heads = ModelShape(n_features=14, n_conditions=5, head_layer_sizes=(3, 5, 2))
+    # CaloGAN's networks are per-layer images: the same 14 cells as two small images
+    images = ModelShape(n_features=14, n_conditions=5, layer_shapes=((2, 4), (3, 2)))
     for family in families():
+        shape = images if family.name == "calogan" else heads
         config = family.default_preset().model.model_copy(update={"latent_dim": 4})
         sampler = family.build_sampler(config, shape).eval()
         noise = family.noise(config).sample(6, torch.Generator().manual_seed(1))

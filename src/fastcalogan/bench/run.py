@@ -16,7 +16,14 @@ from .._fileio import write_json
 from .._logging import ProgressCallback
 from ..generate import ExportConfig, export_generators
 from .config import BenchConfig, BenchResult
-from .sections import generation_rows, generation_rss, reference_simulator, training_row
+from .sections import (
+    detector_simulator,
+    generation_rows,
+    generation_rss,
+    reference_simulator,
+    speed_table,
+    training_row,
+)
 from .synthetic import synthetic_generator
 from .timing import matmul_peak, torch_threads
 
@@ -42,6 +49,11 @@ def bench(
     config: BenchConfig, out_path: str | os.PathLike[str], progress: ProgressCallback | None = None
 ) -> BenchResult:
     """Measure generation, training, the reference simulator and memory; write JSON.
+
+    A preset made for a detector of the reference simulator (``Preset.geometry``, e.g.
+    ``calogan``) also gets the simulator's time per shower in that detector
+    (``detector_simulator``) and the generation times beside it (``speed_table``: the
+    CaloGAN paper's Table III, ms per shower at each batch size, with the speed-up).
 
     Args:
         config: what to measure.
@@ -70,6 +82,7 @@ def bench(
     generation: list[dict[str, Any]] = []
     training: list[dict[str, Any]] = []
     memory: list[dict[str, Any]] = []
+    detectors: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="fastcalogan-bench-") as tmp:
         folder = Path(tmp)
         for preset in config.presets:
@@ -77,6 +90,10 @@ def bench(
             onnx_path = folder / f"{preset}.onnx"
             exported = export_generators([model], ExportConfig(verify=False), onnx_path)
             generation += generation_rows(config, preset, model, onnx_path, peaks)
+            with torch_threads(main_threads):
+                timed = detector_simulator(config, preset)
+            if timed is not None:
+                detectors.append(timed)
             step()
             with torch_threads(main_threads):
                 training.append(training_row(config, preset, folder, main_threads, peaks))
@@ -110,6 +127,8 @@ def bench(
         "generation": generation,
         "training": training,
         "reference_simulator": simulator,
+        "detector_simulator": detectors,
+        "speed_table": speed_table(generation, detectors),
         "memory": memory,
         "seconds": seconds,
     }
@@ -162,6 +181,18 @@ def bench_table(data: dict[str, Any]) -> list[tuple[str, ...]]:
                 f"of peak, {t['matmul_share_of_iteration']:.0%} of the iteration)"
                 if frac is not None
                 else "",
+            )
+        )
+    for row in data.get("speed_table", []):
+        rows.append(
+            (
+                f"vs simulator b={row['batch']}",
+                row["preset"],
+                row["backend"] + ("" if row["device"] == "cpu" else f"/{row['device']}"),
+                str(row["threads"]),
+                f"{row['ms_per_shower']:.3g} ms/shower",
+                f"reference simulator ({row['detector']}) {row['reference_ms_per_shower']:.3g} "
+                f"ms/shower: x{row['speedup']:.3g}",
             )
         )
     for s in data["reference_simulator"]:

@@ -18,10 +18,10 @@ from ..data import DS1_ENERGIES
 from ..generate import GeneratorGraph, OnnxSimulator
 from ..geometry import load_geometry
 from ..models import get_preset
-from ..simulate import simulate_voxels
+from ..simulate import DETECTORS, simulate_showers, simulate_voxels
 from ..train import TrainConfig, TrainedGenerator, showers_from_noise, train
 from .config import BenchConfig
-from .synthetic import synthetic_showers
+from .synthetic import preset_energies, synthetic_showers
 from .timing import (
     FlopCount,
     forward_flops,
@@ -32,7 +32,14 @@ from .timing import (
     torch_threads,
 )
 
-__all__ = ["generation_rows", "generation_rss", "reference_simulator", "training_row"]
+__all__ = [
+    "detector_simulator",
+    "generation_rows",
+    "generation_rss",
+    "reference_simulator",
+    "speed_table",
+    "training_row",
+]
 
 log = logging.getLogger(__name__)
 
@@ -243,6 +250,61 @@ def reference_simulator(config: BenchConfig, particle: str, threads: int) -> dic
         "energies": "DS1 points, cycled",
         "showers_per_s": n / seconds if seconds > 0 else None,
     }
+
+
+def detector_simulator(config: BenchConfig, preset: str) -> dict[str, Any] | None:
+    """Time per shower of the reference simulator in the detector a preset was made for.
+
+    ``None`` when the preset has no geometry of its own or no simulator detector of that name.
+    Energies uniform over the preset's range (:func:`preset_energies`), one process, the
+    threads in force; wall and CPU time are both recorded.
+    """
+    recipe = get_preset(preset)
+    if recipe.geometry is None or recipe.geometry not in DETECTORS or not config.simulate_events:
+        return None
+    energies = preset_energies(preset)
+    lo, hi = float(energies[0]), float(energies[-1])
+    e = np.random.default_rng(0).uniform(lo, hi, config.simulate_events)
+    cpu, t0 = time.process_time(), time.perf_counter()
+    simulate_showers(recipe.geometry, recipe.particle, e, seed=0)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu
+    return {
+        "preset": preset,
+        "detector": recipe.geometry,
+        "particle": recipe.particle,
+        "events": int(e.size),
+        "energies_mev": [lo, hi],
+        "ms_per_shower": wall / e.size * 1e3,
+        "cpu_ms_per_shower": cpu / e.size * 1e3,
+    }
+
+
+def speed_table(
+    generation: list[dict[str, Any]], simulators: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Generation time per shower beside the reference simulator's in the same detector
+    (the CaloGAN paper's Table III): one row per preset, backend, device, threads and batch."""
+    by_preset = {s["preset"]: s for s in simulators}
+    rows = []
+    for g in generation:
+        sim = by_preset.get(g["preset"])
+        if sim is None:
+            continue
+        ms = g["seconds_per_shower"] * 1e3
+        rows.append(
+            {
+                "preset": g["preset"],
+                "detector": sim["detector"],
+                "backend": g["backend"],
+                "device": g["device"],
+                "threads": g["threads"],
+                "batch": g["batch"],
+                "ms_per_shower": ms,
+                "reference_ms_per_shower": sim["ms_per_shower"],
+                "speedup": sim["ms_per_shower"] / ms if ms > 0 else None,
+            }
+        )
+    return rows
 
 
 _RSS_SCRIPT = """

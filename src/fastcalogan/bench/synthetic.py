@@ -5,35 +5,51 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from ..data import DS1_ENERGIES, write_showers
 from ..geometry import Geometry, load_geometry
 from ..models import get_preset
 from ..train import TrainedGenerator
 
-__all__ = ["synthetic_generator", "synthetic_showers"]
+__all__ = ["preset_binning", "preset_energies", "synthetic_generator", "synthetic_showers"]
 
 
 def preset_binning(preset: str) -> Geometry:
-    """The dataset-1 binning of the particle a preset was made for (pions or photons)."""
-    particle = get_preset(preset).particle
-    return load_geometry("ds1-pions" if particle == "pion" else "ds1-photons")
+    """The geometry a preset was made for (``Preset.geometry``), else the dataset-1 binning
+    of its particle (pions or photons)."""
+    recipe = get_preset(preset)
+    if recipe.geometry is not None:
+        return load_geometry(recipe.geometry, particle=recipe.particle)
+    return load_geometry("ds1-pions" if recipe.particle == "pion" else "ds1-photons")
+
+
+def preset_energies(preset: str) -> npt.NDArray[np.float64]:
+    """Incident energies (MeV) of the synthetic data: the DS1 points, or 15 log-spaced points
+    over the preset's fixed preprocessing range when it has its own geometry."""
+    recipe = get_preset(preset)
+    lo, hi = recipe.preprocess.e_min, recipe.preprocess.e_max
+    if recipe.geometry is not None and lo is not None and hi is not None:
+        return np.geomspace(lo, hi, 15)
+    return np.asarray(DS1_ENERGIES, dtype=np.float64)
 
 
 def synthetic_generator(preset: str, seed: int = 0) -> TrainedGenerator:
-    """A randomly initialised sampling network of ``preset`` on its DS1 binning (eval, CPU).
+    """A randomly initialised sampling network of ``preset`` on its geometry (eval, CPU).
 
     Speed does not depend on the weights' values, so no training is needed to time one.
     """
-    energy_range = (float(DS1_ENERGIES[0]), float(DS1_ENERGIES[-1]))
+    energies = preset_energies(preset)
+    energy_range = (float(energies[0]), float(energies[-1]))
     return TrainedGenerator.untrained(preset, preset_binning(preset), energy_range, seed=seed)
 
 
 def synthetic_showers(preset: str, folder: Path, per_point: int) -> Path:
-    """A shower file of Dirichlet voxel fractions at the DS1 energies, on the preset's binning."""
+    """A shower file of Dirichlet voxel fractions at :func:`preset_energies`, on the preset's
+    geometry."""
     binning = preset_binning(preset)
     g = np.random.default_rng(0)
-    e = np.repeat(np.asarray(DS1_ENERGIES, dtype=np.float64), per_point)
+    e = np.repeat(preset_energies(preset), per_point)
     frac = g.dirichlet(np.ones(binning.n_voxels), size=e.size)
     showers = (frac * e[:, None] * g.uniform(0.5, 1.0, size=(e.size, 1))).astype(np.float32)
     attrs = {

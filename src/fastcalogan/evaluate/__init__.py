@@ -1,5 +1,7 @@
 """Evaluation: physics metrics of generated showers against a reference sample."""
 
+# importing .calogan registers the CaloGAN observable suites
+from .calogan import CaloGanShowerShapes, CaloGanTransfer, TransferOptions, classifier_transfer
 from .classifier import ClassifierResult, classifier_test, roc_auc, voxel_inputs
 from .comparison import EnergyGroup, compare_observables, energy_groups, response_resolution
 from .config import HISTOGRAM_BINNINGS, METRICS, ClassifierConfig, EvaluateConfig
@@ -28,6 +30,8 @@ __all__ = [
     "HISTOGRAM_BINNINGS",
     "METRICS",
     "METRICS_KEYS",
+    "CaloGanShowerShapes",
+    "CaloGanTransfer",
     "ClassifierConfig",
     "ClassifierResult",
     "EnergyGroup",
@@ -39,7 +43,9 @@ __all__ = [
     "ResponseSummary",
     "Suite",
     "SuiteResult",
+    "TransferOptions",
     "classifier_test",
+    "classifier_transfer",
     "compare_observables",
     "energy_groups",
     "energy_response",

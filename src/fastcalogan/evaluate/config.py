@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import pydantic
 from pydantic import Field
@@ -118,6 +118,8 @@ class EvaluateConfig(StageConfig):
         suites: observable suites of a detector or study to run
             (:mod:`fastcalogan.evaluate.suites`); ``None``: every registered suite that
             applies to the files; ``[]``: none.
+        suite_options: options of a suite by its name (further input files, sizes), e.g.
+            ``{"calogan-transfer": {"particles": {"pion": {"reference": "pi.h5"}}}}``.
     """
 
     particle: str | None = None
@@ -142,6 +144,7 @@ class EvaluateConfig(StageConfig):
     voxel_threshold_mev: float = Field(default=0.0, ge=0.0)
     example_showers: int = Field(default=3, ge=0, le=10)
     suites: tuple[str, ...] | None = None
+    suite_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @pydantic.field_validator("particle")
     @classmethod

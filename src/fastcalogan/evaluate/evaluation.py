@@ -24,13 +24,13 @@ from ..data.distances import frechet_physics_distance, kernel_physics_distance
 from ..data.features import CALOCHALLENGE_THRESHOLD_MEV, feature_set, observable_table
 from ..data.observables import voxel_spectrum
 from ..data.stats import compare_samples, histogram_counts, reference_edges
-from ..errors import BinningError, DataFormatError
+from ..errors import BinningError, ConfigError, DataFormatError
 from ..geometry import Geometry, geometry_to_mapping
 from .classifier import classifier_test, voxel_inputs
 from .comparison import EnergyGroup, compare_observables, energy_groups, response_resolution
 from .config import EvaluateConfig
 from .neighbours import nearest_neighbour_check, normalised_voxels
-from .suites import suites_for
+from .suites import registered_suites, suites_for
 from .training import training_curves
 
 __all__ = [
@@ -645,7 +645,14 @@ def _run_suites(
 ) -> dict[str, Any]:
     """Run the observable suites that apply (or those named); their histograms go to ``hists``."""
     out: dict[str, Any] = {}
+    unknown = sorted(set(config.suite_options) - set(registered_suites()))
+    if unknown:
+        raise ConfigError(
+            f"suite_options: unknown observable suite(s) {unknown} "
+            f"(registered: {', '.join(registered_suites())})"
+        )
     for suite in suites_for(geometry, attrs, config.suites):
+        suite = suite.configure(config.suite_options.get(suite.name, {}))
         t = time.perf_counter()
         result = suite.compute(ref, gen, geometry, rng)
         hists.update({f"suite/{suite.name}/{k}": v for k, v in result.histograms.items()})

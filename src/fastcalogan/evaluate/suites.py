@@ -8,6 +8,9 @@ Each is a :class:`Suite`, registered once with :func:`register_suite`; ``evaluat
 registered suite that applies to the files (or the ones ``EvaluateConfig.suites`` names) and
 stores what it returns:
 
+Options of a suite (more input files, sizes) come from ``EvaluateConfig.suite_options[name]``
+through :meth:`Suite.configure`; a suite without options refuses them.
+
 * ``metrics["suites"][name]``: the suite's JSON-safe metrics, plus ``title`` and ``note``
   (the report section's heading and text), ``labels`` (x-axis label per histogram) and an
   optional ``table`` (``{"header": [...], "rows": [[...], ...]}``);
@@ -75,6 +78,15 @@ class Suite(ABC):
     title: ClassVar[str]
     #: Text under the heading: what is compared and where it comes from (cite the source).
     note: ClassVar[str] = ""
+
+    def configure(self, options: Mapping[str, Any]) -> Suite:
+        """The suite with its options (``EvaluateConfig.suite_options[name]``), e.g. further
+        input files; a suite without options refuses any (ConfigError)."""
+        if options:
+            raise ConfigError(
+                f"suite_options.{self.name}: the suite takes no options, found {sorted(options)}"
+            )
+        return self
 
     @abstractmethod
     def applies(self, geometry: Geometry, attrs: Mapping[str, Any]) -> bool:

@@ -2,9 +2,11 @@
 
 A family (:class:`ModelFamily`) owns its ``nn.Module`` networks, its training objective and
 how its sampling network comes back from a checkpoint; the registry finds families and their
-presets by name. Built in: ``wgan-gp-mlp`` (FastCaloGAN, CaloShowerGAN) and ``vae-mlp``.
+presets by name. Built in: ``wgan-gp-mlp`` (FastCaloGAN, CaloShowerGAN), ``vae-mlp`` and
+``calogan`` (CaloGAN).
 """
 
+from .calogan import CaloGan, CaloGanConfig, CaloGanObjectiveConfig
 from .config import PRESETS, ModelConfig
 from .family import Batch, BatchSource, ModelFamily, ModelShape, NoiseSpec, Objective, Preset
 from .gan import (
@@ -17,20 +19,26 @@ from .gan import (
     gradient_penalty,
     sample_noise,
 )
+from .locally_connected import LocallyConnected2d
 from .registry import families, get_family, get_preset, preset_names, register_family
 from .vae_mlp import VaeMlp, VaeMlpConfig, VaeObjectiveConfig
 from .wgan_gp_mlp import WganGpMlp, WganGpObjectiveConfig
 
 register_family(WganGpMlp())
 register_family(VaeMlp())
+register_family(CaloGan())
 
 __all__ = [
     "PRESETS",
     "Batch",
     "BatchSource",
+    "CaloGan",
+    "CaloGanConfig",
+    "CaloGanObjectiveConfig",
     "Critic",
     "CriticTerms",
     "Generator",
+    "LocallyConnected2d",
     "ModelConfig",
     "ModelFamily",
     "ModelShape",
