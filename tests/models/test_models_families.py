@@ -27,17 +27,24 @@ from fastcalogan.train import TrainConfig
 
 
 def test_registry_lists_the_built_in_families() -> None:
-    assert [f.name for f in families()] == ["wgan-gp-mlp", "vae-mlp"]
+    assert [f.name for f in families()] == [
+        "wgan-gp-mlp",
+        "vae-mlp",
+        "lhcb-wgan-gp",
+        "lhcb-regressor",
+    ]
     assert preset_names() == (
         "fastcalogan",
         "caloshowergan-photon",
         "caloshowergan-pion",
         "vae-mlp",
+        "lhcb-wgan-gp",
+        "lhcb-regressor",
     )
     assert get_preset("caloshowergan-pion").particle == "pion"
     assert get_family("vae-mlp").default_preset().name == "vae-mlp"
     with pytest.raises(
-        ModelError, match=r"unknown model family 'gan' \(registered: wgan-gp-mlp, vae-mlp\)"
+        ModelError, match=r"unknown model family 'gan' \(registered: wgan-gp-mlp, vae-mlp, lhcb"
     ):
         get_family("gan")
     with pytest.raises(ModelError, match="unknown preset 'x'"):
@@ -50,11 +57,13 @@ def test_models_command_lists_one_line_per_family() -> None:
     result = CliRunner().invoke(cli, ["models"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 4
     assert lines[0].startswith("wgan-gp-mlp") and lines[0].endswith(
         "presets: fastcalogan, caloshowergan-photon, caloshowergan-pion"
     )
     assert lines[1].startswith("vae-mlp") and lines[1].endswith("presets: vae-mlp")
+    assert lines[2].startswith("lhcb-wgan-gp") and lines[2].endswith("presets: lhcb-wgan-gp")
+    assert lines[3].startswith("lhcb-regressor") and lines[3].endswith("presets: lhcb-regressor")
 
 
 def test_preset_and_family_pick_each_other() -> None:
@@ -75,7 +84,7 @@ def test_preset_and_family_pick_each_other() -> None:
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"family": "gan"}, r"t\.yaml: family: Input should be 'wgan-gp-mlp' or 'vae-mlp'"),
+        ({"family": "gan"}, r"t\.yaml: family: Input should be 'wgan-gp-mlp', 'vae-mlp', 'lhcb"),
         (
             {"family": "vae-mlp", "preset": "fastcalogan"},
             "preset fastcalogan is a recipe of family wgan-gp-mlp, not vae-mlp",
@@ -117,7 +126,7 @@ def test_noise_description_round_trip() -> None:
 def test_wider_conditions_fit_both_families() -> None:
     """The seam does not assume a label of width 1 (LHCb's five parameters, ATLAS codes)."""
     shape = ModelShape(n_features=14, n_conditions=5, head_layer_sizes=(3, 5, 2))
-    for family in families():
+    for family in (WganGpMlp(), VaeMlp()):  # the MLP families (LHCb: tests/models/test_lhcb.py)
         config = family.default_preset().model.model_copy(update={"latent_dim": 4})
         sampler = family.build_sampler(config, shape).eval()
         noise = family.noise(config).sample(6, torch.Generator().manual_seed(1))

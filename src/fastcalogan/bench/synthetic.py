@@ -15,9 +15,12 @@ __all__ = ["synthetic_generator", "synthetic_showers"]
 
 
 def preset_binning(preset: str) -> Geometry:
-    """The dataset-1 binning of the particle a preset was made for (pions or photons)."""
-    particle = get_preset(preset).particle
-    return load_geometry("ds1-pions" if particle == "pion" else "ds1-photons")
+    """The geometry a preset was made for (:attr:`~fastcalogan.models.Preset.geometry`),
+    else the dataset-1 binning of its particle (pions or photons)."""
+    recipe = get_preset(preset)
+    if recipe.geometry is not None:
+        return load_geometry(recipe.geometry, particle=recipe.particle)
+    return load_geometry("ds1-pions" if recipe.particle == "pion" else "ds1-photons")
 
 
 def synthetic_generator(preset: str, seed: int = 0) -> TrainedGenerator:
@@ -30,15 +33,39 @@ def synthetic_generator(preset: str, seed: int = 0) -> TrainedGenerator:
 
 
 def synthetic_showers(preset: str, folder: Path, per_point: int) -> Path:
-    """A shower file of Dirichlet voxel fractions at the DS1 energies, on the preset's binning."""
+    """A shower file of Dirichlet voxel fractions at the DS1 energies, on the preset's binning,
+    with the preset's conditions (standard normal values; codes uniform)."""
     binning = preset_binning(preset)
+    recipe = get_preset(preset)
     g = np.random.default_rng(0)
     e = np.repeat(np.asarray(DS1_ENERGIES, dtype=np.float64), per_point)
     frac = g.dirichlet(np.ones(binning.n_voxels), size=e.size)
     showers = (frac * e[:, None] * g.uniform(0.5, 1.0, size=(e.size, 1))).astype(np.float32)
     attrs = {
-        "particle": get_preset(preset).particle,
+        "particle": recipe.particle,
         "eta_min": 0.2,
         "eta_max": 0.25,
     }
-    return write_showers(folder / f"{preset}.h5", e, showers, attrs, geometry=binning)
+    specs = recipe.preprocess.conditions
+    conditions = (
+        np.stack(
+            [
+                g.integers(0, spec.n, e.size).astype(np.float64)
+                if spec.transform == "one_hot" and spec.n is not None
+                else g.normal(size=e.size)
+                for spec in specs.values()
+            ],
+            axis=1,
+        )
+        if specs
+        else None
+    )
+    return write_showers(
+        folder / f"{preset}.h5",
+        e,
+        showers,
+        attrs,
+        geometry=binning,
+        conditions=conditions,
+        condition_names=tuple(specs),
+    )

@@ -2,7 +2,8 @@
 
 A family (:class:`ModelFamily`) owns its ``nn.Module`` networks, its training objective and
 how its sampling network comes back from a checkpoint; the registry finds families and their
-presets by name. Built in: ``wgan-gp-mlp`` (FastCaloGAN, CaloShowerGAN) and ``vae-mlp``.
+presets by name. Built in: ``wgan-gp-mlp`` (FastCaloGAN, CaloShowerGAN), ``vae-mlp``, and the
+LHCb ECAL GAN ``lhcb-wgan-gp`` with its regressor ``lhcb-regressor``.
 """
 
 from .config import PRESETS, ModelConfig
@@ -17,12 +18,24 @@ from .gan import (
     gradient_penalty,
     sample_noise,
 )
+from .lhcb import (
+    LhcbGanConfig,
+    LhcbGanObjectiveConfig,
+    LhcbRegressor,
+    LhcbRegressorConfig,
+    LhcbRegressorObjectiveConfig,
+    LhcbWganGp,
+    LoadedRegressor,
+    load_regressor,
+)
 from .registry import families, get_family, get_preset, preset_names, register_family
 from .vae_mlp import VaeMlp, VaeMlpConfig, VaeObjectiveConfig
 from .wgan_gp_mlp import WganGpMlp, WganGpObjectiveConfig
 
 register_family(WganGpMlp())
 register_family(VaeMlp())
+register_family(LhcbWganGp())
+register_family(LhcbRegressor())
 
 __all__ = [
     "PRESETS",
@@ -31,6 +44,13 @@ __all__ = [
     "Critic",
     "CriticTerms",
     "Generator",
+    "LhcbGanConfig",
+    "LhcbGanObjectiveConfig",
+    "LhcbRegressor",
+    "LhcbRegressorConfig",
+    "LhcbRegressorObjectiveConfig",
+    "LhcbWganGp",
+    "LoadedRegressor",
     "ModelConfig",
     "ModelFamily",
     "ModelShape",
@@ -49,6 +69,7 @@ __all__ = [
     "get_family",
     "get_preset",
     "gradient_penalty",
+    "load_regressor",
     "preset_names",
     "register_family",
     "sample_noise",

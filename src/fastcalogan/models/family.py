@@ -210,6 +210,16 @@ class Objective(abc.ABC):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore :meth:`state_dict`'s output."""
 
+    def check_preprocessing(self, state: Mapping[str, Any]) -> None:  # noqa: B027
+        """Called by the trainer with the run's fitted preprocessing state (its JSON form)
+        before the first step. An objective holding a frozen network trained on
+        preprocessed data (the LHCb regressor) checks here that it was trained on the same
+        inputs; the default accepts anything.
+
+        Raises:
+            ModelError: the state does not fit the objective's frozen networks.
+        """
+
 
 NetworkConfigT = TypeVar("NetworkConfigT", bound=StageConfig)
 ObjectiveConfigT = TypeVar("ObjectiveConfigT", bound=StageConfig)
@@ -230,6 +240,8 @@ class Preset:
         lr: default learning rate.
         injection: FastCaloGAN's sequential energy injection by default.
         particle: the particle the recipe was made for (the benchmarks' default data).
+        geometry: the built-in geometry the recipe was made for (the benchmarks' data);
+            ``None``: the dataset-1 binning of its particle.
     """
 
     name: str
@@ -242,6 +254,7 @@ class Preset:
     lr: float
     injection: bool = False
     particle: str = "photon"
+    geometry: str | None = None
 
 
 class ModelFamily(abc.ABC, Generic[NetworkConfigT, ObjectiveConfigT]):

@@ -280,6 +280,8 @@ class _Trainer:
             config.seed,
             device,
         )
+        # frozen networks of the objective (the LHCb regressor) check their inputs
+        self.objective.check_preprocessing(self.preprocessor.to_dict())
         self.rngs = _Rngs(config.seed)
         self.start = 0 if state is None else self._resume(state)
         self._write_run_files(fresh=state is None)
