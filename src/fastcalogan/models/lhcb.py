@@ -68,9 +68,13 @@ __all__ = [
 #: The five conditions of the study, in label order.
 LHCB_CONDITIONS = ("px", "py", "pz", "x", "y")
 #: Both presets' preprocessing: cells in MeV (the image keeps the energy, which the regressor
-#: measures) through Box-Cox, the conditions standardised.
+#: measures) through Box-Cox, the conditions standardised, and the energy label on the
+#: simulator's |p| range of 2-100 GeV (fixed, so that a test file's momenta just outside the
+#: training sample's extremes can be generated).
 LHCB_PREPROCESS = PreprocessConfig(
     kind="fastcalogan",
+    e_min=2_000.0,
+    e_max=100_000.0,
     voxel_unit="mev",
     voxel_transform="box_cox",
     conditions={name: ConditionTransform(transform="standardise") for name in LHCB_CONDITIONS},
