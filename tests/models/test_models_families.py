@@ -27,19 +27,27 @@ from fastcalogan.train import TrainConfig
 
 
 def test_registry_lists_the_built_in_families() -> None:
-    assert [f.name for f in families()] == ["wgan-gp-mlp", "vae-mlp", "calogan"]
+    assert [f.name for f in families()] == [
+        "wgan-gp-mlp",
+        "vae-mlp",
+        "calogan",
+        "lhcb-wgan-gp",
+        "lhcb-regressor",
+    ]
     assert preset_names() == (
         "fastcalogan",
         "caloshowergan-photon",
         "caloshowergan-pion",
         "vae-mlp",
         "calogan",
+        "lhcb-wgan-gp",
+        "lhcb-regressor",
     )
     assert get_preset("caloshowergan-pion").particle == "pion"
     assert get_family("vae-mlp").default_preset().name == "vae-mlp"
     with pytest.raises(
         ModelError,
-        match=r"unknown model family 'gan' \(registered: wgan-gp-mlp, vae-mlp, calogan\)",
+        match=r"unknown model family 'gan' \(registered: wgan-gp-mlp, vae-mlp, calogan, lhcb",
     ):
         get_family("gan")
     with pytest.raises(ModelError, match="unknown preset 'x'"):
@@ -52,12 +60,14 @@ def test_models_command_lists_one_line_per_family() -> None:
     result = CliRunner().invoke(cli, ["models"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert len(lines) == 3
+    assert len(lines) == 5
     assert lines[0].startswith("wgan-gp-mlp") and lines[0].endswith(
         "presets: fastcalogan, caloshowergan-photon, caloshowergan-pion"
     )
     assert lines[1].startswith("vae-mlp") and lines[1].endswith("presets: vae-mlp")
     assert lines[2].startswith("calogan") and lines[2].endswith("presets: calogan")
+    assert lines[3].startswith("lhcb-wgan-gp") and lines[3].endswith("presets: lhcb-wgan-gp")
+    assert lines[4].startswith("lhcb-regressor") and lines[4].endswith("presets: lhcb-regressor")
 
 
 def test_preset_and_family_pick_each_other() -> None:
@@ -80,7 +90,7 @@ def test_preset_and_family_pick_each_other() -> None:
     [
         (
             {"family": "gan"},
-            r"t\.yaml: family: Input should be 'wgan-gp-mlp', 'vae-mlp' or 'calogan'",
+            r"t\.yaml: family: Input should be 'wgan-gp-mlp', 'vae-mlp', 'calogan', 'lhcb",
         ),
         (
             {"family": "vae-mlp", "preset": "fastcalogan"},
@@ -126,6 +136,8 @@ def test_wider_conditions_fit_both_families() -> None:
     # CaloGAN's networks are per-layer images: the same 14 cells as two small images
     images = ModelShape(n_features=14, n_conditions=5, layer_shapes=((2, 4), (3, 2)))
     for family in families():
+        if family.name.startswith("lhcb"):
+            continue  # 30x30 images of their own: tests/models/test_lhcb.py
         shape = images if family.name == "calogan" else heads
         config = family.default_preset().model.model_copy(update={"latent_dim": 4})
         sampler = family.build_sampler(config, shape).eval()

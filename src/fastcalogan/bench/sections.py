@@ -72,8 +72,8 @@ def generation_rows(
         session = OnnxSimulator(onnx_path, threads)
         for backend, device in backends:
             for batch in config.batches:
-                noise, energy = _inputs(model, batch, lo, hi)
-                fn = _runner(backend, device, model, graph, session, noise, energy)
+                noise, energy, conditions = _inputs(model, batch, lo, hi)
+                fn = _runner(backend, device, model, graph, session, noise, energy, conditions)
                 inner = max(1, math.ceil(config.min_showers / batch))
                 with torch_threads(threads), torch.inference_mode():
                     seconds = median_time(fn, config.repeats, inner, config.point_seconds) / inner
@@ -111,12 +111,15 @@ def generation_rows(
 
 def _inputs(
     model: TrainedGenerator, batch: int, lo: float, hi: float
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Noise, energies log-uniform in the range and, for a conditioned model, conditions
+    (zeros: a valid value of every transform, and speed does not depend on them)."""
     g = torch.Generator().manual_seed(batch)
     noise = model.noise.sample(batch, g)
     u = torch.rand(batch, 1, generator=g, dtype=torch.float64)
     energy = torch.exp(math.log(lo) * (1 - u) + math.log(hi) * u).float()
-    return noise, energy
+    k = len(model.condition_names)
+    return noise, energy, torch.zeros(batch, k) if k else None
 
 
 def _runner(
@@ -127,23 +130,28 @@ def _runner(
     session: Any,
     noise: torch.Tensor,
     energy: torch.Tensor,
+    conditions: torch.Tensor | None = None,
 ) -> Callable[[], Any]:
     if backend == "onnxruntime":
         z_np, e_np = noise.numpy(), energy.numpy()
-        return lambda: session.run(z_np, e_np)
+        c_np = None if conditions is None else conditions.numpy()
+        return lambda: session.run(z_np, e_np, c_np)
     if backend == "torch":
         flat = energy.reshape(-1)
-        return lambda: showers_from_noise(model.generator, model.preprocessor, noise, flat)
+        return lambda: showers_from_noise(
+            model.generator, model.preprocessor, noise, flat, conditions
+        )
     if device == "cuda":  # pragma: no cover - needs a GPU
         g = GeneratorGraph([model]).to("cuda")
         z, e = noise.cuda(), energy.cuda()
+        c = None if conditions is None else conditions.cuda()
 
         def run_cuda() -> None:
-            g.generate(z, e, block_rows=65536)
+            g.generate(z, e, block_rows=65536, conditions=c)
             torch.cuda.synchronize()
 
         return run_cuda
-    return lambda: graph.generate(noise, energy)
+    return lambda: graph.generate(noise, energy, conditions=conditions)
 
 
 class _ChunkClock:
@@ -327,8 +335,9 @@ sim = OnnxSimulator(sys.argv[1], threads=int(sys.argv[3]))
 lo, hi = sim.energy_range
 n = int(sys.argv[2])
 energies = np.exp(np.random.default_rng(0).uniform(np.log(lo), np.log(hi), n))
+conditions = np.zeros((n, len(sim.condition_names))) if sim.condition_names else None
 t0 = time.perf_counter()
-sim.simulate(energies, 0, batch_size=10000)
+sim.simulate(energies, 0, batch_size=10000, conditions=conditions)
 dt = time.perf_counter() - t0
 print(before, hwm(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, dt)
 """

@@ -46,15 +46,38 @@ def synthetic_generator(preset: str, seed: int = 0) -> TrainedGenerator:
 
 def synthetic_showers(preset: str, folder: Path, per_point: int) -> Path:
     """A shower file of Dirichlet voxel fractions at :func:`preset_energies`, on the preset's
-    geometry."""
+    geometry, with the preset's conditions (standard normal values; codes uniform)."""
     binning = preset_binning(preset)
+    recipe = get_preset(preset)
     g = np.random.default_rng(0)
     e = np.repeat(preset_energies(preset), per_point)
     frac = g.dirichlet(np.ones(binning.n_voxels), size=e.size)
     showers = (frac * e[:, None] * g.uniform(0.5, 1.0, size=(e.size, 1))).astype(np.float32)
     attrs = {
-        "particle": get_preset(preset).particle,
+        "particle": recipe.particle,
         "eta_min": 0.2,
         "eta_max": 0.25,
     }
-    return write_showers(folder / f"{preset}.h5", e, showers, attrs, geometry=binning)
+    specs = recipe.preprocess.conditions
+    conditions = (
+        np.stack(
+            [
+                g.integers(0, spec.n, e.size).astype(np.float64)
+                if spec.transform == "one_hot" and spec.n is not None
+                else g.normal(size=e.size)
+                for spec in specs.values()
+            ],
+            axis=1,
+        )
+        if specs
+        else None
+    )
+    return write_showers(
+        folder / f"{preset}.h5",
+        e,
+        showers,
+        attrs,
+        geometry=binning,
+        conditions=conditions,
+        condition_names=tuple(specs),
+    )

@@ -13,6 +13,7 @@ from .evaluation import (
     evaluate,
     load_histograms,
 )
+from .lhcb import LhcbRegressorSuite, LhcbShowerSuite, lhcb_observables, regressor_residuals
 from .neighbours import NeighbourResult, nearest_neighbour_check, normalised_voxels
 from .response import ResponseStats, ResponseSummary, energy_response, response_summary
 from .suites import (
@@ -37,6 +38,8 @@ __all__ = [
     "EnergyGroup",
     "EvaluateConfig",
     "EvaluateResult",
+    "LhcbRegressorSuite",
+    "LhcbShowerSuite",
     "NeighbourResult",
     "Reporter",
     "ResponseStats",
@@ -51,11 +54,13 @@ __all__ = [
     "energy_response",
     "evaluate",
     "histogram_entry",
+    "lhcb_observables",
     "load_histograms",
     "nearest_neighbour_check",
     "normalised_voxels",
     "register_suite",
     "registered_suites",
+    "regressor_residuals",
     "response_resolution",
     "response_summary",
     "roc_auc",

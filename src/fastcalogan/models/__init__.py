@@ -2,8 +2,9 @@
 
 A family (:class:`ModelFamily`) owns its ``nn.Module`` networks, its training objective and
 how its sampling network comes back from a checkpoint; the registry finds families and their
-presets by name. Built in: ``wgan-gp-mlp`` (FastCaloGAN, CaloShowerGAN), ``vae-mlp`` and
-``calogan`` (CaloGAN).
+presets by name. Built in: ``wgan-gp-mlp`` (FastCaloGAN, CaloShowerGAN), ``vae-mlp``,
+``calogan`` (CaloGAN), and the LHCb ECAL GAN ``lhcb-wgan-gp`` with its regressor
+``lhcb-regressor``.
 """
 
 from .calogan import CaloGan, CaloGanConfig, CaloGanObjectiveConfig
@@ -19,6 +20,16 @@ from .gan import (
     gradient_penalty,
     sample_noise,
 )
+from .lhcb import (
+    LhcbGanConfig,
+    LhcbGanObjectiveConfig,
+    LhcbRegressor,
+    LhcbRegressorConfig,
+    LhcbRegressorObjectiveConfig,
+    LhcbWganGp,
+    LoadedRegressor,
+    load_regressor,
+)
 from .locally_connected import LocallyConnected2d
 from .registry import families, get_family, get_preset, preset_names, register_family
 from .vae_mlp import VaeMlp, VaeMlpConfig, VaeObjectiveConfig
@@ -27,6 +38,8 @@ from .wgan_gp_mlp import WganGpMlp, WganGpObjectiveConfig
 register_family(WganGpMlp())
 register_family(VaeMlp())
 register_family(CaloGan())
+register_family(LhcbWganGp())
+register_family(LhcbRegressor())
 
 __all__ = [
     "PRESETS",
@@ -38,6 +51,13 @@ __all__ = [
     "Critic",
     "CriticTerms",
     "Generator",
+    "LhcbGanConfig",
+    "LhcbGanObjectiveConfig",
+    "LhcbRegressor",
+    "LhcbRegressorConfig",
+    "LhcbRegressorObjectiveConfig",
+    "LhcbWganGp",
+    "LoadedRegressor",
     "LocallyConnected2d",
     "ModelConfig",
     "ModelFamily",
@@ -57,6 +77,7 @@ __all__ = [
     "get_family",
     "get_preset",
     "gradient_penalty",
+    "load_regressor",
     "preset_names",
     "register_family",
     "sample_noise",

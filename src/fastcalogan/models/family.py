@@ -210,6 +210,16 @@ class Objective(abc.ABC):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore :meth:`state_dict`'s output."""
 
+    def check_preprocessing(self, state: Mapping[str, Any]) -> None:  # noqa: B027
+        """Called by the trainer with the run's fitted preprocessing state (its JSON form)
+        before the first step. An objective holding a frozen network trained on
+        preprocessed data (the LHCb regressor) checks here that it was trained on the same
+        inputs; the default accepts anything.
+
+        Raises:
+            ModelError: the state does not fit the objective's frozen networks.
+        """
+
 
 NetworkConfigT = TypeVar("NetworkConfigT", bound=StageConfig)
 ObjectiveConfigT = TypeVar("ObjectiveConfigT", bound=StageConfig)

@@ -1,5 +1,6 @@
 """Preprocessing: invertible transforms between MeV voxels and network inputs."""
 
+from .box_cox import FittedBoxCox
 from .conditions import ConditionsLike, FittedCondition, condition_matrix
 from .config import ConditionTransform, PreprocessConfig
 from .transforms import Preprocessor, build_preprocessor
@@ -7,6 +8,7 @@ from .transforms import Preprocessor, build_preprocessor
 __all__ = [
     "ConditionTransform",
     "ConditionsLike",
+    "FittedBoxCox",
     "FittedCondition",
     "PreprocessConfig",
     "Preprocessor",

@@ -68,6 +68,16 @@ class PreprocessConfig(StageConfig):
                 conditions:
                   px: standardise
                   phi_alignment: {transform: one_hot, n: 4}
+        voxel_unit: ``mev``: voxel energies enter as they are, in MeV (the LHCb ECAL GAN: the
+            image keeps the particle's energy, which its regressor measures); ``None`` (the
+            default): divided by the incident energy. Not with ``layer_norm``.
+        voxel_transform: ``box_cox``: the voxel energies (over the incident energy, or in MeV)
+            go through a Box-Cox transform and a standardisation fitted on the training set
+            (:class:`~fastcalogan.preprocess.FittedBoxCox`; the LHCb ECAL GAN), inverted on
+            generation and in the exported graph; ``None`` (the default): as they are.
+        box_cox_offset: the offset added before the Box-Cox transform (so that empty voxels
+            can be transformed), in the voxels' unit (``voxel_unit``); ``None`` takes half
+            the smallest non-zero training value.
     """
 
     kind: Literal["fastcalogan", "caloshowergan"] = "fastcalogan"
@@ -75,11 +85,18 @@ class PreprocessConfig(StageConfig):
     e_min: float | None = pydantic.Field(default=None, gt=0)
     e_max: float | None = pydantic.Field(default=None, gt=0)
     conditions: dict[str, ConditionTransform] = pydantic.Field(default_factory=dict)
+    voxel_unit: Literal["mev"] | None = None
+    voxel_transform: Literal["box_cox"] | None = None
+    box_cox_offset: float | None = pydantic.Field(default=None, gt=0, allow_inf_nan=False)
 
     @pydantic.model_validator(mode="after")
     def _check(self) -> PreprocessConfig:
         if self.layer_norm and self.kind != "caloshowergan":
             raise ValueError("layer_norm needs kind 'caloshowergan'")
+        if self.layer_norm and (self.voxel_transform or self.voxel_unit):
+            raise ValueError("voxel_transform and voxel_unit apply to voxels, not to layer_norm")
+        if self.box_cox_offset is not None and self.voxel_transform != "box_cox":
+            raise ValueError("box_cox_offset needs voxel_transform: box_cox")
         if self.e_min is not None and self.e_max is not None and self.e_min >= self.e_max:
             raise ValueError(f"e_min ({self.e_min}) must be below e_max ({self.e_max})")
         bad = [name for name in self.conditions if not name or "," in name]

@@ -12,10 +12,12 @@ Two recipes:
 
 Conditions beyond the incident energy (``PreprocessConfig.conditions``: momentum components,
 impact points, cell alignments, ...) add one block each to the label, after the energy
-column (:mod:`.conditions`).
+column (:mod:`.conditions`). ``voxel_transform: box_cox`` (the LHCb ECAL GAN) maps the
+voxels (over the incident energy, or in MeV with ``voxel_unit: mev``) through a Box-Cox
+transform and a standardisation fitted on the training set (:mod:`.box_cox`).
 
-The fitted state (energy range, layer sizes and condition transforms) is a small JSON
-document saved next to the model and inside every checkpoint.
+The fitted state (energy range, layer sizes, condition transforms and the Box-Cox
+parameters) is a small JSON document saved next to the model and inside every checkpoint.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from .._fileio import write_json
 from ..data import ShowerData
 from ..errors import DataFormatError, ModelError
 from ..geometry import Geometry
+from .box_cox import FittedBoxCox
 from .conditions import ConditionsLike, FittedCondition, condition_matrix
 from .config import PreprocessConfig
 
@@ -55,12 +58,14 @@ class Preprocessor:
         e_max: float | None = None,
         layer_sizes: tuple[int, ...] = (),
         conditions: Sequence[FittedCondition] = (),
+        box_cox: FittedBoxCox | None = None,
     ) -> None:
         self.config = config
         self.e_min = e_min
         self.e_max = e_max
         self.layer_sizes = tuple(int(n) for n in layer_sizes)
         self.conditions = tuple(conditions)
+        self.box_cox = box_cox
         if self.conditions and tuple(c.name for c in self.conditions) != self.condition_names:
             raise ModelError(
                 f"fitted conditions {[c.name for c in self.conditions]} do not match the "
@@ -86,6 +91,7 @@ class Preprocessor:
             and self.e_max is not None
             and bool(self.layer_sizes)
             and len(self.conditions) == len(self.config.conditions)
+            and (self.box_cox is not None) == (self.config.voxel_transform == "box_cox")
         )
 
     @property
@@ -132,8 +138,8 @@ class Preprocessor:
         binning: Geometry,
         conditions: ConditionsLike | None = None,
     ) -> Preprocessor:
-        """Take the energy range (unless the config fixes it), layer sizes and condition
-        transforms from the data.
+        """Take the energy range (unless the config fixes it), layer sizes, condition
+        transforms and the Box-Cox parameters (``voxel_transform: box_cox``) from the data.
 
         Args:
             incident_energies: shape ``(n_events,)`` or ``(n_events, 1)``, MeV.
@@ -167,6 +173,12 @@ class Preprocessor:
             FittedCondition.fit(name, spec, values[:, j], "training data")
             for j, (name, spec) in enumerate(self.config.conditions.items())
         )
+        self.box_cox = None
+        if self.config.voxel_transform == "box_cox":
+            cells = np.asarray(s, dtype=np.float64)
+            if self.config.voxel_unit is None:
+                cells = cells / inc[:, None]
+            self.box_cox = FittedBoxCox.fit(cells, self.config.box_cox_offset)
         return self
 
     def conditions_of(self, data: ShowerData, source: str) -> npt.NDArray[np.float64]:
@@ -325,7 +337,9 @@ class Preprocessor:
                 f"({inc.size}, {self.n_voxels})"
             )
         if not self.layer_norm:
-            x = s / inc[:, None]
+            x = s if self.config.voxel_unit == "mev" else s / inc[:, None]
+            if self.box_cox is not None:
+                x = self.box_cox.apply(x)
         else:
             offsets = np.concatenate([[0], np.cumsum(self.layer_sizes)])
             layer_e = (
@@ -374,7 +388,9 @@ class Preprocessor:
             )
         inc = incident_energies.reshape(-1, 1).to(x.dtype)
         if not self.layer_norm:
-            return x * inc
+            if self.box_cox is not None:
+                x = self.box_cox.inverse_torch(x)
+            return x if self.config.voxel_unit == "mev" else x * inc
         nv, nl = self.n_voxels, self.n_layers
         total = x[:, nv + nl : nv + nl + 1] * inc
         layer_e = x[:, nv : nv + nl] * total
@@ -400,6 +416,13 @@ class Preprocessor:
         else:
             # states without conditions stay as they were before conditions existed
             del config["conditions"]
+        if self.box_cox is not None:
+            state["box_cox"] = self.box_cox.to_dict()
+        else:
+            # and those without a voxel transform as before voxel transforms existed
+            del config["voxel_transform"], config["box_cox_offset"]
+        if self.config.voxel_unit is None:
+            del config["voxel_unit"]
         return state
 
     @classmethod
@@ -415,15 +438,17 @@ class Preprocessor:
                 conditions=tuple(
                     FittedCondition.from_dict(c) for c in state.get("conditions") or ()
                 ),
+                box_cox=FittedBoxCox.from_dict(state["box_cox"]) if "box_cox" in state else None,
             )
         except (KeyError, TypeError, ValueError, ModelError) as err:
             raise ModelError(
                 f"{source}: not a preprocessing state (needs config, e_min, e_max, "
-                f"layer_sizes and the fitted conditions): {err}"
+                f"layer_sizes, the fitted conditions and voxel transform): {err}"
             ) from err
         if not out.fitted:
             raise ModelError(
-                f"{source}: preprocessing state has no layers or lacks fitted conditions"
+                f"{source}: preprocessing state has no layers or lacks fitted conditions or "
+                "Box-Cox parameters"
             )
         return out
 
@@ -445,7 +470,8 @@ class Preprocessor:
         return (
             f"Preprocessor(kind={self.kind!r}, layer_norm={self.layer_norm}, "
             f"e_min={self.e_min}, e_max={self.e_max}, n_features={self.n_features}, "
-            f"conditions={list(self.condition_names)})"
+            f"conditions={list(self.condition_names)}, "
+            f"voxel_transform={self.config.voxel_transform})"
         )
 
 

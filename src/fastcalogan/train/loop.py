@@ -327,6 +327,8 @@ class _Trainer:
             config.seed,
             device,
         )
+        # frozen networks of the objective (the LHCb regressor) check their inputs
+        self.objective.check_preprocessing(self.preprocessor.to_dict())
         self.rngs = _Rngs(config.seed)
         self.start = 0 if state is None else self._resume(state)
         # training time of the earlier calls of a resumed run (wall, process CPU)

@@ -20,7 +20,7 @@ from torch import nn
 from ..errors import CheckpointError, ModelError
 from ..geometry import Geometry, geometry_from_mapping
 from ..models import ModelShape, NoiseSpec, get_family, get_preset
-from ..preprocess import ConditionsLike, FittedCondition, Preprocessor
+from ..preprocess import ConditionsLike, FittedBoxCox, FittedCondition, Preprocessor
 from .checkpoint import load_checkpoint
 
 __all__ = [
@@ -158,7 +158,8 @@ class TrainedGenerator:
 
         For benchmarks and tests: speed and export do not depend on the weights' values. A
         preset's conditions get offset 0 and scale 1
-        (:meth:`~fastcalogan.preprocess.FittedCondition.unit`).
+        (:meth:`~fastcalogan.preprocess.FittedCondition.unit`), a Box-Cox voxel transform
+        the logarithm (:meth:`~fastcalogan.preprocess.FittedBoxCox.unit`).
         """
         recipe = get_preset(preset)
         family = get_family(recipe.family)
@@ -168,6 +169,7 @@ class TrainedGenerator:
             float(energy_range[1]),
             binning.layer_sizes,
             [FittedCondition.unit(n, s) for n, s in recipe.preprocess.conditions.items()],
+            FittedBoxCox.unit() if recipe.preprocess.voxel_transform == "box_cox" else None,
         )
         sampler = family.build_sampler(recipe.model, model_shape(pre, binning), seed)
         return cls(

@@ -1,0 +1,621 @@
+"""The LHCb ECAL GAN: a regressor-conditioned convolutional WGAN-GP, and its regressor.
+
+Chekalina et al., "Generative Models for Fast Calorimeter Simulation: the LHCb case", EPJ
+Web Conf. 214 (2019) 02034 (arXiv:1812.01319): 30 x 30 ECAL cell images of electrons,
+conditioned on five parameters (momentum px, py, pz and impact point x, y). Two families:
+
+* ``lhcb-regressor``: the regressor (the critic's architecture, :class:`RegressorNet`),
+  trained first on the reference images to predict the five conditions (mean squared error
+  in the label's standardised units). A run of it is a step of its own; its checkpoint is
+  what the GAN's ``objective.regressor`` names. It has no generator: selection, generation
+  and export refuse its runs in one line.
+* ``lhcb-wgan-gp``: generator and critic (:class:`GeneratorNet`, :class:`CriticNet`)
+  trained as a WGAN-GP (Gulrajani et al. 2017), the frozen regressor conditioning the
+  generator: its view of every generated image is compared with the requested conditions
+  and the comparison enters the generator's loss
+
+      L_G = -E[D(G(z, c), c)] + condition_weight * L_cond,
+
+  with ``L_cond`` either ``mse``, the regressor's prediction against the requested
+  conditions, mean over the batch and the five parameters of (R(G(z, c)) - c)^2, or
+  ``perceptual``, the regressor's features (its trunk's output) of the generated image
+  against those of the reference image that carries the same conditions, mean of
+  (phi_R(G(z, c)) - phi_R(x))^2 (Johnson et al., ECCV 2016). The critic's loss is the
+  plain WGAN-GP ``D(fake) - D(real) + lambda GP`` (the frozen regressor has no parameter
+  to train there). ``docs/lhcb.md`` starts from the paper's wording.
+
+The regressor is never given to an optimiser; the GAN's objective keeps it (weights, network
+config, shape and the preprocessing it was trained with) in its state, so checkpoints carry
+it and a resumed run uses the same one; the trainer hands the objective the run's
+preprocessing (:meth:`~fastcalogan.models.Objective.check_preprocessing`) and a regressor
+trained on other inputs is refused.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+import torch
+from torch import nn
+
+from .._config import StageConfig
+from ..errors import ModelError
+from ..preprocess import ConditionTransform, PreprocessConfig
+from .family import BatchSource, ModelFamily, ModelShape, NoiseSpec, Objective, Preset
+from .lhcb_networks import CriticNet, GeneratorNet, RegressorNet, image_shape
+
+__all__ = [
+    "LHCB_CONDITIONS",
+    "LHCB_PREPROCESS",
+    "LhcbGanConfig",
+    "LhcbGanObjective",
+    "LhcbGanObjectiveConfig",
+    "LhcbRegressor",
+    "LhcbRegressorConfig",
+    "LhcbRegressorObjective",
+    "LhcbRegressorObjectiveConfig",
+    "LhcbWganGp",
+    "LoadedRegressor",
+    "load_regressor",
+]
+
+#: The five conditions of the study, in label order.
+LHCB_CONDITIONS = ("px", "py", "pz", "x", "y")
+#: Both presets' preprocessing: cells in MeV (the image keeps the energy, which the regressor
+#: measures) through Box-Cox, the conditions standardised, and the energy label on the
+#: simulator's |p| range of 2-100 GeV (fixed, so that a test file's momenta just outside the
+#: training sample's extremes can be generated).
+LHCB_PREPROCESS = PreprocessConfig(
+    kind="fastcalogan",
+    e_min=2_000.0,
+    e_max=100_000.0,
+    voxel_unit="mev",
+    voxel_transform="box_cox",
+    conditions={name: ConditionTransform(transform="standardise") for name in LHCB_CONDITIONS},
+)
+#: The paper's widths: dense to 256 x 4 x 4, then 128 x 8 x 8, 64 x 16 x 16, 32 x 32 x 32.
+PAPER_CHANNELS = (256, 128, 64, 32)
+
+
+class LhcbGanConfig(StageConfig):
+    """Architecture of the generator and critic (the ``model:`` section of ``lhcb-wgan-gp``).
+
+    Attributes:
+        latent_dim: Gaussian noise width (the paper: 512).
+        channels: the generator's widths from the dense layer's map up (the paper:
+            256, 128, 64, 32); the critic runs through them backwards.
+        generator_batch_norm: batch normalisation after the transposed convolutions.
+        leaky_slope: negative slope of the critic's leaky ReLUs.
+        critic_condition: ``projection`` (the critic sees the label through a projection
+            term) or ``none`` (an unconditional critic: the conditions reach the losses only
+            through the regressor).
+    """
+
+    latent_dim: int = pydantic.Field(default=512, ge=1, le=4096)
+    channels: tuple[pydantic.PositiveInt, ...] = pydantic.Field(
+        default=PAPER_CHANNELS, min_length=2, max_length=6
+    )
+    generator_batch_norm: bool = False
+    leaky_slope: float = pydantic.Field(default=0.2, ge=0, lt=1)
+    critic_condition: Literal["projection", "none"] = "projection"
+
+
+class LhcbGanObjectiveConfig(StageConfig):
+    """The ``objective:`` settings of ``lhcb-wgan-gp``.
+
+    Attributes:
+        n_critic: critic steps per generator step.
+        gp_lambda: weight of the gradient penalty.
+        beta1, beta2: Adam's betas (both networks).
+        regressor: checkpoint of an ``lhcb-regressor`` run (or of an ``lhcb-wgan-gp`` run,
+            whose regressor is reused), trained on the same data with the same
+            preprocessing; ``None``: no conditioning term (a plain conditional WGAN-GP).
+        condition_loss: ``perceptual`` (regressor features of the generated image against
+            those of the reference image with the same conditions) or ``mse`` (regressor
+            prediction against the requested conditions).
+        condition_weight: weight of the conditioning term in the generator's loss.
+    """
+
+    n_critic: int = pydantic.Field(default=5, ge=1)
+    gp_lambda: float = pydantic.Field(default=10.0, ge=0)
+    beta1: float = pydantic.Field(default=0.0, ge=0, lt=1)
+    beta2: float = pydantic.Field(default=0.9, ge=0, lt=1)
+    regressor: str | None = None
+    condition_loss: Literal["perceptual", "mse"] = "perceptual"
+    condition_weight: float = pydantic.Field(default=1.0, ge=0, allow_inf_nan=False)
+
+
+class LhcbRegressorConfig(StageConfig):
+    """Architecture of the regressor (the ``model:`` section of ``lhcb-regressor``): the
+    critic's trunk with a dense head.
+
+    Attributes:
+        channels: the widths, as the GAN's ``channels``.
+        leaky_slope: negative slope of the leaky ReLUs.
+    """
+
+    channels: tuple[pydantic.PositiveInt, ...] = pydantic.Field(
+        default=PAPER_CHANNELS, min_length=2, max_length=6
+    )
+    leaky_slope: float = pydantic.Field(default=0.2, ge=0, lt=1)
+
+
+class LhcbRegressorObjectiveConfig(StageConfig):
+    """The ``objective:`` settings of ``lhcb-regressor``.
+
+    Attributes:
+        beta1, beta2: Adam's betas.
+        weight_decay: L2 weight decay of Adam.
+    """
+
+    beta1: float = pydantic.Field(default=0.9, ge=0, lt=1)
+    beta2: float = pydantic.Field(default=0.999, ge=0, lt=1)
+    weight_decay: float = pydantic.Field(default=0.0, ge=0)
+
+
+def _cpu(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu() for k, v in state.items()}
+
+
+def _build_regressor(config: LhcbRegressorConfig, shape: ModelShape, seed: int = 0) -> RegressorNet:
+    """A regressor initialised from ``seed`` (the global torch RNG is left alone)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return RegressorNet(
+            image_shape(shape), shape.n_conditions - 1, config.channels, config.leaky_slope
+        )
+
+
+# ----- the regressor, saved and loaded --------------------------------------------------------
+@dataclass
+class LoadedRegressor:
+    """A trained regressor with what it was trained on.
+
+    Attributes:
+        network: the regressor, frozen (no gradients to its parameters), eval mode, CPU.
+        config: its architecture.
+        shape: the shape it was built for.
+        preprocess: the preprocessing state of its training run (its input space).
+        source: the checkpoint it was read from.
+        iteration: its training iteration.
+    """
+
+    network: RegressorNet
+    config: LhcbRegressorConfig
+    shape: ModelShape
+    preprocess: dict[str, Any]
+    source: str
+    iteration: int
+
+    def to_state(self) -> dict[str, Any]:
+        """What a GAN checkpoint stores (plain values and CPU tensors)."""
+        return {
+            "weights": _cpu(self.network.state_dict()),
+            "model_config": self.config.model_dump(mode="json"),
+            "model_shape": self.shape.to_dict(),
+            "preprocess": self.preprocess,
+            "source": self.source,
+            "iteration": self.iteration,
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], source: str) -> LoadedRegressor:
+        """Rebuild from :meth:`to_state`'s output; :class:`ModelError` naming ``source``."""
+        try:
+            config = LhcbRegressorConfig.model_validate(state["model_config"])
+            shape = ModelShape.from_dict(state["model_shape"])
+            network = _build_regressor(config, shape)
+            network.load_state_dict(state["weights"])
+            preprocess = dict(state["preprocess"])
+            iteration = int(state["iteration"])
+        except (KeyError, TypeError, ValueError, RuntimeError, pydantic.ValidationError) as err:
+            raise ModelError(f"{source}: unreadable regressor ({err})") from err
+        network.requires_grad_(False).eval()
+        return cls(network, config, shape, preprocess, str(state.get("source", source)), iteration)
+
+
+def load_regressor(
+    source: str | Path | Mapping[str, Any], name: str = "<checkpoint>"
+) -> LoadedRegressor:
+    """The regressor of a checkpoint: an ``lhcb-regressor`` run's, or the one an
+    ``lhcb-wgan-gp`` run was conditioned with.
+
+    Args:
+        source: a checkpoint file, or its loaded dictionary.
+        name: the dictionary's origin, for messages.
+
+    Raises:
+        ModelError: no such file, not a checkpoint, or a checkpoint without a regressor.
+    """
+    if isinstance(source, Mapping):
+        state: Mapping[str, Any] = source
+    else:
+        path = Path(source)
+        name = str(path)
+        if path.is_dir():
+            raise ModelError(
+                f"{path} is a folder; give the regressor's checkpoint file "
+                f"({path}/checkpoints/ckpt-NNNNNNNN.pt)"
+            )
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except FileNotFoundError as err:
+            raise ModelError(f"{path}: no such regressor checkpoint") from err
+        except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as err:
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise ModelError(f"{path}: not a readable checkpoint ({reason})") from err
+        if not isinstance(state, Mapping):
+            raise ModelError(f"{path}: not a fastcalogan checkpoint")
+    family = state.get("family")
+    if family == LhcbRegressor.name:
+        return LoadedRegressor.from_state(
+            {
+                "weights": state.get("generator"),
+                "model_config": state.get("model_config"),
+                "model_shape": state.get("model_shape"),
+                "preprocess": state.get("preprocess"),
+                "source": name,
+                "iteration": state.get("iteration"),
+            },
+            name,
+        )
+    stored = (state.get("objective") or {}).get("regressor") if family == LhcbWganGp.name else None
+    if stored is None:
+        raise ModelError(
+            f"{name}: expected a checkpoint of an lhcb-regressor run (or of an lhcb-wgan-gp run "
+            f"conditioned by one), found family {family!r} without a regressor"
+        )
+    return LoadedRegressor.from_state(stored, name)
+
+
+def _differing_keys(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+
+
+# ----- the GAN --------------------------------------------------------------------------------
+def _nan(device: torch.device) -> torch.Tensor:
+    return torch.full((), math.nan, device=device)
+
+
+class LhcbGanObjective(Objective):
+    """One WGAN-GP iteration with the regressor's conditioning term.
+
+    Args:
+        generator, critic: the networks, training mode, on ``device``.
+        regressor: the frozen regressor, or ``None`` (no conditioning term).
+        noise: the generator's noise.
+        settings: the objective settings.
+        lr: both Adam learning rates.
+        device: where the networks are.
+    """
+
+    def __init__(
+        self,
+        generator: GeneratorNet,
+        critic: CriticNet,
+        regressor: LoadedRegressor | None,
+        noise: NoiseSpec,
+        settings: LhcbGanObjectiveConfig,
+        lr: float,
+        device: torch.device,
+    ) -> None:
+        self.sampler = generator
+        self.critic = critic
+        self.noise = noise
+        self.settings = settings
+        self.device = device
+        self.regressor = regressor
+        if regressor is not None:
+            regressor.network.to(device)
+        betas = (settings.beta1, settings.beta2)
+        # fused (single-kernel) updates, as the MLP WGAN-GP
+        self.opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=betas, fused=True)
+        self.opt_d = torch.optim.Adam(critic.parameters(), lr=lr, betas=betas, fused=True)
+
+    def check_preprocessing(self, state: Mapping[str, Any]) -> None:
+        """Refuse a regressor trained on other inputs than this run's.
+
+        Raises:
+            ModelError: the run's fitted preprocessing differs from the regressor's (the
+                keys that differ are named).
+        """
+        if self.regressor is None:
+            return
+        differ = _differing_keys(dict(state), self.regressor.preprocess)
+        if differ:
+            raise ModelError(
+                f"objective.regressor {self.regressor.source} was trained with other "
+                f"preprocessing than this run (differing: {', '.join(differ)}); train the "
+                "regressor on the same file with the same preprocess settings"
+            )
+
+    def _critic_terms(
+        self, real: torch.Tensor, fake: torch.Tensor, label: torch.Tensor, gen: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Mean D(real), mean D(fake) and the gradient penalty (Gulrajani et al. 2017).
+
+        The interpolates get their own critic pass: the penalty's double backward then runs
+        through B rows, not through a stacked batch of 3B (twice as slow on the CPU).
+        """
+        n = real.shape[0]
+        eps = torch.rand((n, 1), generator=gen).to(real.device, real.dtype)
+        x_hat = (eps * real + (1.0 - eps) * fake).requires_grad_(True)
+        (grad,) = torch.autograd.grad(self.critic(x_hat, label).sum(), x_hat, create_graph=True)
+        penalty = self.settings.gp_lambda * ((grad.norm(2, dim=1) - 1.0) ** 2).mean()
+        scores = self.critic(torch.cat([real, fake]), label.repeat(2, 1))
+        return scores[:n].mean(), scores[n:].mean(), penalty
+
+    def step(self, batches: BatchSource, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+        """``n_critic`` critic steps, then one generator step with the conditioning term.
+
+        Returns:
+            ``(critic loss, generator loss, gradient penalty, Wasserstein estimate,
+            conditioning term, regressor MSE on the generated images, regressor MSE on the
+            reference images)``; the last three are NaN without a regressor.
+        """
+        n = batches.batch_size
+        for _ in range(self.settings.n_critic):
+            real, label = batches.draw()
+            noise = self.noise.sample(n, generator, self.device)
+            with torch.no_grad():
+                fake = self.sampler(noise, label)
+            d_real, d_fake, gp = self._critic_terms(real, fake, label, generator)
+            loss_d = d_fake - d_real + gp
+            self.opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            self.opt_d.step()
+        real, label = batches.draw()
+        noise = self.noise.sample(n, generator, self.device)
+        self.critic.requires_grad_(False)
+        fake = self.sampler(noise, label)
+        loss_g = -self.critic(fake, label).mean()
+        term = mse_gen = mse_real = _nan(self.device)
+        if self.regressor is not None:
+            net = self.regressor.network
+            target = label[:, 1:]
+            f_fake = net.features(fake)
+            mse_gen = ((net.head(f_fake) - target) ** 2).mean()
+            with torch.no_grad():
+                f_real = net.features(real)
+                mse_real = ((net.head(f_real) - target) ** 2).mean()
+            if self.settings.condition_loss == "perceptual":
+                term = ((f_fake - f_real) ** 2).mean()
+            else:
+                term = mse_gen
+            loss_g = loss_g + self.settings.condition_weight * term
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_g.step()
+        self.critic.requires_grad_(True)
+        return (loss_d, loss_g, gp, d_real - d_fake, term, mse_gen, mse_real)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The critic, both optimisers and the regressor (weights and what it was trained on)."""
+        return {
+            "critic": _cpu(self.critic.state_dict()),
+            "optimizer_generator": self.opt_g.state_dict(),
+            "optimizer_critic": self.opt_d.state_dict(),
+            "regressor": None if self.regressor is None else self.regressor.to_state(),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s output (a stored regressor replaces the loaded one)."""
+        self.critic.load_state_dict(state["critic"])
+        self.opt_g.load_state_dict(state["optimizer_generator"])
+        self.opt_d.load_state_dict(state["optimizer_critic"])
+        stored = state.get("regressor")
+        if stored is not None:
+            self.regressor = LoadedRegressor.from_state(stored, "the checkpoint's regressor")
+            self.regressor.network.to(self.device)
+
+
+class LhcbWganGp(ModelFamily[LhcbGanConfig, LhcbGanObjectiveConfig]):
+    """The LHCb ECAL convolutional WGAN-GP conditioned through a frozen regressor."""
+
+    name = "lhcb-wgan-gp"
+    summary = "LHCb ECAL convolutional WGAN-GP conditioned through a frozen regressor"
+    network_config = LhcbGanConfig
+    objective_config = LhcbGanObjectiveConfig
+    loss_columns = (
+        "critic_loss",
+        "generator_loss",
+        "gradient_penalty",
+        "wasserstein",
+        "condition_term",
+        "regressor_mse_generated",
+        "regressor_mse_reference",
+    )
+    #: Chekalina et al. 2019 (architecture, 512-dim noise, WGAN-GP); the optimiser settings
+    #: are those of the WGAN-GP paper (Gulrajani et al. 2017: Adam 1e-4, betas 0 and 0.9,
+    #: 5 critic steps, lambda 10), which the LHCb paper does not state otherwise.
+    presets = (
+        Preset(
+            name="lhcb-wgan-gp",
+            family="lhcb-wgan-gp",
+            summary="LHCb ECAL GAN, Chekalina et al., EPJ Web Conf. 214 (2019) 02034",
+            model=LhcbGanConfig(),
+            objective=LhcbGanObjectiveConfig(),
+            preprocess=LHCB_PREPROCESS,
+            batch_size=64,
+            lr=1e-4,
+            particle="electron",
+            geometry="lhcb-ecal",
+        ),
+    )
+
+    def noise(self, config: LhcbGanConfig) -> NoiseSpec:
+        """Standard normal noise of ``latent_dim``."""
+        return NoiseSpec("normal", config.latent_dim, 0.0, 1.0)
+
+    def _generator(self, config: LhcbGanConfig, shape: ModelShape) -> GeneratorNet:
+        return GeneratorNet(
+            image_shape(shape),
+            config.latent_dim,
+            shape.n_conditions,
+            config.channels,
+            config.generator_batch_norm,
+        )
+
+    def build_sampler(self, config: LhcbGanConfig, shape: ModelShape, seed: int = 0) -> nn.Module:
+        """The generator."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return self._generator(config, shape)
+
+    def build_objective(
+        self,
+        config: LhcbGanConfig,
+        settings: LhcbGanObjectiveConfig,
+        shape: ModelShape,
+        lr: float,
+        seed: int,
+        device: torch.device,
+    ) -> LhcbGanObjective:
+        """Generator and critic (from ``seed``), the regressor read from
+        ``settings.regressor``, and their updates.
+
+        Raises:
+            ModelError: the regressor cannot be read or was built for another shape.
+        """
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            generator = self._generator(config, shape)
+            critic = CriticNet(
+                image_shape(shape),
+                shape.n_conditions,
+                config.channels,
+                config.leaky_slope,
+                projection=config.critic_condition == "projection",
+            )
+        regressor = None
+        if settings.regressor is not None:
+            regressor = load_regressor(settings.regressor)
+            if regressor.shape != shape:
+                raise ModelError(
+                    f"objective.regressor {settings.regressor} was built for {regressor.shape}, "
+                    f"this run needs {shape} (the same geometry and conditions)"
+                )
+        generator.to(device).train()
+        critic.to(device).train()
+        return LhcbGanObjective(
+            generator, critic, regressor, self.noise(config), settings, lr, device
+        )
+
+    def status(self, values: Sequence[float]) -> str:
+        """``D <critic loss> G <generator loss> R <regressor MSE on generated images>``."""
+        return f"D {values[0]:.3g} G {values[1]:.3g} R {values[5]:.3g}"
+
+
+# ----- the regressor --------------------------------------------------------------------------
+class LhcbRegressorObjective(Objective):
+    """One regression step: predict the label's conditions from the reference images.
+
+    The regressor is what :attr:`sampler` holds (what the trainer saves as the run's
+    network), though it samples nothing.
+
+    Args:
+        regressor: the network, training mode, on ``device``.
+        settings: Adam's settings.
+        lr: learning rate.
+        device: where it is.
+    """
+
+    def __init__(
+        self,
+        regressor: RegressorNet,
+        settings: LhcbRegressorObjectiveConfig,
+        lr: float,
+        device: torch.device,
+    ) -> None:
+        self.sampler = regressor
+        self.device = device
+        self.optimizer = torch.optim.Adam(
+            regressor.parameters(),
+            lr=lr,
+            betas=(settings.beta1, settings.beta2),
+            weight_decay=settings.weight_decay,
+            fused=True,
+        )
+
+    def step(self, batches: BatchSource, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+        """Returns ``(mse, worst condition's mse)`` in standardised units."""
+        x, label = batches.draw()
+        per_column = ((self.sampler(x) - label[:, 1:]) ** 2).mean(dim=0)
+        loss = per_column.mean()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return (loss, per_column.max())
+
+    def state_dict(self) -> dict[str, Any]:
+        """The optimiser's state."""
+        return {"optimizer": self.optimizer.state_dict()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s output."""
+        self.optimizer.load_state_dict(state["optimizer"])
+
+
+class LhcbRegressor(ModelFamily[LhcbRegressorConfig, LhcbRegressorObjectiveConfig]):
+    """The LHCb ECAL regressor: cell image -> the conditions (trained before the GAN)."""
+
+    name = "lhcb-regressor"
+    summary = "LHCb ECAL regressor of the conditions from cell images (conditions lhcb-wgan-gp)"
+    network_config = LhcbRegressorConfig
+    objective_config = LhcbRegressorObjectiveConfig
+    loss_columns = ("mse", "max_condition_mse")
+    presets = (
+        Preset(
+            name="lhcb-regressor",
+            family="lhcb-regressor",
+            summary="regressor of Chekalina et al., EPJ Web Conf. 214 (2019) 02034",
+            model=LhcbRegressorConfig(),
+            objective=LhcbRegressorObjectiveConfig(),
+            preprocess=LHCB_PREPROCESS,
+            batch_size=128,
+            lr=1e-3,
+            particle="electron",
+            geometry="lhcb-ecal",
+        ),
+    )
+
+    def noise(self, config: LhcbRegressorConfig) -> NoiseSpec:
+        """Not used: a regressor run has no generator."""
+        return NoiseSpec("normal", 1)
+
+    def build_sampler(
+        self, config: LhcbRegressorConfig, shape: ModelShape, seed: int = 0
+    ) -> nn.Module:
+        """Always refuses: the run holds a regressor, which generates nothing.
+
+        Raises:
+            ModelError: always.
+        """
+        raise ModelError(
+            "an lhcb-regressor run holds a regressor, not a generator: name its checkpoint in "
+            "the objective.regressor of an lhcb-wgan-gp run"
+        )
+
+    def build_objective(
+        self,
+        config: LhcbRegressorConfig,
+        settings: LhcbRegressorObjectiveConfig,
+        shape: ModelShape,
+        lr: float,
+        seed: int,
+        device: torch.device,
+    ) -> LhcbRegressorObjective:
+        """The regressor (from ``seed``) and its update."""
+        regressor = _build_regressor(config, shape, seed)
+        regressor.to(device).train()
+        return LhcbRegressorObjective(regressor, settings, lr, device)
+
+    def status(self, values: Sequence[float]) -> str:
+        """``MSE <mse> worst <max>``."""
+        return f"MSE {values[0]:.3g} worst {values[1]:.3g}"
