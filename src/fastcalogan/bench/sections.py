@@ -65,8 +65,8 @@ def generation_rows(
         session = OnnxSimulator(onnx_path, threads)
         for backend, device in backends:
             for batch in config.batches:
-                noise, energy = _inputs(model, batch, lo, hi)
-                fn = _runner(backend, device, model, graph, session, noise, energy)
+                noise, energy, conditions = _inputs(model, batch, lo, hi)
+                fn = _runner(backend, device, model, graph, session, noise, energy, conditions)
                 inner = max(1, math.ceil(config.min_showers / batch))
                 with torch_threads(threads), torch.inference_mode():
                     seconds = median_time(fn, config.repeats, inner, config.point_seconds) / inner
@@ -104,12 +104,24 @@ def generation_rows(
 
 def _inputs(
     model: TrainedGenerator, batch: int, lo: float, hi: float
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Noise, energies log-uniform in ``[lo, hi]`` and, for a conditioned model, conditions
+    (:func:`~fastcalogan.bench.synthetic.synthetic_conditions` of the model's transforms)."""
     g = torch.Generator().manual_seed(batch)
     noise = model.noise.sample(batch, g)
     u = torch.rand(batch, 1, generator=g, dtype=torch.float64)
     energy = torch.exp(math.log(lo) * (1 - u) + math.log(hi) * u).float()
-    return noise, energy
+    conditions = None
+    if model.condition_names:
+        rng = np.random.default_rng(batch)
+        columns = [
+            rng.integers(0, c.n, batch)
+            if c.transform == "one_hot" and c.n
+            else rng.normal(c.offset, c.scale, batch)
+            for c in model.preprocessor.conditions
+        ]
+        conditions = torch.tensor(np.stack(columns, axis=1), dtype=torch.float32)
+    return noise, energy, conditions
 
 
 def _runner(
@@ -120,23 +132,28 @@ def _runner(
     session: Any,
     noise: torch.Tensor,
     energy: torch.Tensor,
+    conditions: torch.Tensor | None = None,
 ) -> Callable[[], Any]:
     if backend == "onnxruntime":
         z_np, e_np = noise.numpy(), energy.numpy()
-        return lambda: session.run(z_np, e_np)
+        c_np = None if conditions is None else conditions.numpy()
+        return lambda: session.run(z_np, e_np, c_np)
     if backend == "torch":
         flat = energy.reshape(-1)
-        return lambda: showers_from_noise(model.generator, model.preprocessor, noise, flat)
+        return lambda: showers_from_noise(
+            model.generator, model.preprocessor, noise, flat, conditions
+        )
     if device == "cuda":  # pragma: no cover - needs a GPU
         g = GeneratorGraph([model]).to("cuda")
         z, e = noise.cuda(), energy.cuda()
+        c = None if conditions is None else conditions.cuda()
 
         def run_cuda() -> None:
-            g.generate(z, e, block_rows=65536)
+            g.generate(z, e, block_rows=65536, conditions=c)
             torch.cuda.synchronize()
 
         return run_cuda
-    return lambda: graph.generate(noise, energy)
+    return lambda: graph.generate(noise, energy, conditions=conditions)
 
 
 class _ChunkClock:
@@ -264,9 +281,16 @@ before = hwm()
 sim = OnnxSimulator(sys.argv[1], threads=int(sys.argv[3]))
 lo, hi = sim.energy_range
 n = int(sys.argv[2])
-energies = np.exp(np.random.default_rng(0).uniform(np.log(lo), np.log(hi), n))
+rng = np.random.default_rng(0)
+energies = np.exp(rng.uniform(np.log(lo), np.log(hi), n))
+# a conditioned model: integer codes uniform, continuous conditions standard normal
+spec = (sim.sidecar.get("inputs") or {}).get("conditions") or {}
+conditions = {
+    c["name"]: rng.integers(0, c["n"], n) if c["transform"] == "one_hot" else rng.normal(size=n)
+    for c in spec.get("transforms", [])
+} or None
 t0 = time.perf_counter()
-sim.simulate(energies, 0, batch_size=10000)
+sim.simulate(energies, 0, batch_size=10000, conditions=conditions)
 dt = time.perf_counter() - t0
 print(before, hwm(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, dt)
 """

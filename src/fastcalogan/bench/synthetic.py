@@ -5,19 +5,40 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from ..data import DS1_ENERGIES, write_showers
 from ..geometry import Geometry, load_geometry
 from ..models import get_preset
 from ..train import TrainedGenerator
 
-__all__ = ["synthetic_generator", "synthetic_showers"]
+__all__ = ["synthetic_conditions", "synthetic_generator", "synthetic_showers"]
 
 
 def preset_binning(preset: str) -> Geometry:
-    """The dataset-1 binning of the particle a preset was made for (pions or photons)."""
-    particle = get_preset(preset).particle
-    return load_geometry("ds1-pions" if particle == "pion" else "ds1-photons")
+    """The geometry a preset was made for: its own, else the dataset-1 binning of its
+    particle (pions or photons)."""
+    recipe = get_preset(preset)
+    if recipe.geometry is not None:
+        return load_geometry(recipe.geometry)
+    return load_geometry("ds1-pions" if recipe.particle == "pion" else "ds1-photons")
+
+
+def synthetic_conditions(
+    preset: str, n: int, rng: np.random.Generator
+) -> dict[str, npt.NDArray[np.float64]]:
+    """Conditions of ``n`` events for a conditioned preset (empty for the energy alone).
+
+    Integer codes (``one_hot``) uniform over their ``n`` values; continuous conditions
+    standard normal (a synthetic model's fitted transforms have offset 0 and scale 1).
+    """
+    out: dict[str, npt.NDArray[np.float64]] = {}
+    for name, spec in get_preset(preset).preprocess.conditions.items():
+        if spec.transform == "one_hot" and spec.n is not None:
+            out[name] = rng.integers(0, spec.n, n).astype(np.float64)
+        else:
+            out[name] = rng.standard_normal(n)
+    return out
 
 
 def synthetic_generator(preset: str, seed: int = 0) -> TrainedGenerator:
@@ -41,4 +62,13 @@ def synthetic_showers(preset: str, folder: Path, per_point: int) -> Path:
         "eta_min": 0.2,
         "eta_max": 0.25,
     }
-    return write_showers(folder / f"{preset}.h5", e, showers, attrs, geometry=binning)
+    conditions = synthetic_conditions(preset, e.size, g)
+    return write_showers(
+        folder / f"{preset}.h5",
+        e,
+        showers,
+        attrs,
+        geometry=binning,
+        conditions=np.stack(list(conditions.values()), axis=1) if conditions else None,
+        condition_names=tuple(conditions),
+    )

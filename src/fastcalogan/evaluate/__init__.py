@@ -1,5 +1,6 @@
 """Evaluation: physics metrics of generated showers against a reference sample."""
 
+from .atlas2018 import Atlas2018Suite
 from .classifier import ClassifierResult, classifier_test, roc_auc, voxel_inputs
 from .comparison import EnergyGroup, compare_observables, energy_groups, response_resolution
 from .config import HISTOGRAM_BINNINGS, METRICS, ClassifierConfig, EvaluateConfig
@@ -28,6 +29,7 @@ __all__ = [
     "HISTOGRAM_BINNINGS",
     "METRICS",
     "METRICS_KEYS",
+    "Atlas2018Suite",
     "ClassifierConfig",
     "ClassifierResult",
     "EnergyGroup",

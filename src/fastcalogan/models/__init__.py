@@ -5,6 +5,14 @@ how its sampling network comes back from a checkpoint; the registry finds famili
 presets by name. Built in: ``wgan-gp-mlp`` (FastCaloGAN, CaloShowerGAN) and ``vae-mlp``.
 """
 
+from .atlas2018 import (
+    AtlasVae,
+    AtlasVaeConfig,
+    AtlasVaeObjectiveConfig,
+    AtlasWgan,
+    AtlasWganConfig,
+    AtlasWganObjectiveConfig,
+)
 from .config import PRESETS, ModelConfig
 from .family import Batch, BatchSource, ModelFamily, ModelShape, NoiseSpec, Objective, Preset
 from .gan import (
@@ -23,9 +31,17 @@ from .wgan_gp_mlp import WganGpMlp, WganGpObjectiveConfig
 
 register_family(WganGpMlp())
 register_family(VaeMlp())
+register_family(AtlasVae())
+register_family(AtlasWgan())
 
 __all__ = [
     "PRESETS",
+    "AtlasVae",
+    "AtlasVaeConfig",
+    "AtlasVaeObjectiveConfig",
+    "AtlasWgan",
+    "AtlasWganConfig",
+    "AtlasWganObjectiveConfig",
     "Batch",
     "BatchSource",
     "Critic",

@@ -230,6 +230,8 @@ class Preset:
         lr: default learning rate.
         injection: FastCaloGAN's sequential energy injection by default.
         particle: the particle the recipe was made for (the benchmarks' default data).
+        geometry: the built-in geometry the recipe was made for (the benchmarks' data);
+            ``None``: the dataset-1 binning of ``particle``.
     """
 
     name: str
@@ -242,6 +244,7 @@ class Preset:
     lr: float
     injection: bool = False
     particle: str = "photon"
+    geometry: str | None = None
 
 
 class ModelFamily(abc.ABC, Generic[NetworkConfigT, ObjectiveConfigT]):
