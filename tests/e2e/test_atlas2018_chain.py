@@ -51,7 +51,7 @@ def test_vae_and_wgan_side_by_side(tmp_path: Path) -> None:
         run = tmp_path / name
         config = REPO / "configs" / f"train-atlas18-{name}.yaml"
         sets = [a for kv in TINY[name] for a in ("--set", kv)]
-        _run(runner, ["train", config, "--data", train, "--run-dir", run, *sets])
+        _run(runner, ["train", config, "--data", train, "-o", run, *sets])
         _run(runner, ["select", run, "--set", "events_per_point=40"])
         gen = tmp_path / f"{name}.h5"
         _run(runner, ["generate", run, "--like", test, "-o", gen])

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..report import compare_evaluations
 from ._app import cli, console, stdout_console
+from ._options import output_option
 
 
 @cli.command("compare")
@@ -19,16 +19,9 @@ from ._app import cli, console, stdout_console
     help="Name of each evaluation, in order (repeat; default: the folder names).",
 )
 @click.option("--title", default=None, help="Page title.")
-@click.option(
-    "-o",
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Output folder for index.html and comparison.json.",
-)
+@output_option("Output folder for index.html and comparison.json.")
 def compare_cmd(
-    evaluations: tuple[Path, ...], labels: tuple[str, ...], title: str | None, out_dir: Path
+    evaluations: tuple[Path, ...], labels: tuple[str, ...], title: str | None, output: Path
 ) -> None:
     """Put evaluations of several models against one reference on one page.
 
@@ -36,7 +29,9 @@ def compare_cmd(
     chi2/NDF of every distribution of the observable suites for each model and which model
     is closest to the reference.
     """
-    result = compare_evaluations(evaluations, out_dir, labels or None, title)
+    from ..report import compare_evaluations
+
+    result = compare_evaluations(evaluations, output, labels or None, title)
     out = stdout_console()
     names = result.labels
     width = max([len(r.distribution) for r in result.rows] + [12])

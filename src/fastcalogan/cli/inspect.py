@@ -5,14 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import h5py
-from rich.table import Table
 
-from ..data import detect_layout, read_hits, read_shower_attrs, read_showers
-from ..data.inspect import summarise_hits, summarise_showers
 from ..errors import DataFormatError
 from ._app import cli, stdout_console
-from ._options import binning_option, resolve_binning
+from ._options import binning_option, check_shower_input, particle_option, resolve_binning
 
 #: Up to this many layers, the layer fractions are columns of the per-energy table.
 _MAX_LAYER_COLUMNS = 8
@@ -21,7 +17,7 @@ _MAX_LAYER_COLUMNS = 8
 @cli.command("inspect")
 @click.argument("path", type=click.Path(path_type=Path))
 @binning_option(required=False)
-@click.option("--particle", default=None, help="Particle of the binning (XML files with several).")
+@particle_option("Particle of the binning (XML files with several).")
 def inspect_cmd(path: Path, binning: str | None, particle: str | None) -> None:
     """Summarise a shower file (any layout: CaloChallenge, CaloGAN, LHCb HDF5 or npz, ATLAS
     cells) or a hit file.
@@ -31,8 +27,15 @@ def inspect_cmd(path: Path, binning: str | None, particle: str | None) -> None:
     shower file's geometry is the one it carries, else the one its attributes name, else the
     built-in with its voxel count (--binning overrides).
     """
+    import h5py
+    from rich.table import Table
+
+    from ..data import detect_layout, read_hits, read_shower_attrs, read_showers
+    from ..data.inspect import summarise_hits, summarise_showers
+
     if not path.exists():
         raise DataFormatError(f"{path}: no such file")
+    check_shower_input(path, "FILE", "inspect", reads_hits=True)
     layout = detect_layout(path)
     is_hits = False
     if layout == "calochallenge":

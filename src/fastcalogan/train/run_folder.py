@@ -267,7 +267,10 @@ class RunInfo:
     """``run.json``: what a run was trained on; a split run's also lists its sub-runs.
 
     Every field is optional on reading (hand-made and older folders hold fewer); a split run
-    must list its ``subruns``.
+    must list its ``subruns``. Provenance: ``fastcalogan_version``, ``git_hash``,
+    ``data_sha256`` (SHA-256 of the training data file), ``versions`` (fastcalogan, Python,
+    torch, numpy, h5py, onnx, onnxruntime), ``device`` (``cpu``, ``cuda:0 (GPU name)``) and
+    ``host`` (the machine's name).
     """
 
     data: str | None = None
@@ -282,6 +285,10 @@ class RunInfo:
     subruns: tuple[str, ...] = ()
     fastcalogan_version: str | None = None
     git_hash: str | None = None
+    data_sha256: str | None = None
+    versions: Mapping[str, str | None] | None = None
+    device: str | None = None
+    host: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document (fields that are unset are left out)."""
@@ -289,7 +296,11 @@ class RunInfo:
         for key, value in vars(self).items():
             if value is None or value == ():
                 continue
-            out[key] = [list(v) for v in value] if key == "ranges" else value
+            if key == "ranges":
+                value = [list(v) for v in value]
+            elif key == "versions":
+                value = dict(value)
+            out[key] = value
         return out
 
     @classmethod
@@ -324,6 +335,14 @@ class RunInfo:
                 subruns=subruns,
                 fastcalogan_version=data.get("fastcalogan_version"),
                 git_hash=data.get("git_hash"),
+                data_sha256=None if data.get("data_sha256") is None else str(data["data_sha256"]),
+                versions=(
+                    None
+                    if data.get("versions") is None
+                    else {str(k): v if v is None else str(v) for k, v in data["versions"].items()}
+                ),
+                device=None if data.get("device") is None else str(data["device"]),
+                host=None if data.get("host") is None else str(data["host"]),
             )
         except (KeyError, TypeError, ValueError, IndexError) as err:
             raise CheckpointError(
