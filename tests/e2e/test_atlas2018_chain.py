@@ -43,8 +43,10 @@ def test_vae_and_wgan_side_by_side(tmp_path: Path) -> None:
     for path, seed, n in ((train, 1, 40), (test, 2, 25)):
         _run(
             runner,
-            ["simulate", "--detector", "atlas-cells", "--particle", "photon"]
-            + ["--energies", "4000,32000", "--events", n, "--seed", seed, "-o", path],
+            [
+                *("simulate", "--detector", "atlas-cells", "--particle", "photon"),
+                *("--energies", "4000,32000", "--events", n, "--seed", seed, "-o", path),
+            ],
         )
     evaluations = []
     for name in ("vae", "wgan"):
@@ -66,8 +68,17 @@ def test_vae_and_wgan_side_by_side(tmp_path: Path) -> None:
         out = tmp_path / f"eval-{name}"
         _run(
             runner,
-            ["evaluate", "--reference", test, "--generated", gen, "-o", out]
-            + ["--set", "metrics=[chi2]"],
+            [
+                "evaluate",
+                "--reference",
+                test,
+                "--generated",
+                gen,
+                "-o",
+                out,
+                "--set",
+                "metrics=[chi2]",
+            ],
         )
         suite = json.loads((out / "metrics.json").read_text())["suites"]["atlas-2018"]
         assert "middle-layer energy" in suite["chi2"] and "profile EMB1 eta" in suite["chi2"]

@@ -112,9 +112,7 @@ def test_two_samples_of_one_simulator_agree_and_a_distortion_is_seen(
     assert {"response <E_tot/E_inc>", "resolution RMS/mean of E_tot"} <= quantities
 
 
-def test_suite_runs_in_evaluate(
-    tmp_path: Path, samples: tuple[ShowerData, ShowerData]
-) -> None:
+def test_suite_runs_in_evaluate(tmp_path: Path, samples: tuple[ShowerData, ShowerData]) -> None:
     paths = []
     for name, d in zip(("ref", "gen"), samples, strict=True):
         paths.append(

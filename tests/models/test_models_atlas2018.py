@@ -124,7 +124,7 @@ def test_vae_settings_must_fit_the_geometry_and_the_output() -> None:
     relu = family.network_config(output="relu", encoder_hidden=(4,), decoder_hidden=(4,))
     shape = ModelShape(4, 1, (), ((1, 1), (1, 2), (1, 1)))
     settings = AtlasVaeObjectiveConfig(w_layers=(1.0, 1.0, 1.0))
-    with pytest.raises(ModelError, match="bce needs model.output sigmoid"):
+    with pytest.raises(ModelError, match=r"bce needs model\.output sigmoid"):
         family.build_objective(relu, settings, shape, 1e-3, 0, torch.device("cpu"))
     layer_norm = ModelShape(8, 1, (1, 2, 1), ((1, 1), (1, 2), (1, 1)))
     with pytest.raises(ModelError, match="layer-energy normalisation"):
