@@ -30,6 +30,7 @@ from fastcalogan.models.atlas2018 import (
     CellDecoder,
     CellEncoder,
     CellGenerator,
+    cell_space_bounds,
     cell_transform_forward,
     cell_transform_inverse,
     kl_term,
@@ -196,9 +197,17 @@ def test_generator_maps_its_cell_space_back() -> None:
         gen.requires_grad_(False)
         raw = gen.raw(noise, label)
         assert torch.allclose(gen(noise, label), cell_transform_inverse(raw, transform))
-        assert float(gen(noise, label).min()) >= 0.0
-        if transform != "log10":
-            assert float(raw.min()) >= 0.0  # an empty cell is exactly 0 in these spaces
+        cells = gen(noise, label)
+        assert float(cells.min()) >= 0.0 and float(cells.max()) <= 1.0
+        # between an empty cell and the whole photon energy in one cell, whatever the net says
+        lo, hi = cell_space_bounds(transform)
+        assert (lo, hi) == pytest.approx(
+            {"linear": (0, 1), "log10": (-10, 0), "log10_scaled": (0, 10)}[transform], abs=1e-6
+        )
+        with torch.no_grad():
+            gen.net[-1].bias.fill_(1e4)
+        assert gen.raw(noise, label).max().item() == pytest.approx(hi, abs=1e-5)
+        assert gen(noise, label).max().item() == pytest.approx(1.0, rel=1e-5)
 
 
 def test_penalty_is_two_sided() -> None:
