@@ -27,17 +27,26 @@ from fastcalogan.train import TrainConfig
 
 
 def test_registry_lists_the_built_in_families() -> None:
-    assert [f.name for f in families()] == ["wgan-gp-mlp", "vae-mlp"]
+    assert [f.name for f in families()] == [
+        "wgan-gp-mlp",
+        "vae-mlp",
+        "atlas18-vae",
+        "atlas18-wgan",
+    ]
     assert preset_names() == (
         "fastcalogan",
         "caloshowergan-photon",
         "caloshowergan-pion",
         "vae-mlp",
+        "atlas18-vae",
+        "atlas18-wgan",
     )
     assert get_preset("caloshowergan-pion").particle == "pion"
     assert get_family("vae-mlp").default_preset().name == "vae-mlp"
     with pytest.raises(
-        ModelError, match=r"unknown model family 'gan' \(registered: wgan-gp-mlp, vae-mlp\)"
+        ModelError,
+        match=r"unknown model family 'gan' \(registered: wgan-gp-mlp, vae-mlp, atlas18-vae, "
+        r"atlas18-wgan\)",
     ):
         get_family("gan")
     with pytest.raises(ModelError, match="unknown preset 'x'"):
@@ -50,11 +59,12 @@ def test_models_command_lists_one_line_per_family() -> None:
     result = CliRunner().invoke(cli, ["models"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 4
     assert lines[0].startswith("wgan-gp-mlp") and lines[0].endswith(
         "presets: fastcalogan, caloshowergan-photon, caloshowergan-pion"
     )
     assert lines[1].startswith("vae-mlp") and lines[1].endswith("presets: vae-mlp")
+    assert lines[2].startswith("atlas18-vae") and lines[3].startswith("atlas18-wgan")
 
 
 def test_preset_and_family_pick_each_other() -> None:
@@ -75,7 +85,11 @@ def test_preset_and_family_pick_each_other() -> None:
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"family": "gan"}, r"t\.yaml: family: Input should be 'wgan-gp-mlp' or 'vae-mlp'"),
+        (
+            {"family": "gan"},
+            r"t\.yaml: family: Input should be 'wgan-gp-mlp', 'vae-mlp', 'atlas18-vae' or "
+            "'atlas18-wgan'",
+        ),
         (
             {"family": "vae-mlp", "preset": "fastcalogan"},
             "preset fastcalogan is a recipe of family wgan-gp-mlp, not vae-mlp",
@@ -117,14 +131,17 @@ def test_noise_description_round_trip() -> None:
 def test_wider_conditions_fit_both_families() -> None:
     """The seam does not assume a label of width 1 (LHCb's five parameters, ATLAS codes)."""
     shape = ModelShape(n_features=14, n_conditions=5, head_layer_sizes=(3, 5, 2))
+    # the ATLAS 2018 families work on plain cells of four layers (no layer normalisation)
+    cells = ModelShape(14, 5, layer_shapes=((1, 3), (2, 2), (1, 3), (2, 2)))
     for family in families():
+        fits = cells if family.name.startswith("atlas18") else shape
         config = family.default_preset().model.model_copy(update={"latent_dim": 4})
-        sampler = family.build_sampler(config, shape).eval()
+        sampler = family.build_sampler(config, fits).eval()
         noise = family.noise(config).sample(6, torch.Generator().manual_seed(1))
         out = sampler(noise, torch.rand(6, 5))
         assert out.shape == (6, 14)
         objective = family.build_objective(
-            config, family.default_preset().objective, shape, 1e-3, 0, torch.device("cpu")
+            config, family.default_preset().objective, fits, 1e-3, 0, torch.device("cpu")
         )
         assert objective.sampler is not None and objective.state_dict()
 
