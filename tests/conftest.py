@@ -96,9 +96,24 @@ TINY_MODEL = {"latent_dim": 4, "generator_hidden": [8], "critic_hidden": [8]}
 TINY_FAMILY_SETTINGS: dict[str, dict[str, Any]] = {
     "wgan-gp-mlp": {"model": TINY_MODEL, "n_critic": 2},
     "vae-mlp": {"model": {"latent_dim": 3, "encoder_hidden": [8], "decoder_hidden": [8]}},
+    # the tiny geometry's three layers; the energy alone (the tiny files have no alignment)
+    "atlas18-vae": {
+        "model": {"latent_dim": 3, "encoder_hidden": [8], "decoder_hidden": [8]},
+        "objective": {"w_layers": [0.1, 0.6, 0.2]},
+    },
+    "atlas18-wgan": {
+        "model": TINY_MODEL,
+        "objective": {"n_critic": 2},
+        "preprocess": {"kind": "caloshowergan"},
+    },
 }
 #: A preset of each family, for tests parametrised over families.
-FAMILY_PRESETS = {"wgan-gp-mlp": "fastcalogan", "vae-mlp": "vae-mlp"}
+FAMILY_PRESETS = {
+    "wgan-gp-mlp": "fastcalogan",
+    "vae-mlp": "vae-mlp",
+    "atlas18-vae": "atlas18-vae",
+    "atlas18-wgan": "atlas18-wgan",
+}
 
 
 def fabricate_showers(

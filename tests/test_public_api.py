@@ -164,6 +164,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "write_showers",
     ],
     "evaluate": [
+        "Atlas2018Suite",
         "CaloGanShowerShapes",
         "CaloGanTransfer",
         "ClassifierConfig",
@@ -250,6 +251,12 @@ PUBLIC_API: dict[str, list[str]] = {
         "write_geometry_yaml",
     ],
     "models": [
+        "AtlasVae",
+        "AtlasVaeConfig",
+        "AtlasVaeObjectiveConfig",
+        "AtlasWgan",
+        "AtlasWganConfig",
+        "AtlasWganObjectiveConfig",
         "Batch",
         "BatchSource",
         "CaloGan",
@@ -301,8 +308,11 @@ PUBLIC_API: dict[str, list[str]] = {
         "condition_matrix",
     ],
     "report": [
+        "ComparisonResult",
+        "ComparisonRow",
         "GENERATED_STYLE",
         "REFERENCE_STYLE",
+        "compare_evaluations",
         "density",
         "plot_chi2_vs_iteration",
         "plot_histograms",

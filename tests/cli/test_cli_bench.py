@@ -126,3 +126,21 @@ def test_speed_table_puts_generation_beside_the_detector_simulator() -> None:
         (1, 4.0, 0.5),
         (1024, 1.0, 2.0),
     ]
+
+
+def test_bench_feeds_a_conditioned_preset_its_conditions(tmp_path: Path) -> None:
+    # atlas18-wgan: its own geometry (266 cells) and the multi-hot alignment code beside the
+    # energy label, on every backend (torch, the graph, onnxruntime) and in training
+    out = tmp_path / "bench.json"
+    args = [a if a != "fastcalogan" else "atlas18-wgan" for a in TINY]
+    result = CliRunner().invoke(cli, ["bench", *args, "--simulate-events", "0", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    (tr,) = data["training"]
+    assert tr["preset"] == "atlas18-wgan" and tr["family"] == "atlas18-wgan"
+    assert tr["flops_per_iteration"] > 0
+    gen = data["generation"]
+    assert {(g["backend"], g["batch"]) for g in gen} == {
+        (b, n) for b in ("torch", "torch-graph", "onnxruntime") for n in (1, 10)
+    }
+    assert all(g["seconds_per_shower"] > 0 for g in gen)

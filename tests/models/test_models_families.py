@@ -33,6 +33,8 @@ def test_registry_lists_the_built_in_families() -> None:
         "calogan",
         "lhcb-wgan-gp",
         "lhcb-regressor",
+        "atlas18-vae",
+        "atlas18-wgan",
     ]
     assert preset_names() == (
         "fastcalogan",
@@ -42,6 +44,8 @@ def test_registry_lists_the_built_in_families() -> None:
         "calogan",
         "lhcb-wgan-gp",
         "lhcb-regressor",
+        "atlas18-vae",
+        "atlas18-wgan",
     )
     assert get_preset("caloshowergan-pion").particle == "pion"
     assert get_family("vae-mlp").default_preset().name == "vae-mlp"
@@ -60,7 +64,7 @@ def test_models_command_lists_one_line_per_family() -> None:
     result = CliRunner().invoke(cli, ["models"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert len(lines) == 5
+    assert len(lines) == 7
     assert lines[0].startswith("wgan-gp-mlp") and lines[0].endswith(
         "presets: fastcalogan, caloshowergan-photon, caloshowergan-pion"
     )
@@ -68,6 +72,7 @@ def test_models_command_lists_one_line_per_family() -> None:
     assert lines[2].startswith("calogan") and lines[2].endswith("presets: calogan")
     assert lines[3].startswith("lhcb-wgan-gp") and lines[3].endswith("presets: lhcb-wgan-gp")
     assert lines[4].startswith("lhcb-regressor") and lines[4].endswith("presets: lhcb-regressor")
+    assert lines[5].startswith("atlas18-vae") and lines[6].startswith("atlas18-wgan")
 
 
 def test_preset_and_family_pick_each_other() -> None:
@@ -135,17 +140,21 @@ def test_wider_conditions_fit_both_families() -> None:
     heads = ModelShape(n_features=14, n_conditions=5, head_layer_sizes=(3, 5, 2))
     # CaloGAN's networks are per-layer images: the same 14 cells as two small images
     images = ModelShape(n_features=14, n_conditions=5, layer_shapes=((2, 4), (3, 2)))
+    # the ATLAS 2018 families work on plain cells of four layers (no layer normalisation)
+    cells = ModelShape(14, 5, layer_shapes=((1, 3), (2, 2), (1, 3), (2, 2)))
     for family in families():
         if family.name.startswith("lhcb"):
             continue  # 30x30 images of their own: tests/models/test_lhcb.py
-        shape = images if family.name == "calogan" else heads
+        fits = {"calogan": images, "atlas18-vae": cells, "atlas18-wgan": cells}.get(
+            family.name, heads
+        )
         config = family.default_preset().model.model_copy(update={"latent_dim": 4})
-        sampler = family.build_sampler(config, shape).eval()
+        sampler = family.build_sampler(config, fits).eval()
         noise = family.noise(config).sample(6, torch.Generator().manual_seed(1))
         out = sampler(noise, torch.rand(6, 5))
         assert out.shape == (6, 14)
         objective = family.build_objective(
-            config, family.default_preset().objective, shape, 1e-3, 0, torch.device("cpu")
+            config, family.default_preset().objective, fits, 1e-3, 0, torch.device("cpu")
         )
         assert objective.sampler is not None and objective.state_dict()
 

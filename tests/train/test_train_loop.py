@@ -72,6 +72,8 @@ def test_config_errors_name_the_key() -> None:
         "train-caloshowergan-photon.yaml",
         "train-caloshowergan-pion.yaml",
         "train-vae-mlp.yaml",
+        "train-atlas18-vae.yaml",
+        "train-atlas18-wgan.yaml",
     ],
 )
 def test_example_configs_load(name: str) -> None:

@@ -51,8 +51,8 @@ def _assert_same_state(a: Path, b: Path) -> None:
 
 @pytest.mark.parametrize(
     "preset",
-    ["fastcalogan", "caloshowergan-photon", "vae-mlp"],
-    ids=["fcg", "csg-batchnorm-spectral", "vae"],
+    ["fastcalogan", "caloshowergan-photon", "vae-mlp", "atlas18-vae", "atlas18-wgan"],
+    ids=["fcg", "csg-batchnorm-spectral", "vae", "atlas18-vae", "atlas18-wgan"],
 )
 def test_killed_and_resumed_run_ends_bit_identical(
     tmp_path: Path, tiny_file: Path, tiny_config: Callable[..., TrainConfig], preset: str

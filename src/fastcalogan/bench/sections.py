@@ -112,14 +112,23 @@ def generation_rows(
 def _inputs(
     model: TrainedGenerator, batch: int, lo: float, hi: float
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """Noise, energies log-uniform in the range and, for a conditioned model, conditions
-    (zeros: a valid value of every transform, and speed does not depend on them)."""
+    """Noise, energies log-uniform in ``[lo, hi]`` and, for a conditioned model, conditions
+    (:func:`~fastcalogan.bench.synthetic.synthetic_conditions` of the model's transforms)."""
     g = torch.Generator().manual_seed(batch)
     noise = model.noise.sample(batch, g)
     u = torch.rand(batch, 1, generator=g, dtype=torch.float64)
     energy = torch.exp(math.log(lo) * (1 - u) + math.log(hi) * u).float()
-    k = len(model.condition_names)
-    return noise, energy, torch.zeros(batch, k) if k else None
+    conditions = None
+    if model.condition_names:
+        rng = np.random.default_rng(batch)
+        columns = [
+            rng.integers(0, c.n, batch)
+            if c.transform == "one_hot" and c.n
+            else rng.normal(c.offset, c.scale, batch)
+            for c in model.preprocessor.conditions
+        ]
+        conditions = torch.tensor(np.stack(columns, axis=1), dtype=torch.float32)
+    return noise, energy, conditions
 
 
 def _runner(
@@ -334,8 +343,14 @@ before = hwm()
 sim = OnnxSimulator(sys.argv[1], threads=int(sys.argv[3]))
 lo, hi = sim.energy_range
 n = int(sys.argv[2])
-energies = np.exp(np.random.default_rng(0).uniform(np.log(lo), np.log(hi), n))
-conditions = np.zeros((n, len(sim.condition_names))) if sim.condition_names else None
+rng = np.random.default_rng(0)
+energies = np.exp(rng.uniform(np.log(lo), np.log(hi), n))
+# a conditioned model: integer codes uniform, continuous conditions standard normal
+spec = (sim.sidecar.get("inputs") or {}).get("conditions") or {}
+conditions = {
+    c["name"]: rng.integers(0, c["n"], n) if c["transform"] == "one_hot" else rng.normal(size=n)
+    for c in spec.get("transforms", [])
+} or None
 t0 = time.perf_counter()
 sim.simulate(energies, 0, batch_size=10000, conditions=conditions)
 dt = time.perf_counter() - t0

@@ -12,7 +12,13 @@ from ..geometry import Geometry, load_geometry
 from ..models import get_preset
 from ..train import TrainedGenerator
 
-__all__ = ["preset_binning", "preset_energies", "synthetic_generator", "synthetic_showers"]
+__all__ = [
+    "preset_binning",
+    "preset_energies",
+    "synthetic_conditions",
+    "synthetic_generator",
+    "synthetic_showers",
+]
 
 
 def preset_binning(preset: str) -> Geometry:
@@ -32,6 +38,23 @@ def preset_energies(preset: str) -> npt.NDArray[np.float64]:
     if recipe.geometry is not None and lo is not None and hi is not None:
         return np.geomspace(lo, hi, 15)
     return np.asarray(DS1_ENERGIES, dtype=np.float64)
+
+
+def synthetic_conditions(
+    preset: str, n: int, rng: np.random.Generator
+) -> dict[str, npt.NDArray[np.float64]]:
+    """Conditions of ``n`` events for a conditioned preset (empty for the energy alone).
+
+    Integer codes (``one_hot``) uniform over their ``n`` values; continuous conditions
+    standard normal (a synthetic model's fitted transforms have offset 0 and scale 1).
+    """
+    out: dict[str, npt.NDArray[np.float64]] = {}
+    for name, spec in get_preset(preset).preprocess.conditions.items():
+        if spec.transform == "one_hot" and spec.n is not None:
+            out[name] = rng.integers(0, spec.n, n).astype(np.float64)
+        else:
+            out[name] = rng.standard_normal(n)
+    return out
 
 
 def synthetic_generator(preset: str, seed: int = 0) -> TrainedGenerator:
@@ -58,26 +81,13 @@ def synthetic_showers(preset: str, folder: Path, per_point: int) -> Path:
         "eta_min": 0.2,
         "eta_max": 0.25,
     }
-    specs = recipe.preprocess.conditions
-    conditions = (
-        np.stack(
-            [
-                g.integers(0, spec.n, e.size).astype(np.float64)
-                if spec.transform == "one_hot" and spec.n is not None
-                else g.normal(size=e.size)
-                for spec in specs.values()
-            ],
-            axis=1,
-        )
-        if specs
-        else None
-    )
+    conditions = synthetic_conditions(preset, e.size, g)
     return write_showers(
         folder / f"{preset}.h5",
         e,
         showers,
         attrs,
         geometry=binning,
-        conditions=conditions,
-        condition_names=tuple(specs),
+        conditions=np.stack(list(conditions.values()), axis=1) if conditions else None,
+        condition_names=tuple(conditions),
     )

@@ -7,6 +7,7 @@ the stages it calls when it runs, so ``fastcalogan --help`` starts in a fraction
 
 from . import bench as _bench  # noqa: F401  (registers the command)
 from . import campaign as _campaign  # noqa: F401  (registers campaign run/status/report)
+from . import compare as _compare  # noqa: F401  (registers the command)
 from . import convert as _convert  # noqa: F401  (registers the command)
 from . import demo as _demo  # noqa: F401  (registers the command)
 from . import evaluate as _evaluate  # noqa: F401  (registers the command)

@@ -1,5 +1,7 @@
 """Evaluation: physics metrics of generated showers against a reference sample."""
 
+from .atlas2018 import Atlas2018Suite
+
 # importing .calogan registers the CaloGAN observable suites
 from .calogan import CaloGanShowerShapes, CaloGanTransfer, TransferOptions, classifier_transfer
 from .classifier import ClassifierResult, classifier_test, roc_auc, voxel_inputs
@@ -31,6 +33,7 @@ __all__ = [
     "HISTOGRAM_BINNINGS",
     "METRICS",
     "METRICS_KEYS",
+    "Atlas2018Suite",
     "CaloGanShowerShapes",
     "CaloGanTransfer",
     "ClassifierConfig",

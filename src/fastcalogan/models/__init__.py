@@ -7,6 +7,14 @@ presets by name. Built in: ``wgan-gp-mlp`` (FastCaloGAN, CaloShowerGAN), ``vae-m
 ``lhcb-regressor``.
 """
 
+from .atlas2018 import (
+    AtlasVae,
+    AtlasVaeConfig,
+    AtlasVaeObjectiveConfig,
+    AtlasWgan,
+    AtlasWganConfig,
+    AtlasWganObjectiveConfig,
+)
 from .calogan import CaloGan, CaloGanConfig, CaloGanObjectiveConfig
 from .config import PRESETS, ModelConfig
 from .family import Batch, BatchSource, ModelFamily, ModelShape, NoiseSpec, Objective, Preset
@@ -40,9 +48,17 @@ register_family(VaeMlp())
 register_family(CaloGan())
 register_family(LhcbWganGp())
 register_family(LhcbRegressor())
+register_family(AtlasVae())
+register_family(AtlasWgan())
 
 __all__ = [
     "PRESETS",
+    "AtlasVae",
+    "AtlasVaeConfig",
+    "AtlasVaeObjectiveConfig",
+    "AtlasWgan",
+    "AtlasWganConfig",
+    "AtlasWganObjectiveConfig",
     "Batch",
     "BatchSource",
     "CaloGan",

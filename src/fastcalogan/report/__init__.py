@@ -1,5 +1,6 @@
 """Reports: plots of the evaluation's distributions and one self-contained HTML page."""
 
+from .compare import ComparisonResult, ComparisonRow, compare_evaluations
 from .html import write_report
 from .plots import (
     GENERATED_STYLE,
@@ -17,6 +18,9 @@ from .plots import (
 __all__ = [
     "GENERATED_STYLE",
     "REFERENCE_STYLE",
+    "ComparisonResult",
+    "ComparisonRow",
+    "compare_evaluations",
     "density",
     "plot_chi2_vs_iteration",
     "plot_histograms",
