@@ -55,5 +55,5 @@ def test_unreadable_and_non_mapping_files(tmp_path: Path) -> None:
 
 def test_without_a_file_the_overrides_are_validated_as_the_command_line() -> None:
     assert load(None, _Outer, ["particle=pion"]).particle == "pion"
-    with pytest.raises(ConfigError, match=r"command line: train\.lr: .*greater than 0"):
+    with pytest.raises(ConfigError, match=r"--set train\.lr: .*greater than 0"):
         load(None, _Outer, ["train.lr=0"])

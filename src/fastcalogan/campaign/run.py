@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._locking import exclusive_writer
 from .._logging import ProgressCallback
 from .cluster import dashboard_link, open_client
 from .config import CampaignConfig, ClusterConfig
@@ -120,6 +121,7 @@ def run_campaign(
     Raises:
         ConfigError: a data or binning pattern matches no file, or a stage would refuse a
             setting.
+        LockError: another ``campaign run`` works in the same folder.
     """
     t0 = time.perf_counter()
     campaign_dir = Path(campaign_dir).resolve()
@@ -128,6 +130,26 @@ def run_campaign(
         # the real chain's stage configs are built (and checked) here; another chain's not
         tasks = check_campaign(config) if steps is None else plan_tasks(config)
     campaign_dir.mkdir(parents=True, exist_ok=True)
+    with exclusive_writer(
+        campaign_dir,
+        "campaign",
+        "a run of this campaign",
+        "wait for it to end ('fastcalogan campaign status' shows its progress)",
+    ):
+        return _run_locked(config, campaign_dir, tasks, chain, progress, client, on_dashboard, t0)
+
+
+def _run_locked(
+    config: CampaignConfig,
+    campaign_dir: Path,
+    tasks: Sequence[TaskSpec],
+    chain: Sequence[Step],
+    progress: ProgressCallback | None,
+    client: Any | None,
+    on_dashboard: Callable[[str | None], None] | None,
+    t0: float,
+) -> CampaignResult:
+    """:func:`run_campaign` with the campaign folder's lock held."""
     write_manifest(config, campaign_dir, tasks)
     todo = [t for t in tasks if not task_finished(config, t, campaign_dir, chain)]
     already = len(tasks) - len(todo)

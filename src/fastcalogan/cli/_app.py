@@ -38,10 +38,33 @@ def stdout_console() -> Console:
     return Console(width=None if probe.is_terminal else 200)
 
 
+def _usage_line(err: click.UsageError) -> str:
+    """A usage error in one line, with where to find help (click prints four)."""
+    text = " ".join(err.format_message().split())
+    path = err.ctx.command_path if err.ctx is not None else "fastcalogan"
+    return f"error: {text} (see '{path} -h')"
+
+
 class _Group(click.Group):
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as err:
+            click.echo(_usage_line(err), err=True)
+            raise click.exceptions.Exit(2) from err
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as err:
+            click.echo(_usage_line(err), err=True)
+            ctx.exit(2)
         except FastCaloGANError as err:
             if ctx.obj and ctx.obj.get("debug"):
                 raise

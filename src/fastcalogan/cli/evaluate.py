@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from .._config import load
+from .._fileio import PathPlan
 from ..evaluate import EvaluateConfig, evaluate
 from ..report import write_report
 from ._app import cli, console, progress_bar
@@ -26,6 +27,14 @@ def _overrides(
         if value is not None:
             out.append(f"{key}={value}")
     return out
+
+
+#: The files ``evaluate`` writes into its output folder (replacing an older evaluation's).
+_OUTPUTS = (
+    ("metrics.json", "metrics"),
+    ("histograms.npz", "histograms"),
+    ("index.html", "report page"),
+)
 
 
 @cli.command("evaluate")
@@ -95,6 +104,15 @@ def evaluate_cmd(
     """
     overrides = [*_overrides(particle, binning, n_max, seed), *sets]
     config = load(config_path, EvaluateConfig, overrides)
+    # the outputs are checked before the (long) evaluation
+    plan = PathPlan().read(reference, "reference file").read(generated, "generated file")
+    plan.read(training, "training file").read(config_path, "config file")
+    if config.binning and Path(config.binning).is_file():
+        plan.read(config.binning, "binning file")
+    plan.write(out_dir, "output folder", folder=True)
+    for name, what in _OUTPUTS:
+        plan.write(out_dir / name, what, quiet=True)
+    plan.check()
     with progress_bar("evaluate", total=None) as update:
         result = evaluate(
             config,

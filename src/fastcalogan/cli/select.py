@@ -82,6 +82,12 @@ def select_cmd(
     for sub in result.per_range or (result,):
         name = sub.best_checkpoint.parent.parent.name if result.per_range else run_dir.name
         _show(sub, name)
+    if result.skipped:
+        names = ", ".join(path.name for path, _ in result.skipped)
+        console.print(
+            f"skipped {len(result.skipped)} damaged checkpoint(s): {names} "
+            "(the reasons are in selection/chi2.json and the log)"
+        )
     console.print(
         f"best: {result.best_checkpoint} (chi2/NDF {result.chi2_ndf:.3f}); "
         f"table {result.table_path}, plot {result.plot_path}"

@@ -98,7 +98,11 @@ def voxelise_cmd(
     }
     data.update({k: v for k, v in cli_values.items() if v is not None})
     config = parse(
-        apply_overrides(data, overrides), VoxeliseConfig, str(config_path or "command line")
+        apply_overrides(data, overrides),
+        VoxeliseConfig,
+        str(config_path or "command line"),
+        overrides,
+        config_path,
     )
     with _LazyProgress("voxelise") as update:
         result = voxelise(config, hits, out, progress=update)
@@ -149,7 +153,11 @@ def invert_cmd(
     """
     data = _config_data(config_path, InvertConfig)
     config = parse(
-        apply_overrides(data, overrides), InvertConfig, str(config_path or "command line")
+        apply_overrides(data, overrides),
+        InvertConfig,
+        str(config_path or "command line"),
+        overrides,
+        config_path,
     )
     with _LazyProgress("invert") as update:
         result = invert_showers(config, showers, out, binning=binning, progress=update)

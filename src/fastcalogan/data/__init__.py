@@ -22,7 +22,7 @@ from .distances import (
     mmd_polynomial_unbiased,
 )
 from .features import feature_matrix, high_level_features, observable_table
-from .file_geometry import geometry_of_file
+from .file_geometry import geometry_label_mismatch, geometry_of_file
 from .hits import HitShowers, HitWriter, iter_hits, read_hits, write_hits
 from .observables import (
     alpha_binned_layers,
@@ -53,6 +53,7 @@ from .showers import (
     iter_showers,
     read_shower_attrs,
     read_showers,
+    shower_file_bytes,
     validate_showers,
     write_showers,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "frechet_distance",
     "frechet_physics_distance",
     "geometry_attrs",
+    "geometry_label_mismatch",
     "geometry_of_file",
     "high_level_features",
     "histogram_counts",
@@ -119,6 +121,7 @@ __all__ = [
     "separation_power",
     "shower_depth",
     "shower_depth_width",
+    "shower_file_bytes",
     "sparsity",
     "total_energy",
     "validate_showers",

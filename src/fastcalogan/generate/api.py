@@ -12,11 +12,13 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import __version__
-from .._fileio import refuse_overwrite
-from ..data import ShowerWriter
+from .._fileio import PathPlan, check_free_space
+from ..data import ShowerWriter, shower_file_bytes
+from ..errors import CheckpointError
 from ..geometry import Geometry
 from ..train import RunFolder
 from .config import GenerateConfig
+from .graph import sidecar_path
 from .simulator import Simulator
 
 __all__ = ["GenerateResult", "generate"]
@@ -89,6 +91,31 @@ class _ShowerSource(Protocol):
     ) -> npt.NDArray[np.float32]: ...
 
 
+def generator_files(sources: tuple[Path, ...]) -> PathPlan:
+    """A :class:`~fastcalogan._fileio.PathPlan` reading a generator's files.
+
+    For checkpoints: each run folder's checkpoints, description, config, preprocessing,
+    binning and its training data; for an ONNX model: the model, its sidecar and binning.
+    """
+    plan = PathPlan()
+    for c in sources:
+        if c.suffix == ".onnx":
+            plan.read(c, "ONNX model").read(sidecar_path(c), "ONNX sidecar")
+            plan.read(c.with_suffix(".binning.yaml"), "ONNX model's binning")
+            continue
+        run = RunFolder.of_checkpoint(c)
+        plan.read(c, "checkpoint").read_all(run.checkpoints(), "checkpoint of the run")
+        for path in (run.run_json, run.config_yaml, run.preprocess_json, run.binning_yaml):
+            plan.read(path, "run's file")
+        try:
+            info = run.info()
+        except CheckpointError:
+            info = None
+        if info is not None and info.data:
+            plan.read(info.data, "run's training data")
+    return plan
+
+
 def write_generated(
     sim: _ShowerSource,
     config: GenerateConfig,
@@ -111,12 +138,13 @@ def write_generated(
     energies = np.repeat(np.asarray(config.energies, dtype=np.float64), config.n_events)
     rng = np.random.default_rng(config.seed)
     t_gen = 0.0
-    # the model's own files: the run's checkpoints and binning, or the ONNX file and sidecar
-    sources: list[Path] = []
-    for c in checkpoints:
-        run = RunFolder.of_checkpoint(c)
-        sources += [c, c.with_suffix(".json"), run.binning_yaml, *run.checkpoints()]
-    refuse_overwrite(out_path, sources, "generator file")
+    generator_files(checkpoints).write(out_path, "shower file").check()
+    check_free_space(
+        out_path,
+        shower_file_bytes(int(energies.size), sim.binning.n_voxels),
+        "shower file",
+        f"{energies.size} showers of {sim.binning.n_voxels} voxels, uncompressed",
+    )
     with ShowerWriter(out_path, sim.binning.n_voxels, attrs, geometry=sim.binning) as writer:
         for start in range(0, energies.size, config.chunk_events):
             block = energies[start : start + config.chunk_events]

@@ -62,6 +62,8 @@ class SelectResult:
         rows: the selection table, one row per scored checkpoint (split runs: every range's,
             each with its ``range``).
         chi2, ndf: the summed chi2 and NDF behind ``chi2_ndf``.
+        skipped: checkpoints that could not be read (truncated, corrupt, weights not finite)
+            and were left out, each with the reason.
     """
 
     best_checkpoint: Path
@@ -73,6 +75,7 @@ class SelectResult:
     rows: tuple[SelectionRow, ...] = field(default_factory=tuple)
     chi2: float = float("inf")
     ndf: int = 0
+    skipped: tuple[tuple[Path, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -197,7 +200,25 @@ def _select_one(
     chosen = checkpoints[:: config.stride]
     if chosen[-1] != checkpoints[-1]:
         chosen.append(checkpoints[-1])
-    latest = load_checkpoint(chosen[-1])
+    skipped: list[tuple[Path, str]] = []
+
+    def skip(path: Path, err: CheckpointError) -> None:
+        skipped.append((path, str(err)))
+        log.warning("%s; left out of the selection", err)
+
+    latest: dict[str, Any] | None = None
+    for path in reversed(chosen):
+        try:
+            latest = load_checkpoint(path)
+            break
+        except CheckpointError as err:
+            skip(path, err)
+    if latest is None:
+        raise CheckpointError(
+            f"{run.checkpoint_dir}: no readable checkpoint to select from ({len(skipped)} "
+            f"damaged; the newest: {skipped[0][1]})"
+        )
+    chosen = [p for p in chosen if p not in {s for s, _ in skipped}]
     ref_path = _reference_path(reference_path, run, latest)
     model = TrainedGenerator.from_checkpoint(latest, config.device)
     ref = read_showers(ref_path, binning=model.binning)
@@ -212,7 +233,11 @@ def _select_one(
 
     rows: list[SelectionRow] = []
     for i, path in enumerate(chosen):
-        model = TrainedGenerator.from_checkpoint(path, config.device)
+        try:
+            model = TrainedGenerator.from_checkpoint(path, config.device)
+        except CheckpointError as err:
+            skip(path, err)
+            continue
         points = _score(model, hists, config)
         rows.append(
             SelectionRow(
@@ -231,6 +256,7 @@ def _select_one(
         "config": config.model_dump(mode="json"),
         "reference": str(ref_path),
         "best": best.to_record(),
+        "skipped": [{"checkpoint": run.relative(p), "reason": r} for p, r in skipped],
     }
     best_record = BestCheckpoint.of_row(best, config.figure_of_merit)
     table_path = writer.write_selection(rows, summary, best_record)
@@ -248,6 +274,7 @@ def _select_one(
         rows=tuple(rows),
         chi2=best.chi2,
         ndf=best.ndf,
+        skipped=tuple(skipped),
     )
 
 
@@ -299,7 +326,7 @@ def select_best(
     run = RunFolder.open(run_dir)
     ref = Path(reference_path) if reference_path is not None else None
     parts = run.parts()
-    with run.writing() as writer:
+    with run.writing("selection") as writer:
         if not run.is_split:
             return _select_one(config, run, writer, ref, progress)
 
@@ -343,4 +370,5 @@ def select_best(
         rows=tuple(all_rows),
         chi2=chi2_sum,
         ndf=ndf_sum,
+        skipped=tuple(s for r in results for s in r.skipped),
     )

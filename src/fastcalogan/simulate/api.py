@@ -20,9 +20,17 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import __version__
-from .._fileio import refuse_overwrite
+from .._config import config_source
+from .._fileio import PathPlan, check_free_space
 from .._logging import ProgressCallback
-from ..data import DS1_ENERGIES, HitShowers, HitWriter, ShowerWriter, ds1_event_counts
+from ..data import (
+    DS1_ENERGIES,
+    HitShowers,
+    HitWriter,
+    ShowerWriter,
+    ds1_event_counts,
+    shower_file_bytes,
+)
 from ..errors import BinningError, SimulationError
 from ..geometry import (
     LAYER_NAMES,
@@ -268,7 +276,13 @@ def simulate(
     out_path = Path(out_path)
     if hits_path is None and config.hits:
         hits_path = out_path.with_name(out_path.stem + "_hits.h5")
-    refuse_overwrite(out_path, [hits_path], "hit file of the same run")
+    plan = PathPlan().read(config_source(config), "config file")
+    if config.binning and Path(config.binning).is_file():
+        plan.read(config.binning, "binning file")
+    plan.write(out_path, "shower file")
+    if hits_path is not None:
+        plan.write(hits_path, "hit file")
+    plan.check()
     particle = get_particle(config.particle)
     eta = (config.eta_min, config.eta_max)
     if config.binning:
@@ -278,6 +292,12 @@ def simulate(
     binning = _simulator_binning(geometry)
     energies, counts = resolve_energies(config.energies, config.events)
     total = int(counts.sum())
+    check_free_space(
+        out_path,
+        shower_file_bytes(total, binning.n_voxels),
+        "shower file",
+        f"{total} showers of {binning.n_voxels} voxels, uncompressed",
+    )
     attrs: dict[str, Any] = {
         "particle": particle.name,
         "eta_min": config.eta_min,
