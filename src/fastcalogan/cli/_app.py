@@ -26,7 +26,7 @@ from rich.progress import (
 from .. import __version__
 from ..errors import FastCaloGANError
 
-__all__ = ["cli", "console", "main", "progress_bar", "stdout_console"]
+__all__ = ["LazyProgress", "cli", "console", "main", "progress_bar", "stdout_console"]
 
 #: Progress bars and notes go to stderr; results (tables) go to stdout via ``stdout_console()``.
 console = Console(stderr=True)
@@ -41,8 +41,8 @@ def stdout_console() -> Console:
 def _usage_line(err: click.UsageError) -> str:
     """A usage error in one line, with where to find help (click prints four)."""
     text = " ".join(err.format_message().split())
-    path = err.ctx.command_path if err.ctx is not None else "fastcalogan"
-    return f"error: {text} (see '{path} -h')"
+    words = err.ctx.command_path.split()[1:] if err.ctx is not None else []
+    return f"error: {text} (see '{' '.join(['fastcalogan', *words])} -h')"
 
 
 class _Group(click.Group):
@@ -119,6 +119,30 @@ def progress_bar(description: str, total: int | None = None) -> Iterator[Any]:
             )
 
         yield update
+
+
+class LazyProgress:
+    """A progress bar drawn from the first progress report on, so that errors raised before
+    any work (a refused output, a held lock) stay one line."""
+
+    def __init__(self, description: str, total: int | None = None) -> None:
+        self._description = description
+        self._total = total
+        self._stack = contextlib.ExitStack()
+        self._update: Any = None
+
+    def __call__(self, done: int, total: int | None = None, status: str = "") -> None:
+        if self._update is None:
+            self._update = self._stack.enter_context(
+                progress_bar(self._description, total if total is not None else self._total)
+            )
+        self._update(done, total, status=status)
+
+    def __enter__(self) -> LazyProgress:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stack.__exit__(*exc)
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ from ..campaign import (
 from ..campaign.manifest import MANIFEST_FILE
 from ..campaign.status import TABLE_COLUMNS, TaskRow, table_cells
 from ..errors import ConfigError, FastCaloGANError
-from ._app import cli, console, progress_bar, stdout_console
+from ._app import LazyProgress, cli, console, stdout_console
 
 _config_argument = click.argument("campaign_file", type=click.Path(path_type=Path))
 _stored_argument = click.argument("campaign", type=click.Path(path_type=Path))
@@ -171,7 +171,7 @@ def run_cmd(campaign_file: Path, directory: Path | None, overrides: tuple[str, .
     with (
         _quiet_console(),
         log_to_file(folder / "campaign.log"),
-        progress_bar(f"campaign {config.name}", len(tasks)) as update,
+        LazyProgress(f"campaign {config.name}", len(tasks)) as update,
     ):
         result = run_campaign(
             config, folder, progress=update, tasks=tasks, on_dashboard=show_dashboard

@@ -11,7 +11,7 @@ from .._config import load
 from .._fileio import PathPlan
 from ..evaluate import EvaluateConfig, evaluate
 from ..report import write_report
-from ._app import cli, console, progress_bar
+from ._app import LazyProgress, cli, console
 
 
 def _overrides(
@@ -113,7 +113,7 @@ def evaluate_cmd(
     for name, what in _OUTPUTS:
         plan.write(out_dir / name, what, quiet=True)
     plan.check()
-    with progress_bar("evaluate", total=None) as update:
+    with LazyProgress("evaluate") as update:
         result = evaluate(
             config,
             reference,

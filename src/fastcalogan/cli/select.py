@@ -12,7 +12,7 @@ from rich.table import Table
 from .._config import load
 from ..select import SelectConfig, SelectResult, select_best
 from ..train import SelectionRow
-from ._app import cli, console, progress_bar
+from ._app import LazyProgress, cli, console
 
 
 def _number(value: float, spec: str) -> str:
@@ -77,7 +77,7 @@ def select_cmd(
     """Score every checkpoint of RUN_DIR and print the chi2/NDF table."""
     extra = list(overrides) + ([f"figure_of_merit={figure_of_merit}"] if figure_of_merit else [])
     config = load(config_path, SelectConfig, extra)
-    with progress_bar("select", None) as update:
+    with LazyProgress("select") as update:
         result = select_best(config, run_dir, reference, progress=update)
     for sub in result.per_range or (result,):
         name = sub.best_checkpoint.parent.parent.name if result.per_range else run_dir.name

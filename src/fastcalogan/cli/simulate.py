@@ -10,7 +10,7 @@ import click
 from .._config import parse
 from ..errors import ConfigError
 from ..simulate import SimulateConfig, simulate
-from ._app import cli, console, progress_bar
+from ._app import LazyProgress, cli, console
 from ._options import binning_option
 
 
@@ -97,7 +97,7 @@ def simulate_cmd(
     }
     config = parse(values, SimulateConfig, source="command line")
     output.parent.mkdir(parents=True, exist_ok=True)
-    with progress_bar(f"simulating {config.particle}") as update:
+    with LazyProgress(f"simulating {config.particle}") as update:
         result = simulate(config, output, hits_path=hits, progress=update)
     console.print(
         f"wrote {result.n_events} {config.particle} showers ({result.n_points} energy points, "

@@ -8,7 +8,7 @@ import click
 
 from .._config import load
 from ..train import TrainConfig, train
-from ._app import cli, console, progress_bar
+from ._app import LazyProgress, cli, console
 
 
 @cli.command("train")
@@ -34,7 +34,7 @@ def train_cmd(
     config = load(config_path, TrainConfig, overrides)
     out = run_dir or Path("runs") / config_path.stem
     total = config.iterations * config.n_ranges
-    with progress_bar("train", total) as update:
+    with LazyProgress("train", total) as update:
         result = train(config, data, out, progress=update)
     console.print(
         f"trained to iteration {result.last_iteration} in {result.seconds:.1f} s "

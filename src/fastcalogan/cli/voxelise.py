@@ -2,42 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import click
 
 from .._config import apply_overrides, load, parse
 from ..voxelise import InvertConfig, VoxeliseConfig, invert_showers, voxelise
-from ._app import cli
-from ._app import progress_bar as _progress_bar
-
-
-class _LazyProgress:
-    """A progress bar drawn from the first progress report on, so early errors stay one line."""
-
-    def __init__(self, description: str) -> None:
-        self._description = description
-        self._stack = contextlib.ExitStack()
-        self._update: Any = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self._update is None:
-            self._update = self._stack.enter_context(_progress_bar(self._description, total))
-        self._update(done, total)
-
-    def __enter__(self) -> _LazyProgress:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stack.__exit__(exc_type, exc, tb)
+from ._app import LazyProgress, cli
 
 
 def _config_data(config_path: Path | None, model: type[Any]) -> dict[str, Any]:
@@ -104,7 +76,7 @@ def voxelise_cmd(
         overrides,
         config_path,
     )
-    with _LazyProgress("voxelise") as update:
+    with LazyProgress("voxelise") as update:
         result = voxelise(config, hits, out, progress=update)
     click.echo(str(result.out_path))
     click.echo(
@@ -159,7 +131,7 @@ def invert_cmd(
         overrides,
         config_path,
     )
-    with _LazyProgress("invert") as update:
+    with LazyProgress("invert") as update:
         result = invert_showers(config, showers, out, binning=binning, progress=update)
     click.echo(str(result.out_path))
     click.echo(
