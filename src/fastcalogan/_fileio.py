@@ -37,7 +37,6 @@ __all__ = [
     "format_size",
     "fsync_folder",
     "json_safe",
-    "refuse_overwrite",
     "write_bytes",
     "write_json",
     "write_text",
@@ -298,23 +297,6 @@ def _check_writable(out: Path, what: str, folder: bool) -> None:
         raise OutputError(f"{out}: cannot write the {what}: {where} is a file, not a folder")
     if not os.access(where, os.W_OK | os.X_OK):
         raise OutputError(f"{out}: cannot write the {what}: the folder {where} is not writable")
-
-
-def refuse_overwrite(
-    out: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None], what: str
-) -> None:
-    """Raise OutputError if ``out`` is one of ``inputs`` (a :class:`PathPlan` of one output).
-
-    >>> refuse_overwrite("a.h5", ["b.h5"], "input")
-    >>> refuse_overwrite("a.h5", ["./a.h5"], "input shower file")
-    Traceback (most recent call last):
-    ...
-    fastcalogan.errors.OutputError: a.h5: the output would overwrite the input shower file ./a.h5
-    """
-    target = Path(out)
-    for path in inputs:
-        if path is not None and _same_file(target, Path(path)):
-            raise OutputError(f"{out}: the output would overwrite the {what} {path}")
 
 
 def write_text(target: str | os.PathLike[str], text: str) -> Path:

@@ -412,3 +412,27 @@ def test_outputs_are_checked_before_the_work(
     folder.mkdir()
     line = _error(["simulate", "--particle", "photon", "--events", "10", "-o", str(folder)])
     assert line == f"error: {folder}: is a folder; expected a file name for the shower file"
+
+
+def test_a_campaign_file_is_not_its_stored_copy(tmp_path: Path) -> None:
+    folder = tmp_path / "camp"
+    folder.mkdir()
+    spec = folder / "campaign.json"
+    spec.write_text('{"name": "c", "particles": ["photon"], "eta": [[0.2, 0.25]]}')
+    before = spec.read_text()
+    line = _error(["campaign", "run", str(spec), "--dir", str(folder)])
+    assert line == (
+        f"error: {folder.resolve()}/campaign.json: the stored campaign would overwrite the "
+        f"campaign file {spec}"
+    )
+    assert spec.read_text() == before
+
+
+def test_a_selection_is_checked_before_it_scores(run: Path, tmp_path: Path) -> None:
+    (run / "selection").mkdir()
+    (run / "selection" / "chi2.png").mkdir()  # a folder where the plot goes
+    line = _error(["select", str(run)])
+    assert (
+        line
+        == f"error: {run}/selection/chi2.png: is a folder; expected a file name for the selection plot"
+    )

@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._config import config_source
+from .._fileio import PathPlan
 from .._locking import exclusive_writer
 from .._logging import ProgressCallback
 from .cluster import dashboard_link, open_client
 from .config import CampaignConfig, ClusterConfig
 from .engine import Step, TaskOutcome, run_task, task_finished
-from .manifest import write_manifest
+from .manifest import MANIFEST_FILE, write_manifest
 from .plan import TaskSpec, check_campaign, plan_tasks
 from .steps import DEFAULT_STEPS
 
@@ -129,6 +131,9 @@ def run_campaign(
     if tasks is None:
         # the real chain's stage configs are built (and checked) here; another chain's not
         tasks = check_campaign(config) if steps is None else plan_tasks(config)
+    plan = PathPlan().read(config_source(config), "campaign file")
+    plan.write(campaign_dir, "campaign folder", folder=True)
+    plan.write(campaign_dir / MANIFEST_FILE, "stored campaign", quiet=True).check()
     campaign_dir.mkdir(parents=True, exist_ok=True)
     with exclusive_writer(
         campaign_dir,

@@ -38,6 +38,12 @@ def stdout_console() -> Console:
     return Console(width=None if probe.is_terminal else 200)
 
 
+#: Usage errors that are the help itself (a group called without a command, click >= 8.2).
+_HELP_ERRORS: tuple[type[Exception], ...] = tuple(
+    e for e in (getattr(click.exceptions, "NoArgsIsHelpError", None),) if e is not None
+)
+
+
 def _usage_line(err: click.UsageError) -> str:
     """A usage error in one line, with where to find help (click prints four)."""
     text = " ".join(err.format_message().split())
@@ -55,6 +61,8 @@ class _Group(click.Group):
     ) -> click.Context:
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
+        except _HELP_ERRORS:
+            raise  # no arguments at all: click shows the help
         except click.UsageError as err:
             click.echo(_usage_line(err), err=True)
             raise click.exceptions.Exit(2) from err
@@ -62,6 +70,8 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except _HELP_ERRORS:
+            raise
         except click.UsageError as err:
             click.echo(_usage_line(err), err=True)
             ctx.exit(2)

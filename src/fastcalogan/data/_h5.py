@@ -157,21 +157,24 @@ class AtomicH5Writer:
         Raises:
             OSError: the file system refused a write (disk full): nothing is published.
         """
+        failure: BaseException | None = None
         try:
             if self._file.id.valid:
                 self._file.close()
+        except Exception as err:  # the HDF5 library's own refusal: nothing is published
+            failure = err
         finally:
             self._guard.close()
-        if commit and self._guard.error is None:
-            self._ctx.__exit__(None, None, None)
-            return
-        err: BaseException = RuntimeError("aborted")
         if self._guard.error is not None:
             g = self._guard.error
-            err = OSError(g.errno, g.strerror or os.strerror(g.errno or 0), str(self.path))
-        self._ctx.__exit__(type(err), err, None)
+            failure = OSError(g.errno, g.strerror or os.strerror(g.errno or 0), str(self.path))
+        if commit and failure is None:
+            self._ctx.__exit__(None, None, None)
+            return
+        exc = failure if failure is not None else RuntimeError("aborted")
+        self._ctx.__exit__(type(exc), exc, None)
         if commit:
-            raise err
+            raise exc
 
     def __enter__(self) -> Self:
         return self

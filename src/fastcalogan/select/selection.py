@@ -23,6 +23,8 @@ import numpy.typing as npt
 import torch
 from matplotlib.figure import Figure
 
+from .._config import config_source
+from .._fileio import PathPlan
 from .._logging import ProgressCallback
 from ..data import chi2_samples, layer_energies, read_showers, total_energy
 from ..errors import CheckpointError, ConfigError, ModelError
@@ -296,6 +298,27 @@ def _plot_rows(ax: Any, rows: list[SelectionRow], best_iteration: int, title: st
     )
 
 
+def _path_plan(
+    config: SelectConfig, run: RunFolder, parts: list[RunFolder], reference: Path | None
+) -> PathPlan:
+    """What a selection reads (reference, config, checkpoints) and writes (``selection/``)."""
+    plan = PathPlan().read(reference, "reference file").read(config_source(config), "config file")
+    info = run.info()
+    if info is not None and info.data:
+        plan.read(info.data, "run's training data")
+    for folder in {run, *parts}:
+        plan.read_all(folder.checkpoints(), "checkpoint")
+        # a selection replaces the previous one by design: no note
+        for path, what in (
+            (folder.selection_csv, "selection table"),
+            (folder.selection_json, "selection table"),
+            (folder.best_json, "selection record"),
+            (folder.selection_plot, "selection plot"),
+        ):
+            plan.write(path, what, quiet=True)
+    return plan
+
+
 def selected_checkpoint(run_dir: str | os.PathLike[str]) -> Path | None:
     """The checkpoint chosen by the last selection of a (single-range) run, if any."""
     return RunFolder(run_dir).selected_checkpoint()
@@ -326,6 +349,7 @@ def select_best(
     run = RunFolder.open(run_dir)
     ref = Path(reference_path) if reference_path is not None else None
     parts = run.parts()
+    _path_plan(config, run, parts, ref).check()
     with run.writing("selection") as writer:
         if not run.is_split:
             return _select_one(config, run, writer, ref, progress)
