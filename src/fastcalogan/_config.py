@@ -111,6 +111,11 @@ def load_yaml(text: str, source: str) -> Any:
         return yaml.load(text, Loader=_UniqueKeyLoader)
     except _DuplicateKeyError as err:
         raise ConfigError(f"{source}: {err}") from err
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        what = " ".join(f"{err.context or ''} {err.problem or ''}".split())
+        raise ConfigError(f"{source}: not valid YAML at {where}: {what}") from err
     except yaml.YAMLError as err:
         raise ConfigError(f"{source}: not valid YAML ({err})") from err
 
@@ -162,6 +167,8 @@ def format_validation_error(
             # a rule between fields: its message names them; blame an override it names
             names = [item_.split("=", 1)[0].strip() for item_ in overrides]
             named = [n for n in names if re.search(rf"(?<![\w.]){re.escape(n)}\b", msg)]
+            if named and msg.startswith(f"{named[0]}: "):
+                msg = msg[len(named[0]) + 2 :]
             lines.append(f"{'--set ' + named[0] if named else source}: {msg}")
             continue
         full_key = key
@@ -177,7 +184,8 @@ def format_validation_error(
             lines.append(f"{where}: unknown key '{full_key}' (allowed: {allowed}){suggestion}")
         else:
             found = item.get("input")
-            shown = "" if isinstance(found, Mapping) or "found" in msg else f" (found {found!r})"
+            said = isinstance(found, Mapping) or "found" in msg or f"{found!r}" in msg
+            shown = "" if said else f" (found {found!r})"
             lines.append(f"{where}: {key + ': ' if key else ''}{msg}{shown}")
     return "\n".join(lines)
 
@@ -228,11 +236,8 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str,
         try:
             node[parts[-1]] = load_yaml(raw, f"--set {key.strip()}")
         except ConfigError as err:
-            first = str(err).splitlines()[0]
-            first = first.split("(", 1)[1].rstrip(")") if "not valid YAML (" in first else first
-            raise ConfigError(
-                f"override '{item}': the value is not valid YAML ({first.strip()})"
-            ) from err
+            detail = str(err).split("not valid YAML", 1)[-1].strip(" :()")
+            raise ConfigError(f"override '{item}': the value is not valid YAML ({detail})") from err
     return out
 
 

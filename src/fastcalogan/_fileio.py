@@ -146,15 +146,17 @@ def write_bytes(target: str | os.PathLike[str], data: bytes) -> Path:
 def format_size(n: float) -> str:
     """Bytes for people: ``1536 -> '1.5 KiB'``.
 
-    >>> format_size(1536), format_size(3 * 2**40)
-    ('1.5 KiB', '3.0 TiB')
+    >>> format_size(1536), format_size(3 * 2**40), format_size(1e24)
+    ('1.5 KiB', '3.0 TiB', '9.09e+11 TiB')
     """
     value = float(n)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if abs(value) < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+            break
         value /= 1024
-    return f"{value:.1f} TiB"  # pragma: no cover
+    if unit == "B":
+        return f"{value:.0f} B"
+    return f"{value:.1f} {unit}" if abs(value) < 1e4 else f"{value:.3g} {unit}"
 
 
 def _existing_ancestor(path: Path) -> Path:
@@ -185,6 +187,10 @@ def check_free_space(
         st = os.statvfs(where)
     except OSError:  # pragma: no cover - no statvfs here: nothing to check against
         return
+    if st.f_blocks == 0:  # /proc, /sys: nothing is stored there
+        raise OutputError(
+            f"{target}: cannot write the {what}: {where} is on a file system that stores no files"
+        )
     free = st.f_bavail * st.f_frsize
     need = needed_bytes * _SPACE_FACTOR + _SPACE_SLACK
     if need > free:

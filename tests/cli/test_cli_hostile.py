@@ -436,3 +436,45 @@ def test_a_selection_is_checked_before_it_scores(run: Path, tmp_path: Path) -> N
         line
         == f"error: {run}/selection/chi2.png: is a folder; expected a file name for the selection plot"
     )
+
+
+# ----- beyond the issue (scripts/hostile_cli.py found these) ---------------------------------------
+def test_further_messages_name_the_point(tmp_path: Path, run: Path, tiny_file: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    assert _error(
+        ["simulate", "--particle", "photon", "--events", "20", "-o", f"{afile}/o.h5"]
+    ) == (f"error: {afile}/o.h5: cannot write the shower file: {afile} is a file, not a folder")
+    if Path("/proc/self").is_dir():
+        assert _error(
+            ["simulate", "--particle", "photon", "--events", "20", "-o", "/proc/o.h5"]
+        ) == (
+            "error: /proc/o.h5: cannot write the shower file: /proc is on a file system that "
+            "stores no files"
+        )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("iterations: [1, 2\n")
+    assert _error(["train", str(bad), "--data", str(tiny_file), "--run-dir", str(run)]) == (
+        f"error: {bad}: not valid YAML at line 2, column 1: while parsing a flow sequence "
+        "expected ',' or ']', but got '<stream end>'"
+    )
+    line = _error(
+        [
+            "train",
+            str(run / "config.yaml"),
+            "--data",
+            str(tiny_file),
+            "--run-dir",
+            str(run),
+            "--set",
+            "model.latent_dim=7",
+        ]
+    )
+    assert line == (
+        f"error: {checkpoint_path(run, 2)}: config field 'model.latent_dim' is 7 but the run was "
+        "started with 4; use a new run folder or restore the setting"
+    )
+    assert _error(["campaign", "status", str(tmp_path / "nothing")]) == (
+        f"error: {tmp_path / 'nothing'}: no such campaign file or folder (expected the campaign's "
+        "YAML file or the folder 'fastcalogan campaign run' wrote)"
+    )

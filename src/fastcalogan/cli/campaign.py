@@ -106,6 +106,11 @@ def _stored(campaign: Path, directory: Path | None, overrides: tuple[str, ...]) 
             f"the {MANIFEST_FILE} 'campaign run' stored; change settings with "
             "'fastcalogan campaign run FILE --set KEY=VALUE'"
         )
+    if not campaign.exists():
+        raise ConfigError(
+            f"{campaign}: no such campaign file or folder (expected the campaign's YAML file or "
+            "the folder 'fastcalogan campaign run' wrote)"
+        )
     in_file = None if campaign.is_dir() else _load(campaign, ())
     folder = directory or (campaign if in_file is None else campaign_directory(in_file))
     if not folder.is_dir():

@@ -96,7 +96,6 @@ def simulate_cmd(
         "hits": hits is not None,
     }
     config = parse(values, SimulateConfig, source="command line")
-    output.parent.mkdir(parents=True, exist_ok=True)
     with LazyProgress(f"simulating {config.particle}") as update:
         result = simulate(config, output, hits_path=hits, progress=update)
     console.print(

@@ -86,8 +86,9 @@ class OnnxSimulator:
         try:
             self.sidecar: dict[str, Any] = json.loads(side.read_text())
         except (OSError, json.JSONDecodeError) as err:
+            why = err.strerror if isinstance(err, OSError) else f"not JSON: {err}"
             raise ModelError(
-                f"{side}: cannot read the sidecar of {self.path.name} ({err})"
+                f"{side}: cannot read the sidecar of {self.path.name} ({why})"
             ) from err
         if self.sidecar.get("format") != ONNX_FORMAT:
             raise ModelError(f"{side}: not a fastcalogan ONNX sidecar (format {ONNX_FORMAT!r})")
