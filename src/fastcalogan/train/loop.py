@@ -204,17 +204,19 @@ def _in_range(energies: npt.NDArray[np.float64], lo: float, hi: float) -> npt.ND
 
 
 # ----- run folder ----------------------------------------------------------------------------
-def _first_difference(key: str, new: Any, old: Any) -> tuple[str, Any, Any]:
-    """The dotted key of the first differing leaf of two settings, with both values.
+def _differences(key: str, new: Any, old: Any) -> list[tuple[str, Any, Any]]:
+    """The dotted keys of the differing leaves of two settings, with both values.
 
-    >>> _first_difference("model", {"a": 1, "b": 2}, {"a": 1, "b": 3})
-    ('model.b', 2, 3)
+    >>> _differences("model", {"a": 1, "b": 2, "c": [3]}, {"a": 1, "b": 3, "c": [4]})
+    [('model.b', 2, 3), ('model.c', [3], [4])]
     """
     if isinstance(new, dict) and isinstance(old, dict):
+        out: list[tuple[str, Any, Any]] = []
         for k in sorted(set(new) | set(old), key=str):
             if new.get(k) != old.get(k):
-                return _first_difference(f"{key}.{k}", new.get(k), old.get(k))
-    return key, new, old
+                out += _differences(f"{key}.{k}", new.get(k), old.get(k))
+        return out
+    return [(key, new, old)]
 
 
 def _check_resume(
@@ -230,10 +232,11 @@ def _check_resume(
             old = {k: v for k, v in old.items() if v is not None}
             new = {k: v for k, v in new.items() if v is not None}
         if old != new:
-            name, new, old = _first_difference(key, new, old)
+            (name, new, old), *more = _differences(key, new, old)
+            also = f" (also {', '.join(m[0] for m in more)})" if more else ""
             raise CheckpointError(
-                f"{path}: config field '{name}' is {new!r} but the run was started with {old!r}; "
-                "use a new run folder or restore the setting"
+                f"{path}: config field '{name}' is {new!r} but the run was started with "
+                f"{old!r}{also}; use a new run folder or restore the setting"
             )
     saved_binning = geometry_from_mapping(state["binning"], str(path))
     if not saved_binning.same_voxels(binning):
