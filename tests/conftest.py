@@ -10,7 +10,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from fastcalogan.cli import cli
 from fastcalogan.data import write_showers
 from fastcalogan.geometry import Binning, write_geometry_yaml
 from fastcalogan.models import get_preset
@@ -51,6 +53,16 @@ def _no_fsync() -> Iterator[None]:
         os.environ.pop("FASTCALOGAN_FSYNC", None)
     else:
         os.environ["FASTCALOGAN_FSYNC"] = old
+
+
+@pytest.fixture(scope="session")
+def demo_quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """``fastcalogan demo --quick``, run once per session (the end-to-end test checks it, the
+    quick start reads its run): its output folder ``.../demo-output`` and its output."""
+    out = tmp_path_factory.mktemp("demo") / "demo-output"
+    result = CliRunner().invoke(cli, ["demo", "--quick", "-o", str(out)], terminal_width=200)
+    assert result.exit_code == 0, (result.output, result.exception)
+    return out, result.output
 
 
 @pytest.fixture
@@ -151,3 +163,71 @@ def tiny_config() -> Callable[..., TrainConfig]:
         return TrainConfig.model_validate(base)
 
     return make
+
+
+#: Conditions of :func:`fabricate_conditioned`: a continuous one, an integer code and one
+#: that no model uses.
+CONDITION_NAMES = ("depth", "side", "unused")
+#: How a model is conditioned on them (``PreprocessConfig.conditions``).
+CONDITIONS_CONFIG = {"depth": "standardise", "side": {"transform": "one_hot", "n": 3}}
+
+
+def fabricate_conditioned(
+    binning: Binning, n: int, seed: int, continuous: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Showers whose shape depends visibly on a continuous condition and an integer code.
+
+    ``depth`` ~ U(-1, 1) moves energy from the last layer to the first (layer fractions
+    0.3 + 0.2 depth, 0.4, 0.3 - 0.2 depth); ``side`` in 0..2 puts the middle layer's energy
+    in alpha bin 0, bin 1, or half in each. Energies log-uniform in 1-8 GeV (``continuous``)
+    or the four points 1, 2, 4, 8 GeV; E_tot = E_inc x U(0.8, 1.0).
+
+    Returns:
+        ``(energies (n,), showers (n, 16), conditions (n, 3))`` for ``CONDITION_NAMES``.
+    """
+    g = np.random.default_rng(seed)
+    if continuous:
+        e = np.exp(g.uniform(np.log(1024.0), np.log(8192.0), n))
+    else:
+        e = np.repeat([1024.0, 2048.0, 4096.0, 8192.0], -(-n // 4))[:n]
+    depth = g.uniform(-1.0, 1.0, n)
+    side = g.integers(0, 3, n)
+    layer_frac = np.stack([0.3 + 0.2 * depth, np.full(n, 0.4), 0.3 - 0.2 * depth], axis=1)
+    radial = g.dirichlet(np.full(4, 4.0), size=(n, 3))  # (n, layer, r)
+    alpha = np.stack([side == 0, side == 1], axis=1) + 0.5 * (side == 2)[:, None]
+    middle = alpha[:, :, None] * radial[:, 1, None, :]  # (n, alpha, r)
+    showers = np.concatenate(
+        [
+            radial[:, 0] * layer_frac[:, :1],
+            middle.reshape(n, 8) * layer_frac[:, 1:2],
+            radial[:, 2] * layer_frac[:, 2:],
+        ],
+        axis=1,
+    )
+    showers *= (e * g.uniform(0.8, 1.0, n))[:, None]
+    conditions = np.stack([depth, side.astype(float), g.normal(size=n)], axis=1)
+    return e, showers.astype(np.float32), conditions
+
+
+@pytest.fixture(name="fabricate_conditioned")
+def fabricate_conditioned_fixture() -> Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``fabricate_conditioned(binning, n, seed, continuous)``: see :func:`fabricate_conditioned`."""
+    return fabricate_conditioned
+
+
+@pytest.fixture
+def conditions_config() -> dict[str, Any]:
+    """``PreprocessConfig.conditions`` of a model of :func:`fabricate_conditioned`'s data."""
+    return dict(CONDITIONS_CONFIG)
+
+
+@pytest.fixture
+def conditioned_file(tmp_path: Path, tiny_binning: Binning) -> Path:
+    """A shower file of 256 events of :func:`fabricate_conditioned` (continuous energies)."""
+    binning_path = tmp_path / "tiny-binning.yaml"
+    write_geometry_yaml(tiny_binning, binning_path)
+    e, s, c = fabricate_conditioned(tiny_binning, 256, seed=4)
+    attrs = {"particle": "photon", "eta_min": 0.2, "eta_max": 0.25, "binning": str(binning_path)}
+    return write_showers(
+        tmp_path / "conditioned.h5", e, s, attrs, conditions=c, condition_names=CONDITION_NAMES
+    )

@@ -33,9 +33,12 @@ def make_samples(
     return {"reference": (e, ref), "same": (e, same), "distorted": (e, distorted)}
 
 
-def write_samples(folder: Path, per_point: int) -> dict[str, Path]:
+def write_samples(
+    folder: Path, per_point: int, samples: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+) -> dict[str, Path]:
     """Write the three samples as CaloChallenge files into ``folder``."""
-    samples = make_samples(load_geometry("ds1-photons"), per_point)
+    if samples is None:
+        samples = make_samples(load_geometry("ds1-photons"), per_point)
     return {
         name: write_showers(folder / f"{name}.h5", e, s.astype(np.float32), ATTRS)
         for name, (e, s) in samples.items()
@@ -49,6 +52,32 @@ def sample_writer() -> Callable[[Path, int], dict[str, Path]]:
 
 
 @pytest.fixture(scope="session")
+def samples_750() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The three samples with 750 events per energy point (3,000 each), in memory."""
+    return make_samples(load_geometry("ds1-photons"), 750)
+
+
+@pytest.fixture(scope="session")
 def shower_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Small files: 500 events per energy point, 4 points."""
     return write_samples(tmp_path_factory.mktemp("showers"), 500)
+
+
+@pytest.fixture(scope="session")
+def fast() -> dict:
+    """EvaluateConfig settings that keep an evaluation of a few thousand events to seconds."""
+    return dict(FAST)
+
+
+#: Settings that keep an evaluation of a few thousand events to a few seconds.
+FAST: dict = {
+    "fpd_min_samples": 500,
+    "fpd_max_samples": 4000,
+    "fpd_points": 4,
+    "fpd_batches": 10,
+    "kpd_batch_size": 400,
+    "kpd_batches": 10,
+    "nn_tree_events": 500,
+    "nn_query_events": 200,
+    "classifier": {"hidden": [64, 64], "folds": 3},
+}

@@ -62,3 +62,27 @@ def test_cli_bad_override_names_the_key(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 2
     assert "did you mean 'classifier'" in result.output
+
+
+def test_cli_refuses_mismatched_files_in_one_line(
+    tmp_path: Path, tiny_binning: Binning, tiny_showers: tuple[np.ndarray, np.ndarray]
+) -> None:
+    e, s = tiny_showers
+    xml = write_binning_xml(tiny_binning, tmp_path / "tiny.xml")
+    attrs = {"binning": str(xml), "eta_min": 0.2, "eta_max": 0.25}
+    ref = write_showers(tmp_path / "ref.h5", e, s, {**attrs, "particle": "photon"})
+    gen = write_showers(tmp_path / "gen.h5", e, s, {**attrs, "particle": "pion"})
+    args = ["evaluate", "--reference", str(ref), "--generated", str(gen), "-o", str(tmp_path / "o"),
+            "--set", "metrics=[chi2]"]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in result.output
+    assert "particle 'pion', but the reference ref.h5 holds 'photon'" in errors[0]
+    assert "--allow-mismatch" in errors[0]
+    forced = CliRunner().invoke(cli, [*args, "--allow-mismatch", "--histograms", "calochallenge"])
+    assert forced.exit_code == 0, forced.output
+    assert "warning:" in forced.output
+    m = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert m["config"]["histogram_binning"] == "calochallenge" and m["config"]["binning"] is None
+    assert m["inputs"]["particle"] == "photon"

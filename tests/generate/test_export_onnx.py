@@ -28,6 +28,7 @@ from fastcalogan.generate import (
     export_onnx,
 )
 from fastcalogan.generate.graph import relative_difference
+from fastcalogan.geometry import Binning
 from fastcalogan.models import sample_noise
 from fastcalogan.train import (
     TrainConfig,
@@ -272,3 +273,74 @@ def test_split_run_folder_exports_every_range(
     (run / "run.json").write_text("{not json")
     with pytest.raises(CheckpointError, match=r"run.json: unreadable run description"):
         export_onnx(ExportConfig(), run, tmp_path / "again.onnx")
+
+
+def _conditioned_split_models(binning: Binning) -> list[TrainedGenerator]:
+    """Three generators over the photon ranges, conditioned on depth and a 3-code side."""
+    from fastcalogan.models import ModelConfig, ModelShape, get_family
+    from fastcalogan.preprocess import FittedCondition, PreprocessConfig, Preprocessor
+
+    config = PreprocessConfig(
+        conditions={"depth": {"transform": "standardise"}, "side": {"transform": "one_hot", "n": 3}}
+    )
+    network = ModelConfig(latent_dim=4, generator_hidden=(8,), critic_hidden=(8,))
+    family = get_family("wgan-gp-mlp")
+    models = []
+    ranges = [(256.0, 4096.0), (4096.0, 2.0**18), (2.0**18, 2.0**22)]
+    for k, (lo, hi) in enumerate(ranges):
+        fitted = [
+            FittedCondition("depth", "standardise", offset=0.1 * k, scale=0.5 + k),
+            FittedCondition("side", "one_hot", n=3),
+        ]
+        pre = Preprocessor(config, lo, hi, binning.layer_sizes, fitted)
+        shape = ModelShape(n_features=binning.n_voxels, n_conditions=pre.n_conditions)
+        sampler = family.build_sampler(network, shape, seed=k).eval()
+        models.append(
+            TrainedGenerator(
+                sampler,
+                family.name,
+                pre,
+                network,
+                binning,
+                "photon",
+                (0.2, 0.25),
+                0,
+                None,
+                torch.device("cpu"),
+            )
+        )
+    return models
+
+
+def test_conditioned_split_run_routes_energies_and_conditions(
+    tmp_path: Path, tiny_binning: Binning
+) -> None:
+    models = _conditioned_split_models(tiny_binning)
+    result = export_generators(models, ExportConfig(verify_events=90), tmp_path / "c.onnx")
+    assert result.max_rel_diff is not None and result.max_rel_diff < RTOL
+    onnx_sim, torch_sim = OnnxSimulator(result.onnx_path, threads=1), Simulator(models)
+    assert onnx_sim.condition_names == torch_sim.condition_names == ("depth", "side")
+    g = np.random.default_rng(2)
+    energies = np.exp(g.uniform(np.log(256.0), np.log(2.0**22), 60))
+    conditions = {"depth": g.normal(size=60), "side": g.integers(0, 3, 60)}
+    got = onnx_sim.simulate(energies, 4, conditions=conditions)
+    ref = torch_sim.simulate(energies, 4, conditions=conditions)
+    assert float(np.abs(ref).max()) > 0 and relative_difference(got, ref) < RTOL
+    # the graph gives each row its range's model at the row's own conditions
+    noise = torch.rand(60, 4, generator=torch.Generator().manual_seed(1))
+    e32 = torch.tensor(energies, dtype=torch.float32).reshape(-1, 1)
+    c32 = torch.tensor(np.stack([conditions["depth"], conditions["side"]], 1), dtype=torch.float32)
+    which = torch_sim.routing.route(energies)
+    assert set(which.tolist()) == {0, 1, 2}
+    with torch.inference_mode():
+        routed = GeneratorGraph(models)(noise, e32, c32)
+        for row in range(60):
+            m = models[int(which[row])]
+            own = showers_from_noise(
+                m.generator, m.preprocessor, noise[row : row + 1], e32[row], c32[row : row + 1]
+            )
+            assert relative_difference(routed[row : row + 1], own) < RTOL
+    got_raw = onnx_sim.run(noise.numpy(), energies, c32.numpy())
+    assert relative_difference(got_raw, routed) < RTOL
+    with pytest.raises(ModelError, match="missing: side"):
+        onnx_sim.simulate(energies[:2], 0, conditions={"depth": [0.0, 1.0]})

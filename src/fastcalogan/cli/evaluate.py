@@ -7,26 +7,53 @@ from typing import Any
 
 import click
 
-from .._config import load
-from .._fileio import PathPlan
-from ..evaluate import EvaluateConfig, evaluate
-from ..report import write_report
 from ._app import LazyProgress, cli, console
+from ._options import (
+    Command,
+    binning_option,
+    check_shower_input,
+    config_option,
+    deprecation_note,
+    output_option,
+    particle_option,
+    seed_option,
+    set_option,
+    shortcut_overrides,
+    threads_option,
+)
+from ._tracking import tensorboard_option
+
+#: ``--histograms`` values -> ``histogram_binning``.
+_HISTOGRAM_MODES = {"per-energy": "per_energy", "calochallenge": "calochallenge"}
+#: The feature sets (``data.features.FEATURE_SETS``; a test keeps the two equal).
+FEATURE_CHOICES = ("fastcalogan", "calochallenge")
 
 
 def _overrides(
-    particle: str | None, binning: str | None, n_max: int | None, seed: int | None
+    particle: str | None,
+    binning: str | None,
+    histograms: str | None,
+    features: str | None,
+    allow_mismatch: bool,
+    n_max: int | None,
+    seed: int | None,
+    threads: int | None,
 ) -> list[str]:
-    out = []
-    for key, value in (
-        ("particle", particle),
-        ("binning", binning),
-        ("n_max", n_max),
-        ("seed", seed),
-    ):
-        if value is not None:
-            out.append(f"{key}={value}")
-    return out
+    if binning in _HISTOGRAM_MODES:
+        # --binning calochallenge|per-energy chose the histograms before --histograms existed
+        click.echo(deprecation_note(f"--binning {binning}", f"--histograms {binning}"), err=True)
+        histograms, binning = histograms or binning, None
+    return shortcut_overrides(
+        [],
+        particle=particle,
+        binning=binning,
+        histogram_binning=_HISTOGRAM_MODES.get(histograms or ""),
+        features=features,
+        allow_mismatch="true" if allow_mismatch else None,
+        n_max=n_max,
+        seed=seed,
+        **{"classifier.threads": threads},
+    )
 
 
 #: The files ``evaluate`` writes into its output folder (replacing an older evaluation's).
@@ -37,7 +64,7 @@ _OUTPUTS = (
 )
 
 
-@cli.command("evaluate")
+@cli.command("evaluate", cls=Command, renamed={"--out": "--output"})
 @click.option(
     "--reference",
     required=True,
@@ -50,75 +77,99 @@ _OUTPUTS = (
     type=click.Path(path_type=Path),
     help="Generated shower file, same binning.",
 )
+@output_option("Output folder for metrics.json, histograms.npz and index.html.")
 @click.option(
     "--training",
     default=None,
     type=click.Path(path_type=Path),
     help="Training shower file, for the nearest-neighbour memorisation check.",
 )
-@click.option("--particle", default=None, help="Particle (default: photon, or the config's).")
-@click.option(
-    "--binning",
-    default=None,
-    help="Geometry name or file (default: the one the reference file carries or names).",
+@particle_option("Particle (default: the files'); a particle the files contradict is refused.")
+@binning_option(
+    required=False,
+    help="Voxel geometry: ds1-photons, ds1-pions, or a .xml/.yaml file (default: the one "
+    "the reference carries or names).",
 )
 @click.option(
-    "--config",
-    "config_path",
+    "--histograms",
+    type=click.Choice(list(_HISTOGRAM_MODES)),
     default=None,
-    type=click.Path(path_type=Path),
-    help="EvaluateConfig YAML file.",
+    help="per-energy (default): each observable per energy point on the reference's range; "
+    "calochallenge: all energies pooled on the CaloChallenge evaluator's fixed ranges "
+    "(numbers comparable with the published ones).",
 )
 @click.option(
-    "--set",
-    "sets",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a config key, e.g. --set classifier.epochs=20 (repeatable).",
+    "--features",
+    type=click.Choice(FEATURE_CHOICES),
+    default=None,
+    help="High-level features for FPD, KPD and the feature classifier (default fastcalogan; "
+    "calochallenge: the CaloChallenge evaluator's set, beside the published table).",
+)
+@click.option(
+    "--allow-mismatch",
+    is_flag=True,
+    help="Compare files of different particles or |eta| slices, or without a common energy.",
 )
 @click.option("--n-max", type=int, default=None, help="At most this many events per sample.")
-@click.option("--seed", type=int, default=None, help="Random seed.")
-@click.option(
-    "-o",
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Output folder for metrics.json, histograms.npz and index.html.",
-)
+@seed_option(default=None, help="Seed of every random choice (default 0).")
+@threads_option(help="CPU threads of the classifier's training (default 1).")
+@config_option("evaluation")
+@set_option("classifier.epochs=20")
+@tensorboard_option("the headline metrics")
 def evaluate_cmd(
     reference: Path,
     generated: Path,
+    output: Path,
     training: Path | None,
     particle: str | None,
     binning: str | None,
-    config_path: Path | None,
-    sets: tuple[str, ...],
+    histograms: str | None,
+    features: str | None,
+    allow_mismatch: bool,
     n_max: int | None,
     seed: int | None,
-    out_dir: Path,
+    threads: int | None,
+    config_path: Path | None,
+    overrides: tuple[str, ...],
+    tensorboard: bool,
 ) -> None:
     """Compare generated showers with reference showers; write metrics.json and index.html.
 
-    Prints the report's path and the headline metrics.
+    Prints the report's path and the headline metrics. With --tensorboard they also go to
+    the TensorBoard folder of the run the generated file came from.
     """
-    overrides = [*_overrides(particle, binning, n_max, seed), *sets]
-    config = load(config_path, EvaluateConfig, overrides)
+    from .._config import load
+    from .._fileio import PathPlan
+    from ..evaluate import EvaluateConfig, evaluate
+    from ..report import write_report
+
+    settings = [
+        *_overrides(particle, binning, histograms, features, allow_mismatch, n_max, seed, threads),
+        *overrides,
+    ]
+    config = load(config_path, EvaluateConfig, settings)
+    for path, option in ((reference, "--reference"), (generated, "--generated")):
+        check_shower_input(path, option, "evaluate")
+    check_shower_input(training, "--training", "evaluate")
     # the outputs are checked before the (long) evaluation
     plan = PathPlan().read(reference, "reference file").read(generated, "generated file")
     plan.read(training, "training file").read(config_path, "config file")
     if config.binning and Path(config.binning).is_file():
         plan.read(config.binning, "binning file")
-    plan.write(out_dir, "output folder", folder=True)
+    plan.write(output, "output folder", folder=True)
     for name, what in _OUTPUTS:
-        plan.write(out_dir / name, what, quiet=True)
+        plan.write(output / name, what, quiet=True)
     plan.check()
+    if tensorboard:
+        from ._tracking import require_tensorboard
+
+        require_tensorboard()  # before the work
     with LazyProgress("evaluate") as update:
         result = evaluate(
             config,
             reference,
             generated,
-            out_dir,
+            output,
             progress=update,
             training_path=training,
             reporter=write_report,
@@ -127,8 +178,38 @@ def evaluate_cmd(
     click.echo(f"metrics: {result.metrics_path}")
     for key, value in result.headline.items():
         click.echo(f"  {key:32s} {_fmt(value)}")
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    if tensorboard:
+        logdir = _log_headline(generated, output, result.headline)
+        console.print(f"TensorBoard: tensorboard --logdir {logdir.parent}")
     console.print(f"evaluated in {result.seconds:.1f} s")
 
 
+def _log_headline(generated: Path, output: Path, headline: Any) -> Path:
+    """The headline metrics in the generator's run folder (at its checkpoint's iteration)."""
+    from ..data import read_shower_attrs
+    from ..errors import CheckpointError
+    from ..evaluate.training import run_folder
+    from ..train import checkpoint_iteration
+    from ._tracking import TENSORBOARD_DIR, log_metrics
+
+    attrs = read_shower_attrs(generated)
+    run = run_folder(attrs, relative_to=generated.parent)
+    step = 0
+    checkpoints = [c for c in str(attrs.get("checkpoints") or "").split(",") if c]
+    if checkpoints:
+        try:
+            step = checkpoint_iteration(Path(checkpoints[-1]))
+        except CheckpointError:  # a checkpoint name of another form: step 0
+            step = 0
+    folder = output if run is None else run
+    return log_metrics(folder / TENSORBOARD_DIR / "evaluate", headline, step)
+
+
 def _fmt(value: Any) -> str:
-    return "-" if value is None else f"{value:.4g}"
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return f"{value:.4g}"

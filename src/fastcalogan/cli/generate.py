@@ -3,34 +3,83 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from .._config import parse
 from ..errors import ConfigError
-from ..generate import GenerateConfig, generate, generate_onnx
 from ._app import cli, console
+from ._options import (
+    Command,
+    device_option,
+    ds1_note,
+    energies_option,
+    events_option,
+    output_option,
+    parse_energies,
+    particle_option,
+    seed_option,
+)
 
 
-def _energies(text: str) -> list[float]:
-    try:
-        return [float(x) for x in text.split(",") if x.strip()]
-    except ValueError as err:
-        raise ConfigError(
-            f"--energies: expected comma-separated MeV values, found {text!r}"
-        ) from err
+def _conditions(items: tuple[str, ...]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError(item)
+            out[name.strip()] = float(value)
+        except ValueError as err:
+            raise ConfigError(
+                f"--condition: expected NAME=VALUE (e.g. px=1500 or phi_alignment=2), "
+                f"found {item!r}"
+            ) from err
+    return out
 
 
-@cli.command("generate")
+@cli.command("generate", cls=Command, renamed={"--n-events": "--events"})
 @click.argument("run_dir", type=click.Path(path_type=Path, exists=True), required=False)
-@click.option("--energies", required=True, help="Comma-separated incident energies in MeV.")
-@click.option("-n", "--n-events", type=int, default=1000, show_default=True, help="Per energy.")
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--batch-size", type=int, default=10_000, show_default=True)
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto")
-@click.option("--particle", default=None, help="Particle to simulate (default: the trained one).")
-@click.option("--checkpoint", type=click.Path(path_type=Path), default=None)
+@energies_option(
+    "Incident energies: comma-separated MeV, or 'ds1' (the 15 dataset-1 points with the "
+    "dataset-1 counts scaled by -n / 10000, as in simulate; a line says how many)."
+)
+@click.option(
+    "--like",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=None,
+    help="Generate one shower per event of this shower file, with its incident energy and "
+    "conditions, in its order (instead of --energies).",
+)
+@click.option(
+    "--condition",
+    "conditions",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A condition of a conditioned model, the same for every event (repeat per "
+    "condition; with --energies).",
+)
+@events_option(
+    "Showers per energy (default 1000); with ds1 the dataset-1 scale, as in simulate "
+    "(default 10000 = the dataset-1 counts)."
+)
+@output_option("Shower file to write (CaloChallenge HDF5).")
+@seed_option(help="Noise seed; the same seed gives the same showers.")
+@click.option(
+    "--batch-size",
+    type=int,
+    default=10_000,
+    show_default=True,
+    help="Showers per generator pass.",
+)
+@device_option()
+@particle_option("Particle to simulate (default: the trained one; hadrons share a model).")
+@click.option(
+    "--checkpoint",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Use this checkpoint instead of the selected one (else the latest).",
+)
 @click.option(
     "--onnx",
     "onnx_path",
@@ -40,8 +89,10 @@ def _energies(text: str) -> list[float]:
 )
 def generate_cmd(
     run_dir: Path | None,
-    energies: str,
-    n_events: int,
+    energies: str | None,
+    like: Path | None,
+    conditions: tuple[str, ...],
+    events: int | None,
     output: Path,
     seed: int,
     batch_size: int,
@@ -50,22 +101,37 @@ def generate_cmd(
     checkpoint: Path | None,
     onnx_path: Path | None,
 ) -> None:
-    """Generate showers at the given energies into a CaloChallenge HDF5 file."""
-    config = parse(
-        {
-            "energies": _energies(energies),
-            "n_events": n_events,
-            "seed": seed,
-            "batch_size": batch_size,
-            "device": device,
-            "particle": particle,
-            "checkpoint": str(checkpoint) if checkpoint else None,
-        },
-        GenerateConfig,
-        "command line",
-    )
+    """Generate showers at the given energies (or like a reference file) into a
+    CaloChallenge HDF5 file.
+
+    Example: fastcalogan generate runs/photons --energies 1024,65536 -n 1000 -o gen.h5
+    """
+    if (energies is None) == (like is None):
+        raise ConfigError("give --energies or --like REF.h5 (exactly one)")
+    if like is not None and events is not None:
+        raise ConfigError("-n does not apply to --like (one shower per reference event)")
+    from .._config import parse
+    from ..generate import GenerateConfig, generate, generate_onnx
+
+    values: dict[str, Any] = {
+        "energies": None if energies is None else parse_energies(energies),
+        "like": None if like is None else str(like),
+        "conditions": _conditions(conditions),
+        "seed": seed,
+        "batch_size": batch_size,
+        "device": device,
+        "particle": particle,
+        "checkpoint": str(checkpoint) if checkpoint else None,
+    }
+    if events is not None:
+        values["n_events"] = events
+    elif values["energies"] == "ds1":
+        values["n_events"] = 10_000  # the dataset-1 counts, as simulate's default
+    config = parse(values, GenerateConfig, "command line")
     if (run_dir is None) == (onnx_path is None):
         raise ConfigError("give either RUN_DIR or --onnx MODEL.onnx (exactly one)")
+    if config.energies == "ds1":
+        console.print(ds1_note(config.n_events), markup=False, highlight=False)
     if onnx_path is not None:
         result = generate_onnx(config, onnx_path, output)
     else:

@@ -2,7 +2,7 @@
 
 from .classifier import ClassifierResult, classifier_test, roc_auc, voxel_inputs
 from .comparison import EnergyGroup, compare_observables, energy_groups, response_resolution
-from .config import METRICS, ClassifierConfig, EvaluateConfig
+from .config import HISTOGRAM_BINNINGS, METRICS, ClassifierConfig, EvaluateConfig
 from .evaluation import (
     HEADLINE_KEYS,
     METRICS_KEYS,
@@ -13,9 +13,19 @@ from .evaluation import (
 )
 from .neighbours import NeighbourResult, nearest_neighbour_check, normalised_voxels
 from .response import ResponseStats, ResponseSummary, energy_response, response_summary
+from .suites import (
+    Suite,
+    SuiteResult,
+    histogram_entry,
+    register_suite,
+    registered_suites,
+    suites_for,
+)
+from .training import training_curves
 
 __all__ = [
     "HEADLINE_KEYS",
+    "HISTOGRAM_BINNINGS",
     "METRICS",
     "METRICS_KEYS",
     "ClassifierConfig",
@@ -27,16 +37,23 @@ __all__ = [
     "Reporter",
     "ResponseStats",
     "ResponseSummary",
+    "Suite",
+    "SuiteResult",
     "classifier_test",
     "compare_observables",
     "energy_groups",
     "energy_response",
     "evaluate",
+    "histogram_entry",
     "load_histograms",
     "nearest_neighbour_check",
     "normalised_voxels",
+    "register_suite",
+    "registered_suites",
     "response_resolution",
     "response_summary",
     "roc_auc",
+    "suites_for",
+    "training_curves",
     "voxel_inputs",
 ]

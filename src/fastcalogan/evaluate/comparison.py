@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ..data.stats import compare_samples, histogram_counts, reference_edges
+from ..data.features import calochallenge_edges
+from ..data.stats import (
+    SATURATION_FRACTION,
+    SampleComparison,
+    compare_samples,
+    reference_edges,
+    wasserstein_1d,
+)
+from .config import HistogramBinning
 
 __all__ = [
     "LOG_BINNED",
@@ -83,7 +92,11 @@ def energy_groups(
 
 def _edges(x: npt.NDArray[np.float64], n_bins: int, log: bool = False) -> npt.NDArray[np.float64]:
     """Reference-based edges; discrete observables get one bin per reference value."""
-    uniq = np.unique(x)
+    uniq = np.unique(x[np.isfinite(x)])
+    if uniq.size > 1:
+        # values that differ by float rounding only (a sum in float32) are one value
+        tol = 1e-6 * float(np.abs(uniq).max())
+        uniq = uniq[np.concatenate([[True], np.diff(uniq) > tol])]
     if 0 < len(uniq) <= min(n_bins, 12):
         if len(uniq) == 1:
             pad = 0.5 * max(abs(float(uniq[0])), 1e-3)
@@ -93,58 +106,140 @@ def _edges(x: npt.NDArray[np.float64], n_bins: int, log: bool = False) -> npt.ND
     return reference_edges(x, n_bins, log=log)
 
 
+def _store(hists: dict[str, npt.NDArray[np.float64]], key: str, c: SampleComparison) -> None:
+    hists[f"{key}/edges"] = c.edges
+    hists[f"{key}/reference"] = c.reference
+    hists[f"{key}/generated"] = c.generated
+    hists[f"{key}/reference_flow"] = c.reference_flow
+    hists[f"{key}/generated_flow"] = c.generated_flow
+
+
+def _summary(comparisons: list[SampleComparison], w1: list[float], binning: str) -> dict[str, Any]:
+    """Combined numbers of one observable over its comparisons (energy points or one pool)."""
+    chi2 = float(sum(c.chi2.chi2 for c in comparisons))
+    ndf = int(sum(c.chi2.ndf for c in comparisons))
+    n_ref = int(sum(c.chi2.n_reference for c in comparisons))
+    n_gen = int(sum(c.chi2.n_generated for c in comparisons))
+    seps = [c.separation for c in comparisons if np.isfinite(c.separation)]
+    floors = [c.separation_floor for c in comparisons if np.isfinite(c.separation_floor)]
+    w = [x for x in w1 if np.isfinite(x)]
+    return {
+        "chi2": chi2 if comparisons else None,
+        "ndf": ndf,
+        "chi2_ndf": chi2 / ndf if ndf else None,
+        "chi2_ndf_ceiling": (n_ref + n_gen) / ndf if ndf else None,
+        "saturated": bool(ndf and chi2 > SATURATION_FRACTION * (n_ref + n_gen)),
+        "n_reference": n_ref,
+        "n_generated": n_gen,
+        "separation": float(np.mean(seps)) if seps else None,
+        "separation_floor": float(np.mean(floors)) if floors else None,
+        "wasserstein": float(np.mean(w)) if w else None,
+        "binning": binning,
+    }
+
+
+def _per_energy_lists(
+    comparisons: list[SampleComparison | None], w1: list[float | None]
+) -> dict[str, list[Any]]:
+    def pick(f: Callable[[SampleComparison], Any]) -> list[Any]:
+        return [None if c is None else f(c) for c in comparisons]
+
+    return {
+        "chi2_ndf": pick(lambda c: c.chi2.chi2_ndf),
+        "ndf": pick(lambda c: c.chi2.ndf),
+        "chi2_ndf_ceiling": pick(lambda c: c.chi2.ceiling),
+        "saturated": pick(lambda c: c.chi2.saturated),
+        "n_reference": pick(lambda c: int(c.chi2.n_reference)),
+        "n_generated": pick(lambda c: int(c.chi2.n_generated)),
+        "separation": pick(lambda c: c.separation),
+        "separation_floor": pick(lambda c: c.separation_floor),
+        "wasserstein": list(w1),
+    }
+
+
 def compare_observables(
     reference: dict[str, npt.NDArray[np.float64]],
     generated: dict[str, npt.NDArray[np.float64]],
     groups: list[EnergyGroup],
     n_bins: int,
+    mode: HistogramBinning = "per_energy",
+    particle: str = "photon",
 ) -> tuple[dict[str, Any], dict[str, npt.NDArray[np.float64]]]:
-    """Chi2/NDF and separation power of every observable, per energy point and combined.
+    """Chi2/NDF (with its N and ceiling), separation power (with its floor) and the 1-D
+    Wasserstein distance of every observable.
 
-    Per energy point both samples are histogrammed on ``n_bins`` bins spanning the
-    reference's 0.1-99.9 % quantiles (outliers folded into the outer bins). The combined
-    chi2/NDF is sum(chi2) / sum(NDF) over the points; the combined separation power is the
-    mean over the points. Points with fewer than 10 events in either sample are skipped
+    ``mode="per_energy"``: per energy point both samples are histogrammed on ``n_bins``
+    bins spanning the reference's 0.1-99.9 % quantiles, plus an underflow and an overflow
+    bin; the combined chi2/NDF is sum(chi2) / sum(NDF) over the points, its ceiling
+    sum(N + M) / sum(NDF), the separation power, its floor and the Wasserstein distance the
+    means over the points. Points with fewer than 10 events in either sample are skipped
     (``null`` in the per-energy lists).
 
+    ``mode="calochallenge"``: every observable pooled over all energies on the CaloChallenge
+    evaluator's fixed edges (:func:`~fastcalogan.data.features.calochallenge_edges`; the
+    reference's quantile range where it has none), entries outside left out; ``e_tot`` per
+    energy point on the evaluator's per-point E_tot/E_inc edges (scaled by the point's
+    energy). The tables should then be observables of showers cut at 1 MeV.
+
     Returns:
-        ``(metrics, histograms)``: metrics by observable name; histograms for the report:
-        ``e_tot/<i>/{edges,reference,generated}`` per energy point ``i`` and
-        ``pooled/<name>/{edges,reference,generated}`` over all energies.
+        ``(metrics, histograms)``: metrics by observable name (``chi2``, ``ndf``,
+        ``chi2_ndf``, ``chi2_ndf_ceiling``, ``saturated``, ``n_reference``,
+        ``n_generated``, ``separation``, ``separation_floor``, ``wasserstein`` in the
+        observable's unit, ``binning``, ``per_energy`` lists or ``null``); histograms
+        for the report: ``e_tot/<i>/...`` per energy point ``i`` and ``pooled/<name>/...``,
+        each with ``edges``, ``reference``, ``generated``, ``reference_flow``,
+        ``generated_flow`` (entries below / above the edges).
     """
+    if mode not in ("per_energy", "calochallenge"):
+        raise ValueError(f"mode must be per_energy or calochallenge, found {mode!r}")
     metrics: dict[str, Any] = {}
     hists: dict[str, npt.NDArray[np.float64]] = {}
+    pooled_mode = mode == "calochallenge"
+    flow = "drop" if pooled_mode else "bins"
     for name, ref_all in reference.items():
         gen_all = generated[name]
-        chi2s: list[float | None] = []
-        seps: list[float | None] = []
-        chi2_sum, ndf_sum = 0.0, 0
-        for i, g in enumerate(groups):
-            r, q = ref_all[g.reference], gen_all[g.generated]
-            if len(r) < MIN_EVENTS or len(q) < MIN_EVENTS:
-                chi2s.append(None)
-                seps.append(None)
-                continue
-            c = compare_samples(r, q, _edges(r, n_bins))
-            chi2s.append(c.chi2.chi2_ndf)
-            seps.append(c.separation)
-            chi2_sum += c.chi2.chi2
-            ndf_sum += c.chi2.ndf
-            if name == "e_tot":
-                hists[f"e_tot/{i}/edges"] = c.edges
-                hists[f"e_tot/{i}/reference"] = c.reference
-                hists[f"e_tot/{i}/generated"] = c.generated
-        valid = [s for s in seps if s is not None]
-        metrics[name] = {
-            "chi2_ndf": chi2_sum / ndf_sum if ndf_sum else None,
-            "separation": float(np.mean(valid)) if valid else None,
-            "per_energy": {"chi2_ndf": chi2s, "separation": seps},
-        }
         log = name.startswith(LOG_BINNED)
-        edges = _edges(ref_all, n_bins, log=log) if len(ref_all) else np.linspace(0, 1, 2)
-        hists[f"pooled/{name}/edges"] = edges
-        hists[f"pooled/{name}/reference"] = histogram_counts(ref_all, edges)
-        hists[f"pooled/{name}/generated"] = histogram_counts(gen_all, edges)
+        per_point = name == "e_tot" or not pooled_mode
+        cc_edges = None if per_point else calochallenge_edges(name, ref_all, particle)
+        if per_point:
+            comps: list[SampleComparison | None] = []
+            w1: list[float | None] = []
+            for i, g in enumerate(groups):
+                r, q = ref_all[g.reference], gen_all[g.generated]
+                if len(r) < MIN_EVENTS or len(q) < MIN_EVENTS:
+                    comps.append(None)
+                    w1.append(None)
+                    continue
+                edges = (
+                    calochallenge_edges("e_tot", r, particle, g.energy)
+                    if pooled_mode
+                    else _edges(r, n_bins)
+                )
+                assert edges is not None  # e_tot always has per-point edges
+                c = compare_samples(r, q, edges, flow)
+                comps.append(c)
+                w1.append(wasserstein_1d(r, q))
+                if name == "e_tot":
+                    _store(hists, f"e_tot/{i}", c)
+            valid = [c for c in comps if c is not None]
+            summary = _summary(
+                valid, [x for x in w1 if x is not None], "calochallenge" if pooled_mode else mode
+            )
+            summary["per_energy"] = _per_energy_lists(comps, w1)
+            metrics[name] = summary
+            edges = _edges(ref_all, n_bins, log=log) if len(ref_all) else np.linspace(0, 1, 2)
+            _store(hists, f"pooled/{name}", compare_samples(ref_all, gen_all, edges))
+            continue
+        edges = cc_edges if cc_edges is not None else _edges(ref_all, n_bins, log=log)
+        c = compare_samples(ref_all, gen_all, edges, flow)
+        summary = _summary(
+            [c],
+            [wasserstein_1d(ref_all, gen_all)],
+            "calochallenge" if cc_edges is not None else "pooled_reference_range",
+        )
+        summary["per_energy"] = None
+        metrics[name] = summary
+        _store(hists, f"pooled/{name}", c)
     return metrics, hists
 
 

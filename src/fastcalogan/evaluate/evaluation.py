@@ -21,15 +21,17 @@ from .._logging import ProgressCallback
 from .._provenance import git_hash
 from ..data import ShowerData, geometry_of_file, read_shower_attrs, read_showers
 from ..data.distances import frechet_physics_distance, kernel_physics_distance
-from ..data.features import feature_matrix, observable_table
+from ..data.features import CALOCHALLENGE_THRESHOLD_MEV, feature_set, observable_table
 from ..data.observables import voxel_spectrum
 from ..data.stats import compare_samples, histogram_counts, reference_edges
 from ..errors import BinningError, DataFormatError
 from ..geometry import Geometry, geometry_to_mapping
 from .classifier import classifier_test, voxel_inputs
-from .comparison import compare_observables, energy_groups, response_resolution
+from .comparison import EnergyGroup, compare_observables, energy_groups, response_resolution
 from .config import EvaluateConfig
 from .neighbours import nearest_neighbour_check, normalised_voxels
+from .suites import suites_for
+from .training import training_curves
 
 __all__ = [
     "HEADLINE_KEYS",
@@ -42,8 +44,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Version of the metrics.json layout.
-METRICS_SCHEMA_VERSION = 1
+#: Version of the metrics.json layout (2: chi2 with N and ceiling, corrected FPD/KPD beside
+#: the published ones, k-fold classifier with JSD, input checks and warnings).
+METRICS_SCHEMA_VERSION = 2
 #: Top-level keys of metrics.json (always present; a metric not computed is ``null``).
 METRICS_KEYS = (
     "schema_version",
@@ -51,6 +54,7 @@ METRICS_KEYS = (
     "git_commit",
     "config",
     "inputs",
+    "warnings",
     "binning",
     "headline",
     "energy_points",
@@ -62,21 +66,34 @@ METRICS_KEYS = (
     "kpd",
     "classifier",
     "nearest_neighbour",
+    "suites",
     "timing",
 )
 #: Keys of ``metrics["headline"]``.
 HEADLINE_KEYS = (
     "chi2_ndf_e_tot",
+    "chi2_ndf_e_tot_ceiling",
+    "chi2_e_tot_saturated",
     "chi2_ndf_mean",
+    "n_saturated",
+    "separation_e_tot",
     "separation_mean",
+    "separation_floor_mean",
+    "wasserstein_response",
     "response_ratio_max_deviation",
     "resolution_ratio_max_deviation",
     "fpd",
     "fpd_error",
+    "fpd_published",
     "kpd",
     "kpd_error",
+    "kpd_published",
     "auc_voxels",
+    "auc_voxels_error",
+    "jsd_voxels",
     "auc_features",
+    "auc_features_error",
+    "jsd_features",
     "nn_memorisation_ratio",
     "nn_collapse_ratio",
 )
@@ -96,21 +113,108 @@ class EvaluateResult:
         report_path: the HTML report, or ``None`` when no reporter was given.
         headline: the headline numbers (keys :data:`HEADLINE_KEYS`; ``None`` if not computed).
         seconds: wall time of the evaluation.
+        warnings: what the input checks found (partial energy overlap, forced mismatches).
     """
 
     metrics_path: Path
     histograms_path: Path
     report_path: Path | None
-    headline: Mapping[str, float | None] = field(default_factory=dict)
+    headline: Mapping[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    warnings: tuple[str, ...] = ()
+
+
+def _check_inputs(
+    config: EvaluateConfig,
+    ref_attrs: Mapping[str, Any],
+    gen_attrs: Mapping[str, Any],
+    reference_path: Path,
+    generated_path: Path,
+) -> tuple[str, list[str]]:
+    """The particle to use, and warnings; mismatched particle or |eta| refused (one line)."""
+    warnings: list[str] = []
+    override = " (--allow-mismatch compares them anyway)"
+    ref_p, gen_p = ref_attrs.get("particle"), gen_attrs.get("particle")
+    stated = [(str(reference_path), ref_p), (str(generated_path), gen_p)]
+    if config.particle is not None:
+        for path, p in stated:
+            if p is not None and str(p) != config.particle:
+                msg = f"{path}: particle '{p}', but --particle {config.particle} was given"
+                if not config.allow_mismatch:
+                    raise DataFormatError(msg + override)
+                warnings.append(msg)
+    if ref_p is not None and gen_p is not None and str(ref_p) != str(gen_p):
+        msg = (
+            f"{generated_path}: particle '{gen_p}', but the reference "
+            f"{reference_path.name} holds '{ref_p}'"
+        )
+        if not config.allow_mismatch:
+            raise DataFormatError(msg + override)
+        warnings.append(msg)
+    particle = config.particle or (str(ref_p) if ref_p else None) or (str(gen_p) if gen_p else None)
+    if particle is None:
+        particle = "photon"
+        warnings.append("neither file names its particle; assuming photon (--particle)")
+    eta_ref, eta_gen = _eta(ref_attrs), _eta(gen_attrs)
+    if eta_ref is not None and eta_gen is not None and not np.allclose(eta_ref, eta_gen, atol=1e-6):
+        msg = (
+            f"{generated_path}: |eta| {eta_gen[0]:g}-{eta_gen[1]:g}, but the reference "
+            f"{reference_path.name} covers {eta_ref[0]:g}-{eta_ref[1]:g}"
+        )
+        if not config.allow_mismatch:
+            raise DataFormatError(msg + override)
+        warnings.append(msg)
+    return particle, warnings
+
+
+def _check_energies(
+    groups: list[EnergyGroup],
+    config: EvaluateConfig,
+    reference_path: Path,
+    generated_path: Path,
+    n_ref: int,
+    n_gen: int,
+) -> tuple[list[EnergyGroup], list[str]]:
+    """The energy groups both samples populate; none refused, partial overlap warned."""
+    common = [g for g in groups if g.reference.any() and g.generated.any()]
+    if not common:
+        msg = (
+            f"{generated_path}: no incident energy in common with the reference "
+            f"{reference_path.name}"
+        )
+        if not config.allow_mismatch:
+            raise DataFormatError(msg + " (--allow-mismatch compares them anyway)")
+        return groups, [msg]
+    warnings = []
+    only_ref = [g.energy for g in groups if g.reference.any() and not g.generated.any()]
+    only_gen = [g.energy for g in groups if g.generated.any() and not g.reference.any()]
+    if only_ref or only_gen:
+        out_ref = n_ref - int(sum(g.reference.sum() for g in common))
+        out_gen = n_gen - int(sum(g.generated.sum() for g in common))
+        warnings.append(
+            f"incident energies overlap only partly: {len(common)} of {len(groups)} energy "
+            f"points in both; {out_ref} reference and {out_gen} generated events outside "
+            "them are left out of the per-energy comparisons, distances and classifiers"
+            + (f" (reference only: {_energies(only_ref)})" if only_ref else "")
+            + (f" (generated only: {_energies(only_gen)})" if only_gen else "")
+        )
+    return common, warnings
+
+
+def _energies(values: list[float]) -> str:
+    shown = ", ".join(f"{v / 1000:.4g} GeV" for v in values[:6])
+    return shown + (f" and {len(values) - 6} more" if len(values) > 6 else "")
 
 
 def _resolve_binning(
-    config: EvaluateConfig, reference_path: Path, generated_path: Path
-) -> tuple[Geometry, dict[str, Any], dict[str, Any]]:
-    ref_attrs = read_shower_attrs(reference_path)
-    gen_attrs = read_shower_attrs(generated_path)
-    binning = geometry_of_file(ref_attrs, config.binning, config.particle, str(reference_path))
+    config: EvaluateConfig,
+    particle: str,
+    ref_attrs: Mapping[str, Any],
+    gen_attrs: Mapping[str, Any],
+    reference_path: Path,
+    generated_path: Path,
+) -> Geometry:
+    binning = geometry_of_file(ref_attrs, config.binning, particle, str(reference_path))
     if gen_attrs["n_voxels"] != ref_attrs["n_voxels"]:
         raise BinningError(
             f"{generated_path}: {gen_attrs['n_voxels']} voxels per shower, but the reference "
@@ -118,7 +222,7 @@ def _resolve_binning(
             "must use the same binning"
         )
     try:
-        other = geometry_of_file(gen_attrs, config.binning, config.particle, str(generated_path))
+        other = geometry_of_file(gen_attrs, config.binning, particle, str(generated_path))
     except BinningError:
         other = binning  # no usable attribute: the voxel count already matches
     if not other.same_voxels(binning):
@@ -126,14 +230,33 @@ def _resolve_binning(
             f"{generated_path}: binning {other.name} differs from the reference's "
             f"{binning.name}; both files must use the same binning"
         )
-    return binning, ref_attrs, gen_attrs
+    return binning
 
 
 def _subset(data: ShowerData, n_max: int | None, rng: np.random.Generator) -> ShowerData:
     if n_max is None or data.n_events <= n_max:
         return data
-    idx = np.sort(rng.choice(data.n_events, n_max, replace=False))
-    return ShowerData(data.incident_energies[idx], data.showers[idx], dict(data.attrs))
+    keep = np.zeros(data.n_events, dtype=bool)
+    keep[rng.choice(data.n_events, n_max, replace=False)] = True
+    return data.select(keep)
+
+
+def _matched(
+    groups: list[EnergyGroup], rng: np.random.Generator
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Event indices with the same number of reference and generated events per energy group.
+
+    Distances and classifiers compare the samples as wholes: unequal energy spectra would
+    be found instead of unequal showers (the CaloChallenge evaluator needs equal samples
+    for the same reason).
+    """
+    ri, gi = [], []
+    for g in groups:
+        r, q = np.flatnonzero(g.reference), np.flatnonzero(g.generated)
+        k = min(len(r), len(q))
+        ri.append(np.sort(rng.choice(r, k, replace=False)))
+        gi.append(np.sort(rng.choice(q, k, replace=False)))
+    return np.concatenate(ri).astype(np.int64), np.concatenate(gi).astype(np.int64)
 
 
 def _max_dev(values: list[float | None]) -> float | None:
@@ -167,15 +290,21 @@ def evaluate(
 ) -> EvaluateResult:
     """Compare generated showers with reference showers and write ``metrics.json``.
 
-    Both files are CaloChallenge shower files with the same binning. Writes, atomically,
-    into ``out_dir``: ``metrics.json`` (top-level keys :data:`METRICS_KEYS`) and
-    ``histograms.npz`` (``energies``; ``e_tot/<i>/{edges,reference,generated}`` per energy
-    point; ``pooled/<observable>/{edges,reference,generated}``;
-    ``voxel_spectrum/{edges,reference,generated}`` over log10(E_voxel / MeV);
-    ``mean_shower/{reference,generated}`` the mean of E_voxel / E_inc, ``(n_voxels,)``;
-    ``nn/edges`` and ``nn/{gen_to_memory,ref_to_memory,gen_to_gen,ref_to_ref}`` counts of
-    nearest-neighbour distances), then calls
-    ``reporter`` if given.
+    Both files are CaloChallenge shower files with the same binning. The particle, |eta|
+    slice and incident energies are read from the files: different particles or slices
+    and samples without a common energy are refused (``config.allow_mismatch`` overrides),
+    a partial energy overlap is warned about (``metrics["warnings"]``) and only the common
+    energies are compared. Writes, atomically, into ``out_dir``: ``metrics.json``
+    (top-level keys :data:`METRICS_KEYS`) and ``histograms.npz``: ``energies``;
+    ``e_tot/<i>/...`` per energy point; ``pooled/<observable>/...``;
+    ``voxel_spectrum/...`` over log10(E_voxel / MeV), each with ``edges``, ``reference``,
+    ``generated``, ``reference_flow`` and ``generated_flow`` (entries below / above the
+    edges); ``mean_shower/{reference,generated}``, the mean of E_voxel / E_inc,
+    ``(n_voxels,)``; ``examples/{reference,generated}`` ``(k, n_voxels)`` MeV with
+    ``examples/{reference,generated}_energy`` ``(k,)``; ``nn/edges`` and
+    ``nn/{gen_to_memory,ref_to_memory,gen_to_gen,ref_to_ref}`` counts of nearest-neighbour
+    distances; ``training/...`` curves of the generator's run (see
+    :func:`~fastcalogan.evaluate.training.training_curves`). Then calls ``reporter``.
 
     Args:
         config: what to compute.
@@ -187,13 +316,14 @@ def evaluate(
         reporter: writes the report from ``(metrics, histograms, out_dir)``.
 
     Raises:
-        DataFormatError: unreadable or invalid shower files.
+        DataFormatError: unreadable or invalid shower files; files of different particles
+            or |eta| slices, or without a common incident energy.
         BinningError: the files do not share one binning, or it does not fit them.
     """
     t0 = time.perf_counter()
     out = Path(out_dir)
     reference_path, generated_path = Path(reference_path), Path(generated_path)
-    steps = 4 + len(config.metrics) + (1 if reporter else 0)
+    steps = 5 + len(config.metrics) + (1 if reporter else 0)
     done = 0
 
     def step(what: str) -> None:
@@ -211,7 +341,12 @@ def evaluate(
         return now
 
     rng = np.random.default_rng(config.seed)
-    binning, ref_attrs, gen_attrs = _resolve_binning(config, reference_path, generated_path)
+    ref_attrs = read_shower_attrs(reference_path)
+    gen_attrs = read_shower_attrs(generated_path)
+    particle, warnings = _check_inputs(config, ref_attrs, gen_attrs, reference_path, generated_path)
+    binning = _resolve_binning(
+        config, particle, ref_attrs, gen_attrs, reference_path, generated_path
+    )
     ref = _subset(read_showers(reference_path, binning=binning), config.n_max, rng)
     # A poor generator may deposit more than its incident energy: that is a finding of the
     # evaluation, not a malformed file, so the deposit ceiling is off for generated showers.
@@ -226,44 +361,60 @@ def evaluate(
             f"need at least 2 showers per file, found {ref.n_events} in {reference_path} "
             f"and {gen.n_events} in {generated_path}"
         )
+    all_groups = energy_groups(ref.incident_energies, gen.incident_energies)
+    groups, energy_warnings = _check_energies(
+        all_groups, config, reference_path, generated_path, ref.n_events, gen.n_events
+    )
+    warnings += energy_warnings
+    for w in warnings:
+        log.warning("evaluate: %s", w)
     t = lap("read", t0)
     step("read")
 
-    ref_table = observable_table(ref.showers, ref.incident_energies, binning)
-    gen_table = observable_table(gen.showers, gen.incident_energies, binning)
+    if config.histogram_binning == "calochallenge":
+        # the CaloChallenge evaluator zeroes voxels below its readout threshold first
+        ref_obs = np.where(ref.showers < CALOCHALLENGE_THRESHOLD_MEV, 0.0, ref.showers)
+        gen_obs = np.where(gen.showers < CALOCHALLENGE_THRESHOLD_MEV, 0.0, gen.showers)
+    else:
+        ref_obs, gen_obs = ref.showers, gen.showers
+    ref_table = observable_table(ref_obs, ref.incident_energies, binning)
+    gen_table = observable_table(gen_obs, gen.incident_energies, binning)
     t = lap("observables", t)
     step("observables")
 
-    groups = energy_groups(ref.incident_energies, gen.incident_energies)
     hists: dict[str, npt.NDArray[Any]] = {"energies": np.array([g.energy for g in groups])}
-    observables, obs_hists = compare_observables(ref_table, gen_table, groups, config.n_bins)
+    observables, obs_hists = compare_observables(
+        ref_table, gen_table, groups, config.n_bins, config.histogram_binning, particle
+    )
     hists.update(obs_hists)
-    spec_r = np.log10(voxel_spectrum(ref.showers, config.voxel_threshold_mev) + 1e-30)
-    spec_g = np.log10(voxel_spectrum(gen.showers, config.voxel_threshold_mev) + 1e-30)
-    spec = compare_samples(spec_r, spec_g, reference_edges(spec_r, config.n_bins))
-    hists["voxel_spectrum/edges"] = spec.edges
-    hists["voxel_spectrum/reference"] = spec.reference
-    hists["voxel_spectrum/generated"] = spec.generated
+    spec_metrics = _voxel_spectrum(config, ref_obs, gen_obs, hists)
     hists["mean_shower/reference"] = normalised_voxels(ref.showers, ref.incident_energies).mean(0)
     hists["mean_shower/generated"] = normalised_voxels(gen.showers, gen.incident_energies).mean(0)
+    hists.update(_examples(ref, gen, groups, config.example_showers))
+    hists.update(training_curves(gen_attrs, generated_path.parent))
     t = lap("histograms", t)
     step("histograms")
 
     metrics: dict[str, Any] = dict.fromkeys(METRICS_KEYS)
-    headline: dict[str, float | None] = dict.fromkeys(HEADLINE_KEYS)
+    headline: dict[str, Any] = dict.fromkeys(HEADLINE_KEYS)
     metrics["observables"] = observables if "chi2" in config.metrics else None
-    metrics["voxel_spectrum"] = {
-        "chi2_ndf": spec.chi2.chi2_ndf,
-        "separation": spec.separation,
-        "n_reference": int(spec_r.size),
-        "n_generated": int(spec_g.size),
-    }
+    metrics["voxel_spectrum"] = spec_metrics
     if "chi2" in config.metrics:
-        headline["chi2_ndf_e_tot"] = observables["e_tot"]["chi2_ndf"]
+        e_tot = observables["e_tot"]
+        headline["chi2_ndf_e_tot"] = e_tot["chi2_ndf"]
+        headline["chi2_ndf_e_tot_ceiling"] = e_tot["chi2_ndf_ceiling"]
+        headline["chi2_e_tot_saturated"] = e_tot["saturated"]
+        headline["separation_e_tot"] = e_tot["separation"]
+        headline["wasserstein_response"] = observables["response"]["wasserstein"]
         c = [v["chi2_ndf"] for v in observables.values() if v["chi2_ndf"] is not None]
-        s = [v["separation"] for v in observables.values() if v["separation"] is not None]
+        sep = [v["separation"] for v in observables.values() if v["separation"] is not None]
+        floor = [
+            v["separation_floor"] for v in observables.values() if v["separation_floor"] is not None
+        ]
         headline["chi2_ndf_mean"] = float(np.mean(c)) if c else None
-        headline["separation_mean"] = float(np.mean(s)) if s else None
+        headline["n_saturated"] = sum(1 for v in observables.values() if v["saturated"])
+        headline["separation_mean"] = float(np.mean(sep)) if sep else None
+        headline["separation_floor_mean"] = float(np.mean(floor)) if floor else None
         step("chi2")
 
     if "response" in config.metrics:
@@ -280,9 +431,34 @@ def evaluate(
         step("response")
     t = lap("binned", t)
 
-    feature_names, f_ref = feature_matrix(ref_table, ref.incident_energies, binning)
-    _, f_gen = feature_matrix(gen_table, gen.incident_energies, binning)
+    # distances and classifiers: the same number of events per energy point in both samples
+    ri, gi = _matched(groups, np.random.default_rng([config.seed, 4]))
+    ref_m = ShowerData(ref.incident_energies[ri], ref.showers[ri])
+    gen_m = ShowerData(gen.incident_energies[gi], gen.showers[gi])
+    need_features = any(m in config.metrics for m in ("fpd", "kpd", "classifier_features"))
+    feature_names: list[str] = []
+    f_ref = f_gen = np.zeros((0, 0))
+    if need_features:
+        table_r = table_g = None
+        if config.features == "fastcalogan" and config.histogram_binning == "per_energy":
+            table_r = {k: v[ri] for k, v in ref_table.items()}
+            table_g = {k: v[gi] for k, v in gen_table.items()}
+        feature_names, f_ref = feature_set(
+            config.features, ref_m.showers, ref_m.incident_energies, binning, table_r
+        )
+        _, f_gen = feature_set(
+            config.features, gen_m.showers, gen_m.incident_energies, binning, table_g
+        )
+    distance_common = {
+        "features": config.features,
+        "feature_names": feature_names,
+        "scaling": "max_abs",
+        "clip_quantile": config.clip_quantile,
+        "n_reference": len(ri),
+        "n_generated": len(gi),
+    }
     if "fpd" in config.metrics:
+        cpu = time.process_time()
         r = frechet_physics_distance(
             f_ref,
             f_gen,
@@ -291,35 +467,48 @@ def evaluate(
             config.fpd_max_samples,
             config.fpd_batches,
             config.fpd_points,
-            config.feature_clip_quantile,
+            config.clip_quantile,
+            "max_abs",
         )
         metrics["fpd"] = {
             "value": r.value,
             "error": r.error,
+            "published": r.published,
+            "published_error": r.published_error,
             "method": r.method,
             "n_batches": r.n_batches,
-            "features": feature_names,
+            "batch_sizes": list(r.batch_sizes),
+            "cpu_seconds": time.process_time() - cpu,
+            **distance_common,
         }
         headline["fpd"], headline["fpd_error"] = r.value, r.error
+        headline["fpd_published"] = r.published
         t = lap("fpd", t)
         step("fpd")
     if "kpd" in config.metrics:
+        cpu = time.process_time()
         r = kernel_physics_distance(
             f_ref,
             f_gen,
             np.random.default_rng([config.seed, 2]),
             config.kpd_batch_size,
             config.kpd_batches,
-            config.feature_clip_quantile,
+            config.clip_quantile,
+            "max_abs",
         )
         metrics["kpd"] = {
             "value": r.value,
             "error": r.error,
+            "published": r.published,
+            "published_error": r.published_error,
             "method": r.method,
             "n_batches": r.n_batches,
-            "features": feature_names,
+            "batch_sizes": list(r.batch_sizes),
+            "cpu_seconds": time.process_time() - cpu,
+            **distance_common,
         }
         headline["kpd"], headline["kpd_error"] = r.value, r.error
+        headline["kpd_published"] = r.published
         t = lap("kpd", t)
         step("kpd")
 
@@ -330,21 +519,33 @@ def evaluate(
         xr: npt.NDArray[Any]
         xg: npt.NDArray[Any]
         if kind == "voxels":
-            xr = voxel_inputs(ref.showers, ref.incident_energies)
-            xg = voxel_inputs(gen.showers, gen.incident_energies)
+            transform = config.classifier.voxel_transform
+            xr = voxel_inputs(ref_m.showers, ref_m.incident_energies, transform)
+            xg = voxel_inputs(gen_m.showers, gen_m.incident_energies, transform)
         else:
             xr, xg = f_ref, f_gen
         c_res = classifier_test(xr, xg, config.classifier, seed=config.seed)
         classifier[kind] = {
             "auc": c_res.auc,
             "auc_error": c_res.auc_error,
-            "n_train": c_res.n_train,
-            "n_validation": c_res.n_validation,
-            "n_test": c_res.n_test,
-            "best_epoch": c_res.best_epoch,
+            "jsd": c_res.jsd,
+            "jsd_error": c_res.jsd_error,
+            "auc_folds": list(c_res.auc_folds),
+            "n_events": c_res.n_events,
+            "folds": c_res.folds,
+            "best_epochs": list(c_res.best_epochs),
+            "epochs_run": list(c_res.epochs_run),
             "test_loss": c_res.test_loss,
+            "cpu_seconds": c_res.cpu_seconds,
+            "inputs": (
+                f"voxels ({config.classifier.voxel_transform}) and log10 E_inc"
+                if kind == "voxels"
+                else f"{config.features} features"
+            ),
         }
         headline[f"auc_{kind}"] = c_res.auc
+        headline[f"auc_{kind}_error"] = c_res.auc_error
+        headline[f"jsd_{kind}"] = c_res.jsd
         t = lap(f"classifier_{kind}", t)
         step(f"classifier_{kind}")
     if any(m.startswith("classifier") for m in config.metrics):
@@ -352,8 +553,8 @@ def evaluate(
 
     if "nearest_neighbour" in config.metrics:
         nn = nearest_neighbour_check(
-            normalised_voxels(ref.showers, ref.incident_energies),
-            normalised_voxels(gen.showers, gen.incident_energies),
+            normalised_voxels(ref_m.showers, ref_m.incident_energies),
+            normalised_voxels(gen_m.showers, gen_m.incident_energies),
             np.random.default_rng([config.seed, 3]),
             training=None
             if train is None
@@ -389,6 +590,9 @@ def evaluate(
         t = lap("nearest_neighbour", t)
         step("nearest_neighbour")
 
+    metrics["suites"] = _run_suites(config, ref, gen, binning, ref_attrs, hists, timing, rng)
+    step("suites")
+
     metrics.update(
         schema_version=METRICS_SCHEMA_VERSION,
         fastcalogan_version=__version__,
@@ -401,10 +605,13 @@ def evaluate(
             "n_reference": ref.n_events,
             "n_generated": gen.n_events,
             "n_training": train.n_events if train is not None else None,
-            "particle": config.particle,
+            "n_matched": len(ri),
+            "particle": particle,
+            "eta": _eta(ref_attrs),
             "reference_attrs": {k: v for k, v in ref_attrs.items() if _jsonable(v)},
             "generated_attrs": {k: v for k, v in gen_attrs.items() if _jsonable(v)},
         },
+        warnings=warnings,
         binning=geometry_to_mapping(binning),
         headline=headline,
         energy_points=[g.energy for g in groups],
@@ -421,7 +628,95 @@ def evaluate(
         step("report")
     seconds = time.perf_counter() - t0
     log.info("evaluate: %s vs %s in %.1f s", generated_path, reference_path, seconds)
-    return EvaluateResult(metrics_path, hist_path, report_path, metrics["headline"], seconds)
+    return EvaluateResult(
+        metrics_path, hist_path, report_path, metrics["headline"], seconds, tuple(warnings)
+    )
+
+
+def _run_suites(
+    config: EvaluateConfig,
+    ref: ShowerData,
+    gen: ShowerData,
+    geometry: Geometry,
+    attrs: Mapping[str, Any],
+    hists: dict[str, npt.NDArray[Any]],
+    timing: dict[str, float],
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """Run the observable suites that apply (or those named); their histograms go to ``hists``."""
+    out: dict[str, Any] = {}
+    for suite in suites_for(geometry, attrs, config.suites):
+        t = time.perf_counter()
+        result = suite.compute(ref, gen, geometry, rng)
+        hists.update({f"suite/{suite.name}/{k}": v for k, v in result.histograms.items()})
+        out[suite.name] = {
+            "title": suite.title,
+            "note": suite.note,
+            "labels": result.labels,
+            "table": result.table,
+            **result.metrics,
+        }
+        timing[f"suite_{suite.name}"] = time.perf_counter() - t
+    return out
+
+
+def _eta(attrs: Mapping[str, Any]) -> list[float] | None:
+    try:
+        return [float(attrs["eta_min"]), float(attrs["eta_max"])]
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _voxel_spectrum(
+    config: EvaluateConfig,
+    ref_showers: npt.NDArray[Any],
+    gen_showers: npt.NDArray[Any],
+    hists: dict[str, npt.NDArray[Any]],
+) -> dict[str, Any]:
+    """Spectrum of filled voxels over log10(E / MeV): binned comparison and its numbers."""
+    threshold = config.voxel_threshold_mev
+    if config.histogram_binning == "calochallenge":
+        threshold = max(threshold, CALOCHALLENGE_THRESHOLD_MEV * (1 - 1e-9))
+    spec_r = np.log10(voxel_spectrum(ref_showers, threshold))
+    spec_g = np.log10(voxel_spectrum(gen_showers, threshold))
+    if config.histogram_binning == "calochallenge" and spec_r.size:
+        edges = np.linspace(0.0, max(float(spec_r.max()), 1.0), 50)
+        spec = compare_samples(spec_r, spec_g, edges, "drop")
+    else:
+        spec = compare_samples(spec_r, spec_g, reference_edges(spec_r, config.n_bins))
+    hists["voxel_spectrum/edges"] = spec.edges
+    hists["voxel_spectrum/reference"] = spec.reference
+    hists["voxel_spectrum/generated"] = spec.generated
+    hists["voxel_spectrum/reference_flow"] = spec.reference_flow
+    hists["voxel_spectrum/generated_flow"] = spec.generated_flow
+    return {
+        "chi2_ndf": spec.chi2.chi2_ndf,
+        "ndf": spec.chi2.ndf,
+        "chi2_ndf_ceiling": spec.chi2.ceiling,
+        "saturated": spec.chi2.saturated,
+        "separation": spec.separation,
+        "separation_floor": spec.separation_floor,
+        "n_reference": int(spec_r.size),
+        "n_generated": int(spec_g.size),
+        "threshold_mev": threshold,
+    }
+
+
+def _examples(
+    ref: ShowerData, gen: ShowerData, groups: list[EnergyGroup], k: int
+) -> dict[str, npt.NDArray[Any]]:
+    """``k`` showers of each sample at the common energy point nearest 65 GeV (seeded)."""
+    if k == 0 or not groups:
+        return {}
+    g = min(groups, key=lambda g: abs(np.log(g.energy / 65536.0)))
+    rng = np.random.default_rng(7)
+    out: dict[str, npt.NDArray[Any]] = {}
+    for who, data, mask in (("reference", ref, g.reference), ("generated", gen, g.generated)):
+        idx = np.flatnonzero(mask)
+        pick = np.sort(rng.choice(idx, min(k, len(idx)), replace=False))
+        out[f"examples/{who}"] = np.asarray(data.showers[pick], dtype=np.float64)
+        out[f"examples/{who}_energy"] = np.asarray(data.incident_energies[pick], dtype=np.float64)
+    return out
 
 
 def _jsonable(v: Any) -> bool:

@@ -1,6 +1,6 @@
 """Generation: sampling API, ONNX export and onnxruntime inference."""
 
-from .api import GenerateResult, generate
+from .api import GenerateResult, GenerationRequest, ds1_summary, generate, generation_request
 from .config import GenerateConfig
 from .export import ExportConfig, ExportResult, export_generators, export_onnx
 from .graph import GeneratorGraph
@@ -12,12 +12,15 @@ __all__ = [
     "ExportResult",
     "GenerateConfig",
     "GenerateResult",
+    "GenerationRequest",
     "GeneratorGraph",
     "OnnxSimulator",
     "Simulator",
     "create_session",
+    "ds1_summary",
     "export_generators",
     "export_onnx",
     "generate",
     "generate_onnx",
+    "generation_request",
 ]

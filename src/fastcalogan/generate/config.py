@@ -12,11 +12,20 @@ __all__ = ["GenerateConfig"]
 
 
 class GenerateConfig(StageConfig):
-    """What to generate.
+    """What to generate: energies (and conditions) given, or those of a reference file.
 
     Attributes:
-        energies: incident (kinetic, for hadrons) energies in MeV.
-        n_events: showers per energy.
+        energies: incident (kinetic, for hadrons) energies in MeV, ``n_events`` each, or
+            ``ds1``: the 15 dataset-1 points 2^8..2^22 MeV with the dataset-1 counts (10k up
+            to 2^18 MeV, then 5k, 3k, 2k, 1k) scaled by ``n_events / 10000``, as
+            ``simulate`` does. Give ``energies`` or ``like``.
+        like: a reference shower file: generate one shower per reference event with its
+            incident energy and conditions, in the file's order (so evaluators that need
+            equal samples can compare them event by event).
+        conditions: with ``energies``, one value per condition of a conditioned model
+            (``{px: 0.0, phi_alignment: 2}``), the same for every event; with ``like`` the
+            reference's conditions are used.
+        n_events: showers per energy (the dataset-1 scale with ``ds1``); unused with ``like``.
         seed: noise seed; the same seed gives the same showers.
         batch_size: showers per generator pass.
         device: ``auto``, ``cpu`` or ``cuda``.
@@ -27,7 +36,9 @@ class GenerateConfig(StageConfig):
         chunk_events: showers generated and written per block (bounds memory).
     """
 
-    energies: tuple[float, ...] = pydantic.Field(min_length=1)
+    energies: Literal["ds1"] | tuple[float, ...] | None = None
+    like: str | None = None
+    conditions: dict[str, float] = pydantic.Field(default_factory=dict)
     n_events: int = pydantic.Field(default=1000, ge=1)
     seed: int = pydantic.Field(default=0, ge=0)
     batch_size: int = pydantic.Field(default=10_000, ge=1)
@@ -38,7 +49,18 @@ class GenerateConfig(StageConfig):
 
     @pydantic.field_validator("energies")
     @classmethod
-    def _positive(cls, value: tuple[float, ...]) -> tuple[float, ...]:
-        if any(not e > 0 for e in value):
-            raise ValueError(f"energies must be > 0 MeV, found {list(value)}")
+    def _positive(cls, value: str | tuple[float, ...] | None) -> str | tuple[float, ...] | None:
+        if isinstance(value, tuple):
+            if not value:
+                raise ValueError("energies must list at least one energy")
+            if any(not e > 0 for e in value):
+                raise ValueError(f"energies must be > 0 MeV, found {list(value)}")
         return value
+
+    @pydantic.model_validator(mode="after")
+    def _one_source(self) -> GenerateConfig:
+        if (self.energies is None) == (self.like is None):
+            raise ValueError("give energies or like (a reference file), exactly one")
+        if self.like is not None and self.conditions:
+            raise ValueError("like takes the reference's conditions; conditions apply to energies")
+        return self

@@ -8,6 +8,8 @@ Inputs (dynamic batch axis ``batch``):
 
 * ``noise``: float32 ``(batch, latent_dim)``, drawn from the distribution in the sidecar.
 * ``incident_energy``: float32 ``(batch, 1)``, MeV (kinetic energy for hadrons).
+* ``conditions`` (models conditioned on more than the energy only): float32 ``(batch, k)``,
+  the conditions named in the sidecar, in physical units; their transforms are in the graph.
 
 Output: ``showers``, float32 ``(batch, n_voxels)``, voxel energies in MeV, CaloChallenge
 voxel order.
@@ -34,6 +36,7 @@ from ..geometry import BUILTIN_GEOMETRIES, geometry_to_mapping, write_geometry_y
 from ..train import EnergyRouting, RunFolder, TrainedGenerator
 from .api import generator_files
 from .graph import (
+    CONDITIONS_INPUT,
     INPUT_NAMES,
     ONNX_FORMAT,
     OUTPUT_NAME,
@@ -122,10 +125,23 @@ def _choose_checkpoints(config: ExportConfig, run_dir: Path) -> list[Path]:
 
 
 # ----- export ----------------------------------------------------------------------------------
+def _example_conditions(model: TrainedGenerator, n: int, gen: torch.Generator) -> torch.Tensor:
+    """Seeded conditions ``(n, k)`` spread like the training data: codes uniform over
+    ``0..n-1``, other conditions normal around the fitted offset with the fitted scale."""
+    columns = []
+    for c in model.preprocessor.conditions:
+        if c.transform == "one_hot":
+            columns.append(torch.randint(0, c.n, (n,), generator=gen).to(torch.float64))
+        else:
+            columns.append(c.offset + c.scale * torch.randn(n, generator=gen, dtype=torch.float64))
+    return torch.stack(columns, dim=1).float() if columns else torch.zeros(n, 0)
+
+
 def _example_inputs(
     models: Sequence[TrainedGenerator], n_per_range: int, seed: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Seeded noise and energies spread over every range (log-uniform), float32."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Seeded noise, energies spread over every range (log-uniform) and conditions, float32
+    (conditions ``None`` for a model of the energy alone)."""
     gen = torch.Generator().manual_seed(seed)
     energies = []
     for m in models:
@@ -141,11 +157,16 @@ def _example_inputs(
         .reshape(-1, 1)
     )
     noise = models[0].noise.sample(energy.shape[0], gen)
-    return noise, energy
+    if not models[0].condition_names:
+        return noise, energy, None
+    return noise, energy, _example_conditions(models[0], energy.shape[0], gen)
 
 
 def _torch_reference(
-    models: Sequence[TrainedGenerator], noise: torch.Tensor, energy: torch.Tensor
+    models: Sequence[TrainedGenerator],
+    noise: torch.Tensor,
+    energy: torch.Tensor,
+    conditions: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The library's generation function (unfused), routed like :class:`Simulator`."""
     from ..train import showers_from_noise
@@ -157,7 +178,11 @@ def _torch_reference(
             idx = torch.nonzero(which.reshape(-1) == k).reshape(-1)
             if idx.numel():
                 out[idx] = showers_from_noise(
-                    m.generator.cpu().eval(), m.preprocessor, noise[idx], energy[idx].reshape(-1)
+                    m.generator.cpu().eval(),
+                    m.preprocessor,
+                    noise[idx],
+                    energy[idx].reshape(-1),
+                    None if conditions is None else conditions[idx],
                 )
     return out
 
@@ -171,12 +196,23 @@ def _sidecar(
     binning = first.binning
     noise = first.noise
     lo, hi = first.energy_range[0], max(m.energy_range[1] for m in models)
+    inputs: dict[str, Any] = {
+        "noise": {"dtype": "float32", "shape": ["batch", noise.width]},
+        "incident_energy": {"dtype": "float32", "shape": ["batch", 1], "unit": "MeV"},
+    }
+    names = first.condition_names
+    if names:
+        inputs[CONDITIONS_INPUT] = {
+            "dtype": "float32",
+            "shape": ["batch", len(names)],
+            "names": list(names),
+            "unit": "physical units of the training file's conditions dataset",
+            "transforms": [c.to_dict() for c in first.preprocessor.conditions],
+        }
     return {
         "format": ONNX_FORMAT,
-        "inputs": {
-            "noise": {"dtype": "float32", "shape": ["batch", noise.width]},
-            "incident_energy": {"dtype": "float32", "shape": ["batch", 1], "unit": "MeV"},
-        },
+        "inputs": inputs,
+        "conditions": list(names),
         "outputs": {
             "showers": {"dtype": "float32", "shape": ["batch", binning.n_voxels], "unit": "MeV"}
         },
@@ -206,7 +242,8 @@ def _sidecar(
 
 def _write_onnx(graph: GeneratorGraph, config: ExportConfig, target: Path) -> None:
     """Trace ``graph`` into the ONNX file ``target`` (a temporary file of the caller's)."""
-    noise, energy = _example_inputs_for_trace(graph)
+    example = _example_inputs_for_trace(graph)
+    names = graph.input_names
     with warnings.catch_warnings():
         # shape checks and constants are traced as constants on purpose; the exporter's
         # deprecation notice concerns a choice pinned here and tested
@@ -217,22 +254,25 @@ def _write_onnx(graph: GeneratorGraph, config: ExportConfig, target: Path) -> No
         # runs (NonZero, ScatterND) and matched torch to float32 rounding on every preset
         torch.onnx.export(
             graph,
-            (noise, energy),
+            example,
             str(target),
-            input_names=list(INPUT_NAMES),
+            input_names=list(names),
             output_names=[OUTPUT_NAME],
-            dynamic_axes={n: {0: "batch"} for n in (*INPUT_NAMES, OUTPUT_NAME)},
+            dynamic_axes={n: {0: "batch"} for n in (*names, OUTPUT_NAME)},
             opset_version=config.opset,
             do_constant_folding=True,
             dynamo=False,
         )
 
 
-def _example_inputs_for_trace(graph: GeneratorGraph) -> tuple[torch.Tensor, torch.Tensor]:
+def _example_inputs_for_trace(graph: GeneratorGraph) -> tuple[torch.Tensor, ...]:
     n = 4 * len(graph.parts)
     noise = torch.rand(n, graph.latent_dim, generator=torch.Generator().manual_seed(0))
     energy = torch.ones(n, 1)
-    return noise, energy
+    if not graph.condition_names:
+        return noise, energy
+    # zeros: a valid code of every one-hot condition; the values do not matter for tracing
+    return noise, energy, torch.zeros(n, len(graph.condition_names))
 
 
 def export_generators(
@@ -269,14 +309,15 @@ def export_generators(
     with atomic_path(out) as tmp:
         _write_onnx(graph, config, tmp)
         if config.verify:
-            noise, energy = _example_inputs(
+            noise, energy, conditions = _example_inputs(
                 models, max(1, config.verify_events // len(models)), seed=12345
             )
-            reference = _torch_reference(models, noise, energy)
+            reference = _torch_reference(models, noise, energy, conditions)
             session = create_session(tmp, threads=1)
-            got = session.run(
-                [OUTPUT_NAME], {"noise": noise.numpy(), "incident_energy": energy.numpy()}
-            )[0]
+            feed = {INPUT_NAMES[0]: noise.numpy(), INPUT_NAMES[1]: energy.numpy()}
+            if conditions is not None:
+                feed[CONDITIONS_INPUT] = conditions.numpy()
+            got = session.run([OUTPUT_NAME], feed)[0]
             diff = relative_difference(got, reference)
             if not diff <= config.rtol:
                 raise ModelError(

@@ -2,7 +2,8 @@
 
 :class:`GeneratorGraph` is the pure generation function of
 :func:`fastcalogan.train.showers_from_noise` with everything folded in: the condition label
-computed from the incident energy, the model family's sampling network as it exports it
+computed from the incident energy (and the conditions beyond it, in physical units, with
+their fitted transforms), the model family's sampling network as it exports it
 (the MLP WGAN-GP folds batch normalisation into its linear layers) and the preprocessing
 inversion back to MeV. A
 photon run split in three momentum ranges becomes one graph that routes every row to the
@@ -30,6 +31,7 @@ from ..preprocess import Preprocessor
 from ..train import EnergyRouting, TrainedGenerator
 
 __all__ = [
+    "CONDITIONS_INPUT",
     "INPUT_NAMES",
     "ONNX_FORMAT",
     "OUTPUT_NAME",
@@ -45,6 +47,8 @@ __all__ = [
 #: Marker in every sidecar; readers refuse other values.
 ONNX_FORMAT = "fastcalogan-onnx-1"
 INPUT_NAMES = ("noise", "incident_energy")
+#: The third input of a model conditioned on more than the energy: ``(batch, k)``.
+CONDITIONS_INPUT = "conditions"
 OUTPUT_NAME = "showers"
 
 
@@ -90,24 +94,30 @@ def verify_sidecar(sidecar: Mapping[str, Any], source: str) -> bool:
 
 
 class _Part(nn.Module):
-    """One model: energy -> label, the family's export module, inversion to MeV."""
+    """One model: energy (and conditions) -> label, the family's export module, inversion."""
 
     def __init__(self, model: TrainedGenerator) -> None:
         super().__init__()
         self.sampler = get_family(model.family).export_module(model.generator)
         self.preprocessor: Preprocessor = model.preprocessor
 
-    def forward(self, noise: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
-        label = self.preprocessor.label_torch(energy)
+    def forward(
+        self, noise: torch.Tensor, energy: torch.Tensor, conditions: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        label = self.preprocessor.label_torch(energy, conditions)
         return self.preprocessor.inverse_torch(self.sampler(noise, label), energy)
 
 
 class GeneratorGraph(nn.Module):
-    """The exported function: ``noise (B, latent)``, ``incident_energy (B, 1)`` MeV -> showers MeV.
+    """The exported function: ``noise (B, latent)``, ``incident_energy (B, 1)`` MeV [and
+    ``conditions (B, k)``] -> showers MeV.
 
     Each model is its family's export module (:meth:`~fastcalogan.models.ModelFamily.export_module`)
     between the preprocessing's label (:meth:`~fastcalogan.preprocess.Preprocessor.label_torch`)
     and its inversion to MeV, whatever the family.
+
+    A model conditioned on more than the energy (:attr:`condition_names`) takes a third
+    input, the conditions in physical units in that order; their transforms are folded in.
 
     Several generators (energy ranges in increasing order) are routed by energy with the rule
     of :class:`~fastcalogan.train.EnergyRouting` (its traceable form); energies outside all
@@ -126,24 +136,40 @@ class GeneratorGraph(nn.Module):
         if len(noise) != 1:
             raise ModelError(f"the models of one export must share their noise, found {noise}")
         self.noise = noise.pop()
+        names = {m.condition_names for m in models}
+        if len(names) != 1:
+            raise ModelError(f"the models of one export must share their conditions, found {names}")
+        self.condition_names: tuple[str, ...] = names.pop()
         self.latent_dim = self.noise.width
         self.n_voxels = models[0].binning.n_voxels
         self.parts = nn.ModuleList(_Part(m) for m in models)
         self.routing = EnergyRouting([m.energy_range for m in models])
         self.eval()
 
-    def forward(self, noise: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """The graph's inputs: ``noise``, ``incident_energy`` [, ``conditions``]."""
+        return INPUT_NAMES + ((CONDITIONS_INPUT,) if self.condition_names else ())
+
+    def forward(
+        self, noise: torch.Tensor, energy: torch.Tensor, conditions: torch.Tensor | None = None
+    ) -> torch.Tensor:
         if len(self.parts) == 1:
-            return self.parts[0](noise, energy)
+            return self.parts[0](noise, energy, conditions)
         which = self.routing.route_torch(energy.reshape(-1))
         out = torch.zeros(noise.shape[0], self.n_voxels, dtype=noise.dtype)
         for k, part in enumerate(self.parts):
             idx = torch.nonzero(which == k).reshape(-1)
-            out = out.index_put((idx,), part(noise[idx], energy[idx]))
+            given = None if conditions is None else conditions[idx]
+            out = out.index_put((idx,), part(noise[idx], energy[idx], given))
         return out
 
     def generate(
-        self, noise: torch.Tensor, energy: torch.Tensor, block_rows: int = 1024
+        self,
+        noise: torch.Tensor,
+        energy: torch.Tensor,
+        block_rows: int = 1024,
+        conditions: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """:meth:`forward` block by block (activations of a block stay in the CPU caches).
 
@@ -151,18 +177,18 @@ class GeneratorGraph(nn.Module):
             noise: ``(batch, latent_dim)``.
             energy: ``(batch, 1)``, MeV.
             block_rows: rows per forward pass.
+            conditions: ``(batch, k)`` for a conditioned model, else ``None``.
 
         Returns:
             Voxel energies ``(batch, n_voxels)``, MeV.
         """
         n = noise.shape[0]
         if n <= block_rows:
-            return self(noise, energy)
+            return self(noise, energy, conditions)
         out = torch.empty(n, self.n_voxels, dtype=noise.dtype, device=noise.device)
         for start in range(0, n, block_rows):
-            out[start : start + block_rows] = self(
-                noise[start : start + block_rows], energy[start : start + block_rows]
-            )
+            sl = slice(start, start + block_rows)
+            out[sl] = self(noise[sl], energy[sl], None if conditions is None else conditions[sl])
         return out
 
 

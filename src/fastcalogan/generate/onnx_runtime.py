@@ -22,10 +22,12 @@ from .. import __version__
 from ..errors import ModelError
 from ..geometry import Geometry, geometry_from_mapping
 from ..models import NoiseSpec
+from ..preprocess import ConditionsLike, FittedCondition, condition_matrix
 from ..train import EnergyRouting
 from .api import GenerateResult, write_generated
 from .config import GenerateConfig
 from .graph import (
+    CONDITIONS_INPUT,
     INPUT_NAMES,
     ONNX_FORMAT,
     OUTPUT_NAME,
@@ -97,6 +99,17 @@ class OnnxSimulator:
         self.noise = NoiseSpec.from_description(self.sidecar["noise"], str(side))
         self.ranges = [(float(a), float(b)) for a, b in self.sidecar["ranges"]]
         self.routing = EnergyRouting(self.ranges)
+        try:
+            # sidecars of models of the energy alone (and older ones) have no such input
+            spec = (self.sidecar.get("inputs") or {}).get(CONDITIONS_INPUT)
+            self.condition_names: tuple[str, ...] = tuple(spec["names"]) if spec else ()
+            self._conditions = tuple(
+                FittedCondition.from_dict(c) for c in (spec["transforms"] if spec else ())
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise ModelError(
+                f"{side}: unreadable 'conditions' input (expected names and transforms): {err}"
+            ) from err
         self.session = create_session(self.path, threads)
 
     def _verify(self, side: Path) -> None:
@@ -137,29 +150,59 @@ class OnnxSimulator:
         """Lowest and highest trained incident energy, MeV."""
         return self.routing.energy_range
 
+    def condition_values(
+        self, conditions: ConditionsLike | None, n_events: int
+    ) -> npt.NDArray[np.float64]:
+        """Conditions given by a caller, checked: ``(n_events, k)`` in the graph's order.
+
+        Raises:
+            ModelError: missing names (listed), wrong shapes, non-finite values, codes out of
+                range.
+        """
+        source = f"{self.path.name} conditions"
+        values = condition_matrix(conditions, self.condition_names, n_events, source)
+        for j, fitted in enumerate(self._conditions):
+            fitted.check(values[:, j], source)
+        return values
+
     def run(
-        self, noise: npt.ArrayLike, incident_energies: npt.ArrayLike
+        self,
+        noise: npt.ArrayLike,
+        incident_energies: npt.ArrayLike,
+        conditions: npt.ArrayLike | None = None,
     ) -> npt.NDArray[np.float32]:
-        """The graph on ``noise (B, latent)`` and energies ``(B,)`` MeV -> ``(B, n_voxels)`` MeV.
+        """The graph on ``noise (B, latent)``, energies ``(B,)`` MeV [and ``conditions
+        (B, k)``] -> ``(B, n_voxels)`` MeV.
 
         Batches above :attr:`block_rows` run block by block: the activations of a block stay
         in the CPU caches, which is faster than one pass over a large batch.
         """
         z = np.ascontiguousarray(noise, dtype=np.float32)
         e = np.ascontiguousarray(incident_energies, dtype=np.float32).reshape(-1, 1)
+        c = None
+        if self.condition_names:
+            if conditions is None:
+                raise ModelError(
+                    f"{self.path.name}: the model needs the conditions "
+                    f"{', '.join(self.condition_names)} (batch, {len(self.condition_names)})"
+                )
+            c = np.ascontiguousarray(conditions, dtype=np.float32).reshape(e.shape[0], -1)
+
+        def feed(sl: slice) -> dict[str, npt.NDArray[np.float32]]:
+            out = {INPUT_NAMES[0]: z[sl], INPUT_NAMES[1]: e[sl]}
+            if c is not None:
+                out[CONDITIONS_INPUT] = c[sl]
+            return out
+
         n, block = z.shape[0], self.block_rows
         if n <= block:
-            first: npt.NDArray[np.float32] = self.session.run(
-                [OUTPUT_NAME], {INPUT_NAMES[0]: z, INPUT_NAMES[1]: e}
-            )[0]
+            first: npt.NDArray[np.float32] = self.session.run([OUTPUT_NAME], feed(slice(0, n)))[0]
             return first
-        out = np.empty((n, self.binning.n_voxels), dtype=np.float32)
+        result = np.empty((n, self.binning.n_voxels), dtype=np.float32)
         for start in range(0, n, block):
             sl = slice(start, start + block)
-            out[sl] = self.session.run(
-                [OUTPUT_NAME], {INPUT_NAMES[0]: z[sl], INPUT_NAMES[1]: e[sl]}
-            )[0]
-        return out
+            result[sl] = self.session.run([OUTPUT_NAME], feed(sl))[0]
+        return result
 
     def simulate(
         self,
@@ -167,6 +210,7 @@ class OnnxSimulator:
         rng: np.random.Generator | int,
         batch_size: int = 10_000,
         particle: str | None = None,
+        conditions: ConditionsLike | None = None,
     ) -> npt.NDArray[np.float32]:
         """Showers at the given energies, as :meth:`Simulator.simulate` (same noise per seed).
 
@@ -176,11 +220,14 @@ class OnnxSimulator:
             batch_size: rows per onnxruntime call (and per noise draw).
             particle: another particle of the same shower type (antiprotons add their rest
                 mass to the deposit).
+            conditions: each event's conditions (:attr:`condition_names`), required when the
+                model has any, as for :meth:`Simulator.simulate`.
 
         Returns:
             Voxel energies ``(n, n_voxels)``, MeV, float32.
         """
         energies, offset, noise_gen = prepare_request(energies_mev, rng, particle, self.particle)
+        values = self.condition_values(conditions, energies.size)
         which = self.routing.route(energies)
         step = max(1, int(batch_size))
         noise = np.empty((energies.size, self.noise.width), dtype=np.float32)
@@ -192,7 +239,7 @@ class OnnxSimulator:
         out = np.empty((energies.size, self.binning.n_voxels), dtype=np.float32)
         for start in range(0, energies.size, step):
             sl = slice(start, start + step)
-            out[sl] = self.run(noise[sl], energies[sl])
+            out[sl] = self.run(noise[sl], energies[sl], values[sl] if values.shape[1] else None)
         return add_rest_mass(out, offset)
 
     def __repr__(self) -> str:

@@ -2,8 +2,10 @@
 
 A :class:`Simulator` wraps one generator, or three for a photon run split in momentum
 ranges, and routes every requested energy to the generator whose training range holds it.
-Showers are a pure function of (generator weights, preprocessing state, noise, energy);
-the noise comes from a CPU ``torch.Generator`` seeded from the caller's ``rng``.
+Showers are a pure function of (generator weights, preprocessing state, noise, energy,
+conditions); the noise comes from a CPU ``torch.Generator`` seeded from the caller's ``rng``.
+A model conditioned on more than the energy (``Simulator.condition_names``) takes the
+conditions of every event too.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import torch
 
 from ..errors import ModelError
 from ..geometry import Geometry, get_particle
+from ..preprocess import ConditionsLike
 from ..train import EnergyRouting, RunFolder, TrainedGenerator
 
 __all__ = ["Simulator"]
@@ -75,6 +78,11 @@ class Simulator:
         for m in models[1:]:
             if not m.binning.same_voxels(first.binning) or m.particle != first.particle:
                 raise ModelError("the generators of one simulator must share binning and particle")
+            if m.condition_names != first.condition_names:
+                raise ModelError(
+                    "the generators of one simulator must share their conditions, found "
+                    f"{list(first.condition_names)} and {list(m.condition_names)}"
+                )
         self.models = tuple(sorted(models, key=lambda m: m.energy_range[0]))
         self.routing = EnergyRouting([m.energy_range for m in self.models])
         self.source = source
@@ -119,6 +127,11 @@ class Simulator:
         return self.routing.energy_range
 
     @property
+    def condition_names(self) -> tuple[str, ...]:
+        """Conditions beyond the incident energy that :meth:`simulate` needs, in order."""
+        return self.models[0].condition_names
+
+    @property
     def checkpoints(self) -> tuple[Path | None, ...]:
         """The checkpoint file of each generator."""
         return tuple(m.checkpoint for m in self.models)
@@ -130,8 +143,9 @@ class Simulator:
         rng: np.random.Generator | int,
         batch_size: int = 10_000,
         particle: str | None = None,
+        conditions: ConditionsLike | None = None,
     ) -> npt.NDArray[np.float32]:
-        """Showers at the given incident energies.
+        """Showers at the given incident energies (and conditions).
 
         Args:
             energies_mev: shape ``(n,)``, MeV; kinetic energy for hadrons.
@@ -141,20 +155,27 @@ class Simulator:
             particle: particle to simulate (default the trained one); it must have the same
                 shower type. Antiprotons (and antineutrons) add their rest mass to the
                 deposit, spread in proportion to the generated voxel energies.
+            conditions: each event's conditions in physical units, required when the model
+                has any (:attr:`condition_names`): a mapping name -> values ``(n,)`` (other
+                names are ignored, so a shower file's conditions can be passed whole) or an
+                array ``(n, k)`` in the order of :attr:`condition_names`.
 
         Returns:
             Voxel energies, shape ``(n, n_voxels)``, MeV, float32, in the order asked for.
 
         Raises:
-            ModelError: an energy outside the trained range, or an incompatible particle.
+            ModelError: an energy outside the trained range, an incompatible particle, or
+                conditions missing (named), malformed or out of range.
         """
         energies, offset, noise_gen = prepare_request(energies_mev, rng, particle, self.particle)
+        values = self.models[0].preprocessor.condition_values(conditions, energies.size)
         which = self.routing.route(energies)
         out = np.zeros((energies.size, self.binning.n_voxels), dtype=np.float32)
         for k, model in enumerate(self.models):
             idx = np.flatnonzero(which == k)
             if idx.size:
-                out[idx] = model.sample(energies[idx], noise_gen, batch_size)
+                given = values[idx] if values.shape[1] else None
+                out[idx] = model.sample(energies[idx], noise_gen, batch_size, given)
         return add_rest_mass(out, offset)
 
     def __repr__(self) -> str:

@@ -1,6 +1,15 @@
 """Preprocessing: invertible transforms between MeV voxels and network inputs."""
 
-from .config import PreprocessConfig
+from .conditions import ConditionsLike, FittedCondition, condition_matrix
+from .config import ConditionTransform, PreprocessConfig
 from .transforms import Preprocessor, build_preprocessor
 
-__all__ = ["PreprocessConfig", "Preprocessor", "build_preprocessor"]
+__all__ = [
+    "ConditionTransform",
+    "ConditionsLike",
+    "FittedCondition",
+    "PreprocessConfig",
+    "Preprocessor",
+    "build_preprocessor",
+    "condition_matrix",
+]

@@ -4,7 +4,10 @@ from .html import write_report
 from .plots import (
     GENERATED_STYLE,
     REFERENCE_STYLE,
+    density,
+    plot_chi2_vs_iteration,
     plot_histograms,
+    plot_losses,
     plot_polar_layer,
     plot_ratio,
     plot_ratio_vs_energy,
@@ -14,7 +17,10 @@ from .plots import (
 __all__ = [
     "GENERATED_STYLE",
     "REFERENCE_STYLE",
+    "density",
+    "plot_chi2_vs_iteration",
     "plot_histograms",
+    "plot_losses",
     "plot_polar_layer",
     "plot_ratio",
     "plot_ratio_vs_energy",

@@ -17,7 +17,16 @@ class SelectConfig(StageConfig):
     Attributes:
         figure_of_merit: ``etot`` (total-energy histograms per energy point, the papers'
             choice) or ``etot+layers`` (adds the energy-per-layer histograms per point).
-        events_per_point: showers generated per energy point and checkpoint.
+        spectrum: ``auto`` (discrete energy points when the reference has at most 200
+            distinct incident energies, else a continuous spectrum), ``points`` or
+            ``continuous``: the reference's events are generated like the reference, event
+            by event with their energies and conditions, and E_tot / E_inc (and
+            E_layer / E_inc) are compared in ``energy_bins`` log-spaced bins of incident
+            energy.
+        energy_bins: bins of incident energy of a continuous spectrum.
+        events_per_point: showers generated per energy point and checkpoint; for a
+            continuous spectrum, the most reference events generated per bin of energy (a
+            seeded draw when a bin holds more).
         n_bins: bins of every histogram.
         window: E_tot histogram range ``[peak - a RMS, peak + b RMS]`` as ``(a, b)``, plus
             one underflow and one overflow bin so that showers outside the window count; default
@@ -30,6 +39,8 @@ class SelectConfig(StageConfig):
     """
 
     figure_of_merit: Literal["etot", "etot+layers"] = "etot"
+    spectrum: Literal["auto", "points", "continuous"] = "auto"
+    energy_bins: int = pydantic.Field(default=10, ge=1, le=100)
     events_per_point: int = pydantic.Field(default=10_000, ge=10)
     n_bins: int = pydantic.Field(default=30, ge=2, le=1000)
     window: tuple[float, float] | None = None

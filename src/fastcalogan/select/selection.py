@@ -7,12 +7,27 @@ is compared with the reference in ``n_bins`` bins over ``[peak - a RMS, peak + b
 Softw. Big Sci. 6 (2022) 7). The chi2 of all points are summed and divided by the summed NDF
 (non-empty bins); the checkpoint with the lowest total chi2/NDF wins. With the ``etot+layers``
 figure of merit the energy-per-layer histograms of every point are added to the sum.
+
+A model conditioned on more than the energy generates each point's showers with the
+conditions of the reference's events at that point (taken in file order, repeated up to
+``events_per_point``).
+
+**Continuous spectra** (more than 200 distinct incident energies, e.g. CaloGAN's uniform
+1-100 GeV or LHCb's momenta; or ``spectrum: continuous``): there are no points to generate
+at. The reference's energy range is cut into ``energy_bins`` log-spaced bins; in each bin up
+to ``events_per_point`` reference events (a seeded draw without replacement when the bin
+holds more) are generated *like the reference*, event by event with their own incident
+energies and conditions, and the distributions of E_tot / E_inc (and, with ``etot+layers``,
+of E_layer / E_inc) of the reference events and of their generated twins are compared in the
+same way. Dividing by E_inc removes the spread that the spectrum within a bin would add to
+E_tot. Each bin counts as one "point" of the table, labelled by its geometric centre.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,12 +36,19 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import torch
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 
 from .._config import config_source
 from .._fileio import PathPlan
 from .._logging import ProgressCallback
-from ..data import chi2_samples, layer_energies, read_showers, total_energy
+from ..data import (
+    Chi2Result,
+    chi2_samples,
+    layer_energies,
+    read_showers,
+    total_energy,
+    wasserstein_1d,
+)
 from ..errors import CheckpointError, ConfigError, ModelError
 from ..geometry import Geometry, get_particle
 from ..train import (
@@ -40,7 +62,7 @@ from ..train import (
     load_checkpoint,
 )
 from .config import SelectConfig
-from .plot import plot_selection
+from .plot import plot_selection, plot_selection_distance
 
 __all__ = ["SelectResult", "select_best", "selected_checkpoint"]
 
@@ -48,6 +70,8 @@ log = logging.getLogger(__name__)
 
 #: More distinct reference energies than this: not a sample of discrete energy points.
 _MAX_POINTS = 200
+#: Bins of incident energy with fewer reference events than this are left out.
+_MIN_BIN_EVENTS = 2
 
 
 @dataclass(frozen=True)
@@ -81,6 +105,24 @@ class SelectResult:
 
 
 @dataclass(frozen=True)
+class _Group:
+    """The events a checkpoint generates for one energy point, or one bin of a continuous
+    spectrum.
+
+    Attributes:
+        point: the energy point, or the bin's geometric centre (MeV).
+        energies: incident energies to generate, ``(n,)`` MeV.
+        conditions: their conditions ``(n, k)`` (``None`` for a model of the energy alone).
+        per_energy: compare E / E_inc (continuous spectra) instead of E.
+    """
+
+    point: float
+    energies: npt.NDArray[np.float64]
+    conditions: npt.NDArray[np.float64] | None
+    per_energy: bool = False
+
+
+@dataclass(frozen=True)
 class _Histogram:
     """One reference distribution and its bin edges."""
 
@@ -89,6 +131,16 @@ class _Histogram:
     layer: int | None
     reference: npt.NDArray[np.float64]
     edges: npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """The reference events in the run's range: energies ``(n,)``, showers, conditions
+    ``(n, k)`` of the model (``k = 0`` for a model of the energy alone)."""
+
+    energies: npt.NDArray[np.float64]
+    showers: npt.NDArray[Any]
+    conditions: npt.NDArray[np.float64]
 
 
 def _etot_edges(values: npt.NDArray[np.float64], window: tuple[float, float], n_bins: int) -> Any:
@@ -104,33 +156,98 @@ def _etot_edges(values: npt.NDArray[np.float64], window: tuple[float, float], n_
     return np.linspace(peak - window[0] * rms, peak + window[1] * rms, n_bins + 1)
 
 
-def _reference_histograms(
-    config: SelectConfig,
-    energies: npt.NDArray[np.float64],
-    showers: npt.NDArray[Any],
-    binning: Geometry,
-    hadron: bool,
-) -> list[_Histogram]:
-    window = config.window or ((4.0, 3.5) if hadron else (3.0, 3.0))
-    points = np.unique(energies)
+def _is_continuous(config: SelectConfig, energies: npt.NDArray[np.float64]) -> bool:
+    """Whether a reference sample is scored as a continuous spectrum (see the module doc)."""
+    if config.spectrum != "auto":
+        return config.spectrum == "continuous"
+    return int(np.unique(energies).size) > _MAX_POINTS
+
+
+def _energy_bin_edges(energies: npt.NDArray[np.float64], n_bins: int) -> npt.NDArray[np.float64]:
+    """``n_bins`` log-spaced bins from the lowest to the highest energy, ``(n_bins + 1,)`` MeV.
+
+    >>> _energy_bin_edges(np.array([1000.0, 5000.0, 100000.0]), 2).round(6).tolist()
+    [1000.0, 10000.0, 100000.0]
+    """
+    lo, hi = float(energies.min()), float(energies.max())
+    if hi <= lo:
+        return np.array([lo, hi])
+    return np.geomspace(lo, hi, n_bins + 1)
+
+
+def _point_groups(config: SelectConfig, ref: _Reference) -> list[tuple[_Group, npt.NDArray[Any]]]:
+    """One group per discrete energy point, with the reference rows of the point."""
+    points = np.unique(ref.energies)
     if points.size > _MAX_POINTS:
         raise ModelError(
-            f"the reference has {points.size} distinct incident energies; selection needs "
-            f"discrete energy points (at most {_MAX_POINTS})"
+            f"the reference has {points.size} distinct incident energies; selection by energy "
+            f"points needs at most {_MAX_POINTS} (use spectrum: continuous)"
+        )
+    groups = []
+    for point in points.tolist():
+        rows = np.flatnonzero(ref.energies == point)
+        conditions = None
+        if ref.conditions.shape[1]:
+            # the reference's conditions at this point, in file order, repeated
+            conditions = ref.conditions[rows[np.arange(config.events_per_point) % rows.size]]
+        groups.append((_Group(point, np.full(config.events_per_point, point), conditions), rows))
+    return groups
+
+
+def _bin_groups(config: SelectConfig, ref: _Reference) -> list[tuple[_Group, npt.NDArray[Any]]]:
+    """One group per log-spaced bin of incident energy: the reference's events themselves
+    (at most ``events_per_point``, a seeded draw), to be generated like the reference."""
+    edges = _energy_bin_edges(ref.energies, config.energy_bins)
+    which = np.clip(np.searchsorted(edges, ref.energies, side="right") - 1, 0, edges.size - 2)
+    draw = np.random.default_rng(config.seed)
+    groups = []
+    for b in range(edges.size - 1):
+        rows = np.flatnonzero(which == b)
+        if rows.size < _MIN_BIN_EVENTS:
+            continue
+        if rows.size > config.events_per_point:
+            rows = np.sort(draw.choice(rows, config.events_per_point, replace=False))
+        conditions = ref.conditions[rows] if ref.conditions.shape[1] else None
+        centre = float(np.sqrt(edges[b] * edges[b + 1]))
+        groups.append((_Group(centre, ref.energies[rows], conditions, per_energy=True), rows))
+    return groups
+
+
+def _observables(
+    showers: npt.NDArray[Any], group: _Group, binning: Geometry, layer: int | None
+) -> npt.NDArray[np.float64]:
+    """E_tot (or one layer's energy) per shower, divided by E_inc for continuous spectra."""
+    if layer is None:
+        values = total_energy(showers)
+    else:
+        values = layer_energies(showers, binning)[:, binning.layer_position(layer)]
+    return values / group.energies if group.per_energy else values
+
+
+def _reference_histograms(
+    config: SelectConfig, ref: _Reference, binning: Geometry, hadron: bool
+) -> tuple[list[_Group], list[_Histogram]]:
+    window = config.window or ((4.0, 3.5) if hadron else (3.0, 3.0))
+    continuous = _is_continuous(config, ref.energies)
+    pairs = _bin_groups(config, ref) if continuous else _point_groups(config, ref)
+    if not pairs:
+        raise ModelError(
+            f"no bin of incident energy holds {_MIN_BIN_EVENTS} reference events or more"
         )
     hists = []
-    for point in points.tolist():
-        sel = showers[energies == point]
-        etot = total_energy(sel)
+    for group, rows in pairs:
+        point = group.point
+        sel = ref.showers[rows]
+        # in a bin, each reference event is compared with its generated twin
+        etot = _observables(sel, group, binning, None) if continuous else total_energy(sel)
         hists.append(
             _Histogram(
                 f"E={point:.10g}", point, None, etot, _etot_edges(etot, window, config.n_bins)
             )
         )
         if config.figure_of_merit == "etot+layers":
-            per_layer = layer_energies(sel, binning)
-            for j, layer_id in enumerate(binning.layer_ids):
-                values = per_layer[:, j]
+            for layer_id in binning.layer_ids:
+                values = _observables(sel, group, binning, layer_id)
                 lo, hi = np.quantile(values, config.layer_quantiles)
                 if hi <= lo:
                     continue
@@ -143,32 +260,50 @@ def _reference_histograms(
                         np.linspace(lo, hi, config.n_bins + 1),
                     )
                 )
-    return hists
+    return [group for group, _ in pairs], hists
 
 
 def _score(
-    model: TrainedGenerator, hists: list[_Histogram], config: SelectConfig
+    model: TrainedGenerator, groups: list[_Group], hists: list[_Histogram], config: SelectConfig
 ) -> tuple[PointScore, ...]:
-    """chi2 and NDF per energy point of one checkpoint, in increasing energy."""
+    """chi2, NDF, sample sizes and the E_tot/E_inc Wasserstein distance per energy point (or
+    bin) of one checkpoint, in increasing energy."""
     gen = torch.Generator().manual_seed(config.seed)
-    per_point: dict[float, tuple[float, int]] = {}
+    by_point = {g.point: g for g in groups}
+    per_point: dict[float, list[Chi2Result]] = {}
+    distance: dict[float, float] = {}
     generated: dict[float, npt.NDArray[np.float32]] = {}
     for h in hists:
+        group = by_point[h.point]
         if h.point not in generated:
-            energies = np.full(config.events_per_point, h.point)
-            generated[h.point] = model.sample(energies, gen, config.batch_size)
-        showers = generated[h.point]
-        if h.layer is None:
-            values = total_energy(showers)
-        else:
-            values = layer_energies(showers, model.binning)[
-                :, model.binning.layer_position(h.layer)
-            ]
+            generated[h.point] = model.sample(
+                group.energies, gen, config.batch_size, group.conditions
+            )
+        values = _observables(generated[h.point], group, model.binning, h.layer)
         # under/overflow bins: a checkpoint that misses the window gets a large, finite chi2
-        res = chi2_samples(h.reference, values, h.edges, overflow=True)
-        chi2, ndf = per_point.get(h.point, (0.0, 0))
-        per_point[h.point] = (chi2 + res.chi2, ndf + res.ndf)
-    return tuple(PointScore(e, c, n) for e, (c, n) in sorted(per_point.items()))
+        per_point.setdefault(h.point, []).append(
+            chi2_samples(h.reference, values, h.edges, overflow=True)
+        )
+        if h.layer is None:
+            # the unbinned companion, on the response scale whatever the spectrum
+            scale = 1.0 if group.per_energy else h.point
+            distance[h.point] = wasserstein_1d(h.reference / scale, values / scale)
+    return tuple(
+        PointScore(
+            e,
+            sum(r.chi2 for r in results),
+            sum(r.ndf for r in results),
+            sum(r.n_reference for r in results),
+            sum(r.n_generated for r in results),
+            distance.get(e, float("nan")),
+        )
+        for e, results in sorted(per_point.items())
+    )
+
+
+def _rank(value: float) -> float:
+    """A sort key that puts NaN last."""
+    return value if math.isfinite(value) else math.inf
 
 
 def _ratio(chi2: float, ndf: int) -> float:
@@ -223,14 +358,29 @@ def _select_one(
     chosen = [p for p in chosen if p not in {s for s, _ in skipped}]
     ref_path = _reference_path(reference_path, run, latest)
     model = TrainedGenerator.from_checkpoint(latest, config.device)
-    ref = read_showers(ref_path, binning=model.binning)
+    data = read_showers(ref_path, binning=model.binning)
+    conditions = model.preprocessor.conditions_of(data, str(ref_path))
     lo, hi = model.energy_range
-    energies = np.asarray(ref.incident_energies, dtype=np.float64)
+    energies = np.asarray(data.incident_energies, dtype=np.float64)
     keep = (energies >= lo * (1 - 1e-9)) & (energies <= hi * (1 + 1e-9))
     if not keep.any():
         raise ModelError(f"{ref_path}: no reference events in the run's range {lo:g}-{hi:g} MeV")
+    ref = _Reference(energies[keep], data.showers[keep], conditions[keep])
     hadron = get_particle(model.particle).shower == "hadron"
-    hists = _reference_histograms(config, energies[keep], ref.showers[keep], model.binning, hadron)
+    groups, hists = _reference_histograms(config, ref, model.binning, hadron)
+    continuous = groups[0].per_energy
+    if continuous:
+        edges = _energy_bin_edges(ref.energies, config.energy_bins)
+        log.info(
+            "%s: continuous spectrum (%d distinct energies): E_tot/E_inc in %d log-spaced bins "
+            "of %g-%g MeV, up to %d reference events per bin generated like the reference",
+            ref_path,
+            np.unique(ref.energies).size,
+            config.energy_bins,
+            edges[0],
+            edges[-1],
+            config.events_per_point,
+        )
     log.info("selecting among %d checkpoints of %s against %s", len(chosen), run.path, ref_path)
 
     rows: list[SelectionRow] = []
@@ -240,7 +390,7 @@ def _select_one(
         except CheckpointError as err:
             skip(path, err)
             continue
-        points = _score(model, hists, config)
+        points = _score(model, groups, hists, config)
         rows.append(
             SelectionRow(
                 iteration=checkpoint_iteration(path),
@@ -252,20 +402,27 @@ def _select_one(
         )
         if progress is not None:
             progress(i + 1, len(chosen))
-    best = min(rows, key=lambda r: (r.chi2_ndf, r.iteration))
+    # equal chi2/NDF happens at the ceiling (every point saturated): the distance still ranks
+    best = min(rows, key=lambda r: (r.chi2_ndf, _rank(r.wasserstein), r.iteration))
 
-    summary = {
+    summary: dict[str, Any] = {
         "config": config.model_dump(mode="json"),
         "reference": str(ref_path),
         "best": best.to_record(),
         "skipped": [{"checkpoint": run.relative(p), "reason": r} for p, r in skipped],
     }
+    if continuous:
+        summary["spectrum"] = {
+            "kind": "continuous",
+            "observable": "E/E_inc",
+            "energy_bin_edges": _energy_bin_edges(ref.energies, config.energy_bins).tolist(),
+            "bin_centres": [g.point for g in groups],
+            "events_per_bin": [int(g.energies.size) for g in groups],
+        }
     best_record = BestCheckpoint.of_row(best, config.figure_of_merit)
     table_path = writer.write_selection(rows, summary, best_record)
-    fig = Figure(figsize=(7, 4.5), layout="constrained")
-    _plot_rows(
-        fig.add_subplot(), rows, best.iteration, f"{run.path.name}: {config.figure_of_merit}"
-    )
+    fig = Figure(figsize=(7, 6.5), layout="constrained")
+    _plot_rows(fig, rows, best.iteration, f"{run.path.name}: {config.figure_of_merit}")
     plot_path = writer.save_figure(fig)
     return SelectResult(
         best_checkpoint=run.path / best.checkpoint,
@@ -280,22 +437,40 @@ def _select_one(
     )
 
 
-def _plot_rows(ax: Any, rows: list[SelectionRow], best_iteration: int, title: str) -> None:
+def _plot_rows(
+    fig: Figure | SubFigure, rows: list[SelectionRow], best_iteration: int, title: str
+) -> None:
+    """chi2/NDF with its ceiling above, the Wasserstein companion below."""
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
     labels = [p.label for p in rows[0].points]
-    per_point = {
-        label: [
-            next((p.chi2_ndf for p in r.points if p.label == label), float("nan")) for r in rows
-        ]
-        for label in labels
-    }
+    iterations = [r.iteration for r in rows]
+
+    def per_point(value: Any) -> dict[str, list[float]]:
+        return {
+            label: [
+                next((value(p) for p in r.points if p.label == label), float("nan")) for r in rows
+            ]
+            for label in labels
+        }
+
     plot_selection(
-        ax,
-        [r.iteration for r in rows],
+        top,
+        iterations,
         [r.chi2_ndf for r in rows],
-        per_point,
+        per_point(lambda p: p.chi2_ndf),
         best_iteration,
         title,
+        ceiling=[r.ceiling for r in rows],
     )
+    top.set_xlabel("")
+    if any(math.isfinite(r.wasserstein) for r in rows):
+        plot_selection_distance(
+            bottom,
+            iterations,
+            [r.wasserstein for r in rows],
+            per_point(lambda p: p.wasserstein),
+            best_iteration,
+        )
 
 
 def _path_plan(
@@ -332,6 +507,9 @@ def select_best(
 ) -> SelectResult:
     """Score every checkpoint of a run by chi2/NDF and choose the lowest.
 
+    Discrete energy points are scored point by point; a continuous spectrum in log-spaced
+    bins of incident energy, its events generated like the reference (see the module doc).
+
     Args:
         config: selection settings.
         run_dir: a training run folder (split runs: the folder holding ``range-k/``).
@@ -344,7 +522,9 @@ def select_best(
 
     Raises:
         CheckpointError: no checkpoints, or the reference file is gone.
-        ModelError: the reference has no discrete energy points in the run's range.
+        ModelError: the reference has no events in the run's range, or more than 200
+            distinct energies with ``spectrum: points``.
+        DataFormatError: the reference lacks the model's conditions.
     """
     run = RunFolder.open(run_dir)
     ref = Path(reference_path) if reference_path is not None else None
@@ -378,11 +558,11 @@ def select_best(
             "chi2_ndf": _ratio(chi2_sum, ndf_sum),
         }
         table_path = writer.write_selection(all_rows, summary)
-        fig = Figure(figsize=(7 * len(parts), 4.5), layout="constrained")
-        axes = fig.subplots(1, len(parts))
-        for ax, sub, res in zip(np.atleast_1d(axes), parts, results, strict=True):
+        fig = Figure(figsize=(7 * len(parts), 6.5), layout="constrained")
+        panels = fig.subfigures(1, len(parts), squeeze=False)[0]
+        for panel, sub, res in zip(panels, parts, results, strict=True):
             title = f"{sub.path.name}: {config.figure_of_merit}"
-            _plot_rows(ax, list(res.rows), res.best_iteration, title)
+            _plot_rows(panel, list(res.rows), res.best_iteration, title)
         plot_path = writer.save_figure(fig)
     return SelectResult(
         best_checkpoint=results[0].best_checkpoint,

@@ -30,7 +30,7 @@ from .. import __version__
 from .._config import config_source
 from .._fileio import PathPlan, check_free_space, format_size
 from .._logging import log_to_file
-from .._provenance import git_hash
+from .._provenance import file_sha256, git_hash, host, library_versions
 from ..data import ShowerData, geometry_label_mismatch, geometry_of_file, read_showers
 from ..errors import (
     CheckpointError,
@@ -93,13 +93,19 @@ class TrainResult:
 # ----- inputs --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Inputs:
-    """The shower file of a call and what it describes (shared by the ranges of a split)."""
+    """The shower file of a call and what it describes (shared by the ranges of a split).
+
+    ``conditions`` holds the file's columns of the configured conditions, ``(n_events, k)``
+    in label order (``k = 0`` for a model conditioned on the energy alone).
+    """
 
     data: ShowerData
     binning: Geometry
     particle: str
     eta: tuple[float, float]
     data_path: Path
+    conditions: npt.NDArray[np.float64]
+    data_sha256: str | None = None
 
 
 def _read_inputs(config: TrainConfig, path: Path) -> _Inputs:
@@ -130,7 +136,30 @@ def _read_inputs(config: TrainConfig, path: Path) -> _Inputs:
                 "allow_geometry_mismatch=true) to train with it anyway"
             )
     binning = binning.relabel(particle=particle, eta=eta)
-    return _Inputs(data, binning, particle, eta, path)
+    assert config.preprocess is not None  # filled in by TrainConfig.resolved()
+    # the configured conditions must be in the file: one line naming the missing ones
+    conditions = build_preprocessor(config.preprocess).conditions_of(data, str(path))
+    unused = [name for name in data.condition_names if name not in config.preprocess.conditions]
+    if unused:
+        log.info("%s: conditions not used by preprocess.conditions: %s", path, ", ".join(unused))
+    return _Inputs(data, binning, particle, eta, path, conditions, file_sha256(path))
+
+
+def _device_name(device: torch.device) -> str:
+    """``cpu``, or ``cuda:0 (NVIDIA H200)``: what run.json records as the training device."""
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return str(device)
+
+
+def _environment(inputs: _Inputs, device: torch.device) -> dict[str, Any]:
+    """The provenance fields of run.json beside the package version and git commit."""
+    return {
+        "data_sha256": inputs.data_sha256,
+        "versions": library_versions(),
+        "device": _device_name(device),
+        "host": host(),
+    }
 
 
 def _check_batch_size(config: TrainConfig, n_events: int, inputs: _Inputs) -> None:
@@ -228,9 +257,10 @@ def _check_resume(
     for key in _ARCHITECTURE_FIELDS:
         old, new = saved.get(key), current.get(key)
         if key == "preprocess" and isinstance(old, dict) and isinstance(new, dict):
-            # the fitted energy range is stored in the preprocessing state, not the config
-            old = {k: v for k, v in old.items() if v is not None}
-            new = {k: v for k, v in new.items() if v is not None}
+            # the fitted energy range is stored in the preprocessing state, not the config;
+            # runs from before conditions existed have no `conditions` (= none)
+            old = {k: v for k, v in old.items() if v is not None and v != {}}
+            new = {k: v for k, v in new.items() if v is not None and v != {}}
         if old != new:
             (name, new, old), *more = _differences(key, new, old)
             also = f" (also {', '.join(m[0] for m in more)})" if more else ""
@@ -252,18 +282,21 @@ def _check_resume(
 
 
 # ----- one model -----------------------------------------------------------------------------
-def _events(config: TrainConfig, inputs: _Inputs) -> tuple[npt.NDArray[np.float64], Any]:
-    """The incident energies (N,) and showers (N, n_voxels) in the config's energy range."""
+def _events(
+    config: TrainConfig, inputs: _Inputs
+) -> tuple[npt.NDArray[np.float64], Any, npt.NDArray[np.float64]]:
+    """Incident energies (N,), showers (N, n_voxels) and conditions (N, k) in the config's
+    energy range."""
     energies = np.asarray(inputs.data.incident_energies, dtype=np.float64)
-    showers = inputs.data.showers
+    showers, conditions = inputs.data.showers, inputs.conditions
     if config.energy_range is not None:
         keep = _in_range(energies, *config.energy_range)
-        energies, showers = energies[keep], showers[keep]
+        energies, showers, conditions = energies[keep], showers[keep], conditions[keep]
     if energies.size == 0:
         raise DataFormatError(
             f"{inputs.data_path}: no events with incident energy in {config.energy_range} MeV"
         )
-    return energies, showers
+    return energies, showers, conditions
 
 
 def _injection(
@@ -352,11 +385,11 @@ class _Trainer:
     def __init__(self, config: TrainConfig, inputs: _Inputs, writer: RunWriter) -> None:
         self.config, self.inputs, self.writer = config, inputs, writer
         self.family = config.model_family
-        energies, showers = _events(config, inputs)
+        energies, showers, conditions = _events(config, inputs)
         _check_batch_size(config, energies.size, inputs)
         state, source = self._previous_state(writer.folder.checkpoints())
-        self._set_up_model(state, source, energies, showers)
-        x, label = self.preprocessor.transform(energies, showers)
+        self._set_up_model(state, source, energies, showers, conditions)
+        x, label = self.preprocessor.transform(energies, showers, self._conditions(conditions))
         self.schedule, point_rank = _injection(config, energies)
         device = resolve_device(config.device)
         self.objective = self.family.build_objective(
@@ -421,8 +454,17 @@ class _Trainer:
             f"({len(bad)} damaged; the newest: {first}); move them away to start afresh"
         )
 
+    def _conditions(self, conditions: npt.NDArray[np.float64]) -> npt.NDArray[np.float64] | None:
+        """The conditions as the preprocessing takes them (``None`` without any)."""
+        return conditions if self.preprocessor.condition_names else None
+
     def _set_up_model(
-        self, state: dict[str, Any] | None, path: Path | None, energies: Any, showers: Any
+        self,
+        state: dict[str, Any] | None,
+        path: Path | None,
+        energies: Any,
+        showers: Any,
+        conditions: npt.NDArray[np.float64],
     ) -> None:
         """Preprocessing, architecture and shape: the checkpoint's, or fitted and configured."""
         if state is not None:
@@ -433,7 +475,7 @@ class _Trainer:
         else:
             assert self.config.preprocess is not None
             self.preprocessor = build_preprocessor(self.config.preprocess).fit(
-                energies, showers, self.inputs.binning
+                energies, showers, self.inputs.binning, conditions if conditions.size else None
             )
             self.model_config = self.config.architecture()
         self.shape = model_shape(self.preprocessor, self.inputs.binning)
@@ -456,6 +498,14 @@ class _Trainer:
             self.writer.write_preprocess(self.preprocessor)
             self.writer.write_binning(self.inputs.binning)
         self.writer.write_config(self.config.model_dump(mode="json"))
+        previous = None if fresh else self.writer.folder.info()
+        if previous is not None and previous.data_sha256 not in (None, self.inputs.data_sha256):
+            log.warning(
+                "%s: the training data changed since the run started (SHA-256 %s, was %s)",
+                self.inputs.data_path,
+                self.inputs.data_sha256,
+                previous.data_sha256,
+            )
         self.writer.write_info(
             RunInfo(
                 data=str(self.inputs.data_path),
@@ -463,10 +513,11 @@ class _Trainer:
                 eta=self.inputs.eta,
                 binning=self.inputs.binning.name,
                 family=self.family.name,
-                energy_points=self.schedule.order,
+                energy_points=self._energy_points(),
                 energy_range=self.preprocessor.energy_range,
                 fastcalogan_version=__version__,
                 git_hash=git_hash(),
+                **_environment(self.inputs, resolve_device(self.config.device)),
             )
         )
 
@@ -485,11 +536,17 @@ class _Trainer:
             "particle": inputs.particle,
             "eta": list(inputs.eta),
             "energy_range": list(self.preprocessor.energy_range),
-            "energy_points": list(self.schedule.order),
+            "energy_points": list(self._energy_points()),
             "data_path": str(inputs.data_path),
             "fastcalogan_version": __version__,
             "git_hash": git_hash(),
         }
+
+    def _energy_points(self) -> tuple[float, ...]:
+        """The discrete energy points of the sample; none for a continuous spectrum (whose
+        every event has its own energy: a CaloGAN sample would store 100k numbers)."""
+        order = self.schedule.order
+        return order if len(order) <= _MAX_INJECTION_POINTS else ()
 
     def _state(self, iteration: int) -> dict[str, Any]:
         return {
@@ -610,6 +667,8 @@ def _train_split(
             binning=inputs.binning.name,
             family=config.family,
             fastcalogan_version=__version__,
+            git_hash=git_hash(),
+            **_environment(inputs, resolve_device(config.device)),
         )
     )
     last, new, secs = 0, 0, 0.0

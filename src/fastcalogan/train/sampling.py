@@ -1,8 +1,8 @@
 """Load a sampling network and its preprocessing from a checkpoint and produce showers.
 
 This sits in ``train`` so that both checkpoint selection and the generation API use it.
-Generation is a pure function of (generator weights, preprocessing state, noise, condition):
-:func:`showers_from_noise`.
+Generation is a pure function of (generator weights, preprocessing state, noise, incident
+energy, conditions): :func:`showers_from_noise`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from torch import nn
 from ..errors import CheckpointError, ModelError
 from ..geometry import Geometry, geometry_from_mapping
 from ..models import ModelShape, NoiseSpec, get_family, get_preset
-from ..preprocess import Preprocessor
+from ..preprocess import ConditionsLike, FittedCondition, Preprocessor
 from .checkpoint import load_checkpoint
 
 __all__ = [
@@ -47,6 +47,7 @@ def showers_from_noise(
     preprocessor: Preprocessor,
     noise: torch.Tensor,
     incident_energies: torch.Tensor,
+    conditions: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Sampling-network output for ``noise`` at ``incident_energies``, back in MeV voxels.
 
@@ -55,12 +56,14 @@ def showers_from_noise(
         preprocessor: the fitted preprocessing of the training run.
         noise: shape ``(batch, latent_dim)``.
         incident_energies: shape ``(batch,)``, MeV (kinetic energy for hadrons).
+        conditions: shape ``(batch, k)``, the preprocessing's conditions
+            (``preprocessor.condition_names``) in physical units; ``None`` without.
 
     Returns:
         Voxel energies, shape ``(batch, n_voxels)``, MeV.
     """
     energies = incident_energies.to(noise.device)
-    label = preprocessor.label_torch(energies)
+    label = preprocessor.label_torch(energies, conditions)
     return preprocessor.inverse_torch(generator(noise, label), energies)
 
 
@@ -153,7 +156,9 @@ class TrainedGenerator:
     ) -> TrainedGenerator:
         """A preset's sampling network with its seeded initial weights, on the CPU, eval mode.
 
-        For benchmarks and tests: speed and export do not depend on the weights' values.
+        For benchmarks and tests: speed and export do not depend on the weights' values. A
+        preset's conditions get offset 0 and scale 1
+        (:meth:`~fastcalogan.preprocess.FittedCondition.unit`).
         """
         recipe = get_preset(preset)
         family = get_family(recipe.family)
@@ -162,6 +167,7 @@ class TrainedGenerator:
             float(energy_range[0]),
             float(energy_range[1]),
             binning.layer_sizes,
+            [FittedCondition.unit(n, s) for n, s in recipe.preprocess.conditions.items()],
         )
         sampler = family.build_sampler(recipe.model, model_shape(pre, binning), seed)
         return cls(
@@ -187,11 +193,17 @@ class TrainedGenerator:
         """Incident-energy range of the training data, MeV."""
         return self.preprocessor.energy_range
 
+    @property
+    def condition_names(self) -> tuple[str, ...]:
+        """Conditions beyond the incident energy the model needs (empty: the energy alone)."""
+        return self.preprocessor.condition_names
+
     def sample(
         self,
         incident_energies: npt.ArrayLike,
         generator: torch.Generator,
         batch_size: int = 10_000,
+        conditions: ConditionsLike | None = None,
     ) -> npt.NDArray[np.float32]:
         """Showers at the given energies, noise drawn from ``generator`` batch by batch.
 
@@ -199,11 +211,18 @@ class TrainedGenerator:
             incident_energies: shape ``(n,)``, MeV, inside :attr:`energy_range`.
             generator: CPU torch generator the noise comes from.
             batch_size: events per forward pass.
+            conditions: the events' conditions in physical units, required when the model
+                has any (:attr:`condition_names`): a mapping name -> ``(n,)`` (other names
+                are ignored) or an array ``(n, k)`` in the order of :attr:`condition_names`.
 
         Returns:
             Voxel energies, shape ``(n, n_voxels)``, MeV, float32.
+
+        Raises:
+            ModelError: conditions missing (named) or malformed.
         """
         energies = np.asarray(incident_energies, dtype=np.float64).reshape(-1)
+        values = self.preprocessor.condition_values(conditions, energies.size)
         out = np.empty((energies.size, self.binning.n_voxels), dtype=np.float32)
         step = max(1, int(batch_size))
         noise = self.noise
@@ -211,8 +230,15 @@ class TrainedGenerator:
             for start in range(0, energies.size, step):
                 e = torch.as_tensor(energies[start : start + step], dtype=torch.float32)
                 z = noise.sample(e.shape[0], generator, self.device)
+                c = (
+                    torch.as_tensor(values[start : start + step], dtype=torch.float32).to(
+                        self.device
+                    )
+                    if values.shape[1]
+                    else None
+                )
                 showers = showers_from_noise(
-                    self.generator, self.preprocessor, z, e.to(self.device)
+                    self.generator, self.preprocessor, z, e.to(self.device), c
                 )
                 out[start : start + e.shape[0]] = showers.cpu().numpy()
         return out
