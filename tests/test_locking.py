@@ -58,7 +58,7 @@ def test_a_second_training_process_is_refused_naming_the_first(
     config = tmp_path / "train.yaml"
     config.write_text(yaml.safe_dump({"iterations": 2, "batch_size": 16, "device": "cpu"}))
     res = CliRunner().invoke(
-        cli, ["train", str(config), "--data", str(tiny_file), "--run-dir", str(run)]
+        cli, ["train", str(config), "--data", str(tiny_file), "-o", str(run)]
     )
     assert res.exit_code == 2, res.output
     lines = res.output.strip().splitlines()
@@ -67,7 +67,7 @@ def test_a_second_training_process_is_refused_naming_the_first(
         f"error: {run}: a training into this run folder is in progress in pid {first.pid} on "
         f"host {socket.gethostname()} ("
     )
-    assert lines[0].endswith("; wait for it to end, or train into another --run-dir")
+    assert lines[0].endswith("; wait for it to end, or train into another -o folder")
     # the refused process wrote nothing
     assert sorted(p.name for p in run.iterdir()) == [".training.lock", ".training.lock.json"]
     holder_record = lock_holder(run, "training")
@@ -109,7 +109,7 @@ def test_a_second_campaign_run_is_refused(
     spec.write_text("name: c\nparticles: [photon]\neta: [[0.2, 0.25]]\n")
     folder = tmp_path / "out"
     first = holder(folder, "campaign")
-    res = CliRunner().invoke(cli, ["campaign", "run", str(spec), "--dir", str(folder)])
+    res = CliRunner().invoke(cli, ["campaign", "run", str(spec), "-o", str(folder)])
     assert res.exit_code == 2, res.output
     lines = res.output.strip().splitlines()
     assert len(lines) == 1, res.output

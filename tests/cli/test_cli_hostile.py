@@ -185,7 +185,7 @@ def test_a_full_disk_is_one_line_naming_the_output(
     config.write_text(
         yaml.safe_dump({**yaml.safe_load((run / "config.yaml").read_text()), "iterations": 4})
     )
-    line = _final_error(["train", str(config), "--data", str(tiny_file), "--run-dir", str(run)])
+    line = _final_error(["train", str(config), "--data", str(tiny_file), "-o", str(run)])
     assert line == f"error: {checkpoint_path(run, 4)}: No space left on device"
     assert not [p for p in tmp_path.rglob("*.tmp")]
 
@@ -220,7 +220,7 @@ def test_a_batch_of_a_billion_is_refused_at_once(tmp_path: Path, tiny_file: Path
     config = tmp_path / "t.yaml"
     config.write_text("batch_size: 1000000000\ndevice: cpu\n")
     line = _error(
-        ["train", str(config), "--data", str(tiny_file), "--run-dir", str(tmp_path / "r")]
+        ["train", str(config), "--data", str(tiny_file), "-o", str(tmp_path / "r")]
     )
     assert line.endswith(
         "batch_size: 1000000000 is larger than the 128 training events of "
@@ -233,7 +233,7 @@ def test_iterations_that_cannot_fit_on_the_disk(tmp_path: Path, tiny_file: Path)
     config = tmp_path / "t.yaml"
     config.write_text("iterations: 100000000000000000000000\ndevice: cpu\nbatch_size: 16\n")
     line = _error(
-        ["train", str(config), "--data", str(tiny_file), "--run-dir", str(tmp_path / "r")]
+        ["train", str(config), "--data", str(tiny_file), "-o", str(tmp_path / "r")]
     )
     assert "not enough free space for the checkpoints" in line
     assert not (tmp_path / "r").exists()
@@ -241,7 +241,7 @@ def test_iterations_that_cannot_fit_on_the_disk(tmp_path: Path, tiny_file: Path)
 
 def test_schema_versions_and_duplicate_keys_are_refused(tmp_path: Path, tiny_file: Path) -> None:
     config = tmp_path / "t.yaml"
-    args = ["train", str(config), "--data", str(tiny_file), "--run-dir", str(tmp_path / "r")]
+    args = ["train", str(config), "--data", str(tiny_file), "-o", str(tmp_path / "r")]
     config.write_text("schema_version: 99\n")
     assert _error(args) == (
         f"error: {config}: schema_version: this fastcalogan reads schema_version 1, a newer one "
@@ -313,7 +313,7 @@ def test_a_binning_for_another_slice_or_particle_does_not_train_silently(
     )
     config = tmp_path / "t.yaml"
     config.write_text(f"binning: {other}\nbatch_size: 16\ndevice: cpu\niterations: 1\n")
-    args = ["train", str(config), "--data", str(showers), "--run-dir", str(tmp_path / "r")]
+    args = ["train", str(config), "--data", str(showers), "-o", str(tmp_path / "r")]
     assert _error(args) == (
         f"error: binning: {other} is for |eta| 1.50-2.00, but the showers are at |eta| "
         f"0.20-0.25 ({showers}); use the binning of these showers, or set "
@@ -328,7 +328,7 @@ def test_a_binning_for_another_slice_or_particle_does_not_train_silently(
 def test_set_errors_name_the_override(tmp_path: Path, tiny_file: Path) -> None:
     config = tmp_path / "t.yaml"
     config.write_text("batch_size: 16\n")
-    args = ["train", str(config), "--data", str(tiny_file), "--run-dir", str(tmp_path / "r")]
+    args = ["train", str(config), "--data", str(tiny_file), "-o", str(tmp_path / "r")]
     assert _error([*args, "--set", "iterations=abc"]) == (
         "error: --set iterations: Input should be a valid integer, unable to parse string as an "
         "integer (found 'abc')"
@@ -338,7 +338,7 @@ def test_set_errors_name_the_override(tmp_path: Path, tiny_file: Path) -> None:
 def test_cross_field_errors_name_the_fields_not_the_root(tmp_path: Path, tiny_file: Path) -> None:
     config = tmp_path / "t.yaml"
     config.write_text("eta: [0.5, 0.2]\npreset: vae-mlp\n")
-    args = ["train", str(config), "--data", str(tiny_file), "--run-dir", str(tmp_path / "r")]
+    args = ["train", str(config), "--data", str(tiny_file), "-o", str(tmp_path / "r")]
     line = _error(args)
     assert line == f"error: {config}: eta must satisfy 0 <= min < max, found (0.5, 0.2)"
     line = _error([*args, "--set", "eta=[0.1,0.2]", "--set", "family=wgan-gp-mlp"])
@@ -365,8 +365,8 @@ def test_usage_errors_are_one_line_with_the_hint(tmp_path: Path) -> None:
         f"error: Invalid value for 'RUN_DIR': Directory '{missing}' does not exist. "
         "(see 'fastcalogan select -h')"
     )
-    assert _error(["generate", str(tmp_path), "-o", "x.h5"]) == (
-        "error: Missing option '--energies'. (see 'fastcalogan generate -h')"
+    assert _error(["generate", str(tmp_path), "-o", "x.h5", "--energies"]) == (
+        "error: Option '--energies' requires an argument. (see 'fastcalogan generate -h')"
     )
     assert _error(["trian"]).startswith("error: No such command 'trian'.")
 
@@ -374,14 +374,15 @@ def test_usage_errors_are_one_line_with_the_hint(tmp_path: Path) -> None:
 def test_outputs_are_checked_before_the_work(
     tmp_path: Path, tiny_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import fastcalogan.cli.evaluate as cli_evaluate
+    import fastcalogan.evaluate as evaluate_stage
     import fastcalogan.simulate.api as simulate_api
 
     def no_work(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("the work started before the output was checked")
 
-    monkeypatch.setattr(cli_evaluate, "evaluate", no_work)
-    monkeypatch.setattr(simulate_api, "simulate_voxels", no_work)
+    monkeypatch.setattr(evaluate_stage, "evaluate", no_work)
+    monkeypatch.setattr(simulate_api, "simulate_showers", no_work)
+    monkeypatch.setattr(simulate_api, "simulate_hits", no_work)
     a_file = tmp_path / "report"
     a_file.write_text("")
     line = _error(
@@ -420,7 +421,7 @@ def test_a_campaign_file_is_not_its_stored_copy(tmp_path: Path) -> None:
     spec = folder / "campaign.json"
     spec.write_text('{"name": "c", "particles": ["photon"], "eta": [[0.2, 0.25]]}')
     before = spec.read_text()
-    line = _error(["campaign", "run", str(spec), "--dir", str(folder)])
+    line = _error(["campaign", "run", str(spec), "-o", str(folder)])
     assert line == (
         f"error: {folder.resolve()}/campaign.json: the stored campaign would overwrite the "
         f"campaign file {spec}"
@@ -454,7 +455,7 @@ def test_further_messages_name_the_point(tmp_path: Path, run: Path, tiny_file: P
         )
     bad = tmp_path / "bad.yaml"
     bad.write_text("iterations: [1, 2\n")
-    assert _error(["train", str(bad), "--data", str(tiny_file), "--run-dir", str(run)]) == (
+    assert _error(["train", str(bad), "--data", str(tiny_file), "-o", str(run)]) == (
         f"error: {bad}: not valid YAML at line 2, column 1: while parsing a flow sequence "
         "expected ',' or ']', but got '<stream end>'"
     )
@@ -464,7 +465,7 @@ def test_further_messages_name_the_point(tmp_path: Path, run: Path, tiny_file: P
             str(run / "config.yaml"),
             "--data",
             str(tiny_file),
-            "--run-dir",
+            "-o",
             str(run),
             "--set",
             "model.latent_dim=7",

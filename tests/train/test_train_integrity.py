@@ -212,7 +212,7 @@ def test_a_learning_rate_that_diverges_at_once_leaves_no_folder(
     )
     run = tmp_path / "run"
     res = CliRunner().invoke(
-        cli, ["train", str(config), "--data", str(tiny_file), "--run-dir", str(run)]
+        cli, ["train", str(config), "--data", str(tiny_file), "-o", str(run)]
     )
     assert res.exit_code == 2, res.output
     lines = res.output.strip().splitlines()

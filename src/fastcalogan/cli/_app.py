@@ -36,10 +36,17 @@ _HELP_ERRORS: tuple[type[Exception], ...] = tuple(
 )
 
 
-def _usage_line(err: click.UsageError) -> str:
-    """A usage error in one line, with where to find help (click prints four)."""
+def _usage_line(err: click.UsageError, ctx: click.Context | None = None) -> str:
+    """A usage error in one line, with where to find help (click prints four).
+
+    ``ctx``: the group's context, for errors that carry none (an option missing its value).
+    """
     text = " ".join(err.format_message().split())
-    words = err.ctx.command_path.split()[1:] if err.ctx is not None else []
+    if err.ctx is not None:
+        words = err.ctx.command_path.split()[1:]
+    else:
+        sub = ctx.invoked_subcommand if ctx is not None else None
+        words = [*ctx.command_path.split()[1:], sub] if ctx is not None and sub else []
     return f"error: {text} (see '{' '.join(['fastcalogan', *words])} -h')"
 
 
@@ -65,7 +72,7 @@ class _Group(click.Group):
         except _HELP_ERRORS:
             raise
         except click.UsageError as err:
-            click.echo(_usage_line(err), err=True)
+            click.echo(_usage_line(err, ctx), err=True)
             ctx.exit(2)
         except FastCaloGANError as err:
             if ctx.obj and ctx.obj.get("debug"):

@@ -59,7 +59,7 @@ __all__ = [
 _PURPOSES: dict[str, tuple[str, str]] = {
     "training": (
         "a training into this run folder",
-        "wait for it to end, or train into another --run-dir",
+        "wait for it to end, or train into another -o folder",
     ),
     "selection": ("a selection of this run's checkpoints", "wait for it to end"),
 }
