@@ -186,13 +186,13 @@ class _ShowerSource(Protocol):
     ) -> npt.NDArray[np.float32]: ...
 
 
-def generator_files(sources: tuple[Path, ...]) -> PathPlan:
-    """A :class:`~fastcalogan._fileio.PathPlan` reading a generator's files.
+def generator_files(sources: tuple[Path, ...], plan: PathPlan | None = None) -> PathPlan:
+    """A :class:`~fastcalogan._fileio.PathPlan` reading a generator's files (added to ``plan``).
 
     For checkpoints: each run folder's checkpoints, description, config, preprocessing,
     binning and its training data; for an ONNX model: the model, its sidecar and binning.
     """
-    plan = PathPlan()
+    plan = plan if plan is not None else PathPlan()
     for c in sources:
         if c.suffix == ".onnx":
             plan.read(c, "ONNX model").read(sidecar_path(c), "ONNX sidecar")
@@ -231,9 +231,9 @@ def write_generated(
         checkpoints: what the showers came from, for the result.
         t0: ``time.perf_counter()`` at the start of the call (loading included in ``seconds``).
     """
-    plan = generator_files(checkpoints)
+    # the reference asked for by name first: an output that is it is named as such
+    plan = generator_files(checkpoints, PathPlan().read(config.like, "reference file"))
     if config.like is not None:
-        plan.read(config.like, "reference file")
         attrs = {**attrs, "like": str(config.like)}
     plan.write(out_path, "shower file").check()
     request = generation_request(config, sim.condition_names)
