@@ -57,9 +57,7 @@ def test_a_second_training_process_is_refused_naming_the_first(
     first = holder(run, "training")
     config = tmp_path / "train.yaml"
     config.write_text(yaml.safe_dump({"iterations": 2, "batch_size": 16, "device": "cpu"}))
-    res = CliRunner().invoke(
-        cli, ["train", str(config), "--data", str(tiny_file), "-o", str(run)]
-    )
+    res = CliRunner().invoke(cli, ["train", str(config), "--data", str(tiny_file), "-o", str(run)])
     assert res.exit_code == 2, res.output
     lines = res.output.strip().splitlines()
     assert len(lines) == 1, res.output

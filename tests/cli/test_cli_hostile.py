@@ -219,9 +219,7 @@ def test_hit_columns_of_the_wrong_type_are_named(tmp_path: Path) -> None:
 def test_a_batch_of_a_billion_is_refused_at_once(tmp_path: Path, tiny_file: Path) -> None:
     config = tmp_path / "t.yaml"
     config.write_text("batch_size: 1000000000\ndevice: cpu\n")
-    line = _error(
-        ["train", str(config), "--data", str(tiny_file), "-o", str(tmp_path / "r")]
-    )
+    line = _error(["train", str(config), "--data", str(tiny_file), "-o", str(tmp_path / "r")])
     assert line.endswith(
         "batch_size: 1000000000 is larger than the 128 training events of "
         f"{tiny_file}; use at most 128"
@@ -232,9 +230,7 @@ def test_a_batch_of_a_billion_is_refused_at_once(tmp_path: Path, tiny_file: Path
 def test_iterations_that_cannot_fit_on_the_disk(tmp_path: Path, tiny_file: Path) -> None:
     config = tmp_path / "t.yaml"
     config.write_text("iterations: 100000000000000000000000\ndevice: cpu\nbatch_size: 16\n")
-    line = _error(
-        ["train", str(config), "--data", str(tiny_file), "-o", str(tmp_path / "r")]
-    )
+    line = _error(["train", str(config), "--data", str(tiny_file), "-o", str(tmp_path / "r")])
     assert "not enough free space for the checkpoints" in line
     assert not (tmp_path / "r").exists()
 

@@ -211,9 +211,7 @@ def test_a_learning_rate_that_diverges_at_once_leaves_no_folder(
         "iterations: 8\nlr: 1.0e+300\n"
     )
     run = tmp_path / "run"
-    res = CliRunner().invoke(
-        cli, ["train", str(config), "--data", str(tiny_file), "-o", str(run)]
-    )
+    res = CliRunner().invoke(cli, ["train", str(config), "--data", str(tiny_file), "-o", str(run)])
     assert res.exit_code == 2, res.output
     lines = res.output.strip().splitlines()
     assert len(lines) == 1 and " training diverged at iteration " in lines[0]
