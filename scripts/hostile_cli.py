@@ -874,6 +874,9 @@ def main() -> None:
     parser.add_argument("--scratch", type=Path, default=None, help="scratch folder (default: temp)")
     parser.add_argument("--jobs", type=int, default=1, help="cases run at once")
     parser.add_argument("--only", default=None, help="run the cases whose name holds this text")
+    parser.add_argument(
+        "--group", action="append", default=None, help="run this group's cases (repeatable)"
+    )
     opts = parser.parse_args()
     s = (opts.scratch or Path(tempfile.mkdtemp(prefix="hostile-"))).resolve()
     s.mkdir(parents=True, exist_ok=True)
@@ -881,6 +884,7 @@ def main() -> None:
     build_scratch(s)
     tmpfs = _tmpfs_ok()
     cases = [c for c in CASES if opts.only is None or opts.only in c.name]
+    cases = [c for c in cases if opts.group is None or c.group in opts.group]
     # cases that share a run folder or hold a lock run alone, after the others
     alone = [c for c in cases if c.hold or c.expect == 0 or c.tmpfs]
     parallel = [c for c in cases if c not in alone]
