@@ -3,7 +3,8 @@ configs for the GAN stages, and the optional ../shared folder."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,18 @@ def _one_torch_thread() -> None:
     import torch
 
     torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_fsync() -> Iterator[None]:
+    """Test files need no flush to disk (about 10 ms each); tests of the flush turn it back on."""
+    old = os.environ.get("FASTCALOGAN_FSYNC")
+    os.environ["FASTCALOGAN_FSYNC"] = "0"
+    yield
+    if old is None:
+        os.environ.pop("FASTCALOGAN_FSYNC", None)
+    else:
+        os.environ["FASTCALOGAN_FSYNC"] = old
 
 
 @pytest.fixture(scope="session")

@@ -14,12 +14,26 @@ __all__ = ["ProgressCallback", "log_to_file"]
 ProgressCallback = Callable[[int, int], None]
 
 
+class _LogFileHandler(logging.FileHandler):
+    """A log file that goes quiet when it cannot be written (a full disk) instead of printing
+    a traceback for every record; the terminal and the command's own error still tell."""
+
+    _broken = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self._broken:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self._broken = True
+
+
 @contextlib.contextmanager
 def log_to_file(path: str | os.PathLike[str], level: int = logging.INFO) -> Iterator[Path]:
     """Append the ``fastcalogan`` loggers' records to ``path`` while the block runs."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = _LogFileHandler(path, encoding="utf-8")
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S")
     )

@@ -13,7 +13,9 @@ __all__ = [
     "ConfigError",
     "DataFormatError",
     "FastCaloGANError",
+    "LockError",
     "ModelError",
+    "OutputError",
     "SimulationError",
 ]
 
@@ -44,3 +46,13 @@ class ModelError(FastCaloGANError):
 
 class CheckpointError(FastCaloGANError):
     """A checkpoint is missing, truncated, or conflicts with the requested configuration."""
+
+
+class OutputError(FastCaloGANError):
+    """An output cannot be written where asked: it is one of the command's inputs, a folder
+    where a file is expected (or the reverse), in a folder that cannot be written, or the
+    file system has too little free space for it."""
+
+
+class LockError(OutputError):
+    """Another process is writing the same run or campaign folder (names its pid and host)."""

@@ -32,7 +32,7 @@ def _error(args: list[str]) -> str:
 def test_invert_refuses_to_replace_its_input(tiny_file: Path) -> None:
     before = tiny_file.read_bytes()
     line = _error(["invert", str(tiny_file), "-o", str(tiny_file)])
-    assert "the output would overwrite the input shower file" in line
+    assert "the hit file would overwrite the input shower file" in line
     assert tiny_file.read_bytes() == before
 
 
@@ -40,7 +40,7 @@ def test_simulate_refuses_one_file_for_showers_and_hits(tmp_path: Path) -> None:
     same = tmp_path / "same.h5"
     args = ["simulate", "--particle", "photon", "--events", "20", "-o", str(same)]
     line = _error([*args, "--hits", str(same)])
-    assert "would overwrite the hit file of the same run" in line and not same.exists()
+    assert "named for both the shower file and the hit file" in line and not same.exists()
 
 
 def test_override_that_is_not_yaml_names_the_override(tiny_file: Path, tmp_path: Path) -> None:
@@ -62,7 +62,7 @@ def test_an_output_that_is_a_folder_is_one_line(tiny_file: Path, tmp_path: Path)
     folder.mkdir()
     line = _error(["invert", str(tiny_file), "-o", str(folder)])
     # the user's path, not the temporary file of the atomic write
-    assert line == f"error: {folder}: Is a directory"
+    assert line == f"error: {folder}: is a folder; expected a file name for the hit file"
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 

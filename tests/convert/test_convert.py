@@ -164,7 +164,7 @@ def test_conditions_travel_through_a_rewrite(tmp_path: Path) -> None:
 def test_conversion_errors_are_one_line(tmp_path: Path) -> None:
     csv = _csv(tmp_path / "pid22_E1024_eta_20_25.csv", 1)
     code, output = _run(["convert", str(csv), "-o", str(csv)])
-    assert code == 2 and "the output would overwrite the input file" in output
+    assert code == 2 and "the output file would overwrite the input file" in output
     code, output = _run(["convert", str(csv), "--to", "atlas-csv", "-o", str(tmp_path / "o")])
     assert code == 2 and "to: atlas-csv is read-only; convert writes" in output
     code, output = _run(["convert", str(csv), "--to", "root", "-o", str(tmp_path / "o")])
@@ -294,3 +294,22 @@ def test_detector_layouts_convert_both_ways(tmp_path: Path) -> None:
                     tmp_path / "lhcb.h5").showers_path  # fmt: skip
     hub = convert(ConvertConfig(), [lhcb], tmp_path / "lhcb-cc.h5").out_path
     np.testing.assert_array_equal(read_showers(hub).conditions, read_showers(lhcb).conditions)
+
+
+def test_no_input_of_convert_is_its_output(tmp_path: Path) -> None:
+    """Inputs (each file, the binning file) are declared through PathPlan, as elsewhere."""
+    src = write_showers(
+        tmp_path / "s.h5", [1000.0], np.ones((1, 368)), {"particle": "photon"}, geometry=PHOTONS
+    )
+    binning = write_geometry_yaml(PHOTONS, tmp_path / "b.yaml")
+    before = binning.read_bytes()
+    code, output = _run(["convert", str(src), "--binning", str(binning), "-o", str(binning)])
+    assert code == 2
+    assert output.strip() == (
+        f"error: {binning}: the output file would overwrite the binning file {binning}"
+    )
+    assert binning.read_bytes() == before
+    link = tmp_path / "link.h5"
+    link.symlink_to(src)
+    code, output = _run(["convert", str(link), "--to", "hits", "-o", str(src)])
+    assert code == 2 and output.strip().endswith(f"would overwrite the input file {link}")

@@ -14,7 +14,7 @@ from fastcalogan.data import (
     read_shower_attrs,
     read_showers,
 )
-from fastcalogan.errors import ConfigError, DataFormatError
+from fastcalogan.errors import DataFormatError, OutputError
 from fastcalogan.geometry import Binning
 
 
@@ -75,5 +75,5 @@ def test_convert_writes_one_shower_file_that_reads_back(
     attrs = read_shower_attrs(out)
     assert attrs["binning"] == "tiny" and attrs["eta_min"] == 0.2
     assert json.loads(attrs["sources"]) == [str(p2), str(p1)]
-    with pytest.raises(ConfigError, match=r"the output would overwrite the input CSV file"):
+    with pytest.raises(OutputError, match=r"the shower file would overwrite the input CSV file"):
         convert_atlas_csv([p1], tiny_binning, p1)

@@ -62,7 +62,7 @@ def test_train_select_generate(tmp_path: Path, tiny_file: Path) -> None:
     res = runner.invoke(
         cli, ["generate", str(run), "--energies", "1024", "-n", "1", "-o", str(ckpt)]
     )
-    assert res.exit_code == 2 and "would overwrite the generator file" in res.output
+    assert res.exit_code == 2 and "the shower file would overwrite the checkpoint" in res.output
     assert ckpt.read_bytes() == before
 
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from fastcalogan._config import parse
 from fastcalogan.cli import cli
 from fastcalogan.data import DS1_ENERGIES, ds1_event_counts, read_showers, write_showers
-from fastcalogan.errors import ConfigError, DataFormatError, ModelError
+from fastcalogan.errors import ConfigError, DataFormatError, ModelError, OutputError
 from fastcalogan.generate import GenerateConfig, Simulator, generate, generation_request
 from fastcalogan.geometry import Binning
 from fastcalogan.models import get_preset
@@ -59,7 +59,7 @@ def test_like_reproduces_the_reference_event_by_event(
     )
     np.testing.assert_array_equal(got.showers, direct)
     # the output may not replace the reference
-    with pytest.raises(ConfigError, match="would overwrite the reference file"):
+    with pytest.raises(OutputError, match="would overwrite the reference file"):
         generate(config, plain_run, tiny_file)
 
 

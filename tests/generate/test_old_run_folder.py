@@ -54,7 +54,7 @@ def test_old_run_resumes(old_run: Path, tiny_file: Path) -> None:
     config = load(old_run / "config.yaml", TrainConfig, ["iterations=3"])
     result = train(config, tiny_file, old_run)
     assert result.last_iteration == 3 and result.iterations_per_s > 0
-    assert load_checkpoint(result.checkpoints[-1])["format"] == "fastcalogan-checkpoint-2"
+    assert load_checkpoint(result.checkpoints[-1])["format"] == "fastcalogan-checkpoint-3"
 
 
 def test_old_run_generates_what_main_generated(old_run: Path) -> None:

@@ -106,7 +106,10 @@ def test_preset_and_family_pick_each_other() -> None:
             {"preset": "vae-mlp", "model": {"critic_hidden": [4]}},
             r"unknown model field\(s\) \['critic_hidden'\]",
         ),
-        ({"preset": "vae-mlp", "objective": {"beta_kl": -1}}, "objective: .*beta_kl"),
+        (
+            {"preset": "vae-mlp", "objective": {"beta_kl": -1}},
+            r"objective\.beta_kl: Input should be greater than or equal to 0 \(found -1\)",
+        ),
         (
             {"n_critic": 3, "objective": {"n_critic": 4}},
             "n_critic is 3 at the top level but objective.n_critic is 4",

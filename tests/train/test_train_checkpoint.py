@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import errno
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from fastcalogan.train import (
     save_checkpoint,
     train,
 )
+from fastcalogan.train import checkpoint as checkpoint_module
 from fastcalogan.train.checkpoint import REQUIRED_KEYS
 
 
@@ -56,13 +59,35 @@ def test_crash_during_save_keeps_the_previous_checkpoint(
     before = target.read_bytes()
     state = load_checkpoint(target)
 
-    def crashing_save(obj: Any, f: Any, *args: Any, **kwargs: Any) -> None:
-        Path(f).write_bytes(before[: len(before) // 3])  # a partial write, then the crash
+    def crashing_write(path: Path, data: Any) -> None:
+        path.write_bytes(bytes(data)[: len(data) // 3])  # a partial write, then the crash
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(torch, "save", crashing_save)
+    monkeypatch.setattr(checkpoint_module, "_write_file", crashing_write)
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(target, {**state, "iteration": 99})
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in target.parent.iterdir()) == [
+        "ckpt-00000002.pt",
+        "ckpt-00000004.pt",
+    ]
+
+
+def test_a_full_disk_during_save_names_the_checkpoint_and_keeps_the_previous(
+    run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = checkpoint_path(run, 4)
+    before = target.read_bytes()
+    state = load_checkpoint(target)
+
+    def full_disk(path: Path, data: Any) -> None:
+        path.write_bytes(bytes(data)[:100])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(checkpoint_module, "_write_file", full_disk)
+    with pytest.raises(OSError, match="No space left on device") as info:
+        save_checkpoint(target, {**state, "iteration": 99})
+    assert info.value.filename == str(target) and info.value.errno == errno.ENOSPC
     assert target.read_bytes() == before
     assert sorted(p.name for p in target.parent.iterdir()) == [
         "ckpt-00000002.pt",
@@ -74,7 +99,9 @@ def test_truncated_and_foreign_files_are_named(run: Path, tmp_path: Path) -> Non
     data = checkpoint_path(run, 4).read_bytes()
     cut = tmp_path / "cut.pt"
     cut.write_bytes(data[: len(data) // 2])
-    with pytest.raises(CheckpointError, match=r"cut.pt: cannot read checkpoint \(truncated"):
+    with pytest.raises(
+        CheckpointError, match=r"cut.pt: cannot read checkpoint \(truncated, corrupt"
+    ):
         load_checkpoint(cut)
     foreign = tmp_path / "foreign.pt"
     torch.save({"weights": torch.zeros(2)}, foreign)
@@ -120,7 +147,7 @@ def test_checkpoints_store_the_family(
 ) -> None:
     result = train(tiny_config(preset=preset, iterations=2), tiny_file, tmp_path / "run")
     state = load_checkpoint(result.checkpoints[-1])
-    assert state["format"] == "fastcalogan-checkpoint-2"
+    assert state["format"] == "fastcalogan-checkpoint-3"
     assert state["family"] == state["train_config"]["family"] == tiny_config(preset=preset).family
     assert set(state["objective"]) == objective
     assert state["model_shape"]["n_conditions"] == 1

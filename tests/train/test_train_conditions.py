@@ -101,7 +101,7 @@ def test_conditioned_run_stores_its_transforms_and_resumes_bit_identical(
     assert config.preprocess is not None
     plain = config.preprocess.model_copy(update={"conditions": {}})
     other = config.model_copy(update={"preprocess": plain})
-    with pytest.raises(CheckpointError, match="config field 'preprocess'"):
+    with pytest.raises(CheckpointError, match=r"config field 'preprocess\.conditions'"):
         train(other, conditioned_file, tmp_path / "straight")
 
 

@@ -95,7 +95,11 @@ def test_conflicting_architecture_on_resume_is_an_error(
 ) -> None:
     train(tiny_config(iterations=2), tiny_file, tmp_path / "run")
     other = tiny_config(iterations=4, model={"latent_dim": 6, "generator_hidden": [8]})
-    with pytest.raises(CheckpointError, match=r"ckpt-00000002.pt: config field 'model' is"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"ckpt-00000002.pt: config field 'model.critic_hidden' is \[0, 0, 0\] but the run was "
+        r"started with \[8\] \(also model.latent_dim\); use a new run folder",
+    ):
         train(other, tiny_file, tmp_path / "run")
     with pytest.raises(CheckpointError, match="config field 'preset'"):
         train(tiny_config(iterations=4, preset="caloshowergan-pion"), tiny_file, tmp_path / "run")

@@ -55,7 +55,16 @@ def test_voxelise_then_invert(tmp_path: Path) -> None:
 def test_config_file_and_overrides(tmp_path: Path) -> None:
     hits_path, _ = _hit_file(tmp_path / "hits.h5")
     cfg = tmp_path / "v.yaml"
+    # a pion binning for photon hits: refused unless the config says so
     cfg.write_text("binning: ds1-pions\nchunk_events: 5\n")
+    result = CliRunner().invoke(
+        cli, ["voxelise", str(hits_path), "-o", str(tmp_path / "s.h5"), "--config", str(cfg)]
+    )
+    assert result.exit_code == 2
+    assert "binning: ds1-pions is for pion (hadron showers), but the showers are photon" in (
+        result.stderr
+    )
+    cfg.write_text("binning: ds1-pions\nchunk_events: 5\nallow_geometry_mismatch: true\n")
     out = tmp_path / "s.h5"
     result = CliRunner().invoke(
         cli, ["voxelise", str(hits_path), "-o", str(out), "--config", str(cfg)]
@@ -66,7 +75,7 @@ def test_config_file_and_overrides(tmp_path: Path) -> None:
         cli, ["voxelise", str(hits_path), "-o", str(out), "--set", "chunk_events=0"]
     )
     assert result.exit_code == 2
-    assert result.stderr.strip().startswith("error: command line: chunk_events: Input should be")
+    assert result.stderr.strip().startswith("error: --set chunk_events: Input should be")
 
 
 def test_missing_file_exits_2_with_one_line(tmp_path: Path) -> None:

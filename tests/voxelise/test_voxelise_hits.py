@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import fastcalogan.voxelise as vx
 from fastcalogan.data import HitShowers, read_showers, write_hits
-from fastcalogan.errors import ConfigError, DataFormatError
+from fastcalogan.errors import ConfigError, DataFormatError, OutputError
 from fastcalogan.geometry import Binning, load_geometry
 from fastcalogan.voxelise import VoxeliseConfig, voxelise, voxelise_hits
 
@@ -154,7 +154,7 @@ def test_missing_and_wrong_inputs_are_named(tmp_path: Path) -> None:
     path = write_hits(tmp_path / "h.h5", hits)
     with pytest.raises(ConfigError, match=r"binning: not set and the hit file has no 'particle'"):
         voxelise(VoxeliseConfig(), path, tmp_path / "s.h5")
-    with pytest.raises(ConfigError, match=r"would overwrite the input"):
+    with pytest.raises(OutputError, match=r"would overwrite the input"):
         voxelise(VoxeliseConfig(binning="ds1-photons"), path, path)
     assert not (tmp_path / "s.h5").exists()
 
@@ -168,5 +168,7 @@ def test_config_rejects_bad_values() -> None:
         ConfigError, match=r"unknown key 'chunk_event' .*did you mean 'chunk_events'"
     ):
         parse({"chunk_event": 10}, VoxeliseConfig, "v.yaml")
-    with pytest.raises(ConfigError, match=r"eta: Value error, need 0 <= eta_min < eta_max"):
+    with pytest.raises(
+        ConfigError, match=r"v.yaml: eta: need 0 <= eta_min < eta_max, found \[0.5, 0.2\]$"
+    ):
         parse({"eta": [0.5, 0.2]}, VoxeliseConfig, "v.yaml")

@@ -12,7 +12,8 @@ from typing import Any
 import torch
 
 from .. import __version__
-from .._fileio import write_json
+from .._config import config_source
+from .._fileio import PathPlan, write_json
 from .._logging import ProgressCallback
 from ..generate import ExportConfig, export_generators
 from .config import BenchConfig, BenchResult
@@ -63,6 +64,8 @@ def bench(
     Returns:
         The path, the document and the wall time.
     """
+    # the output is checked before minutes of timing
+    PathPlan().read(config_source(config), "config file").write(out_path, "benchmark").check()
     t0 = time.perf_counter()
     load_before = os.getloadavg()
     sections = 1 + 3 * len(config.presets) + 2

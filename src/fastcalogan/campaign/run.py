@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._config import config_source
+from .._fileio import PathPlan
+from .._locking import exclusive_writer
 from .._logging import ProgressCallback
 from .cluster import dashboard_link, open_client
 from .config import CampaignConfig, ClusterConfig
 from .engine import Step, TaskOutcome, run_task, task_finished
-from .manifest import write_manifest
+from .manifest import MANIFEST_FILE, write_manifest
 from .plan import TaskSpec, check_campaign, plan_tasks
 from .steps import DEFAULT_STEPS
 
@@ -120,6 +123,7 @@ def run_campaign(
     Raises:
         ConfigError: a data or binning pattern matches no file, or a stage would refuse a
             setting.
+        LockError: another ``campaign run`` works in the same folder.
     """
     t0 = time.perf_counter()
     campaign_dir = Path(campaign_dir).resolve()
@@ -127,7 +131,30 @@ def run_campaign(
     if tasks is None:
         # the real chain's stage configs are built (and checked) here; another chain's not
         tasks = check_campaign(config) if steps is None else plan_tasks(config)
+    plan = PathPlan().read(config_source(config), "campaign file")
+    plan.write(campaign_dir, "campaign folder", folder=True)
+    plan.write(campaign_dir / MANIFEST_FILE, "stored campaign", quiet=True).check()
     campaign_dir.mkdir(parents=True, exist_ok=True)
+    with exclusive_writer(
+        campaign_dir,
+        "campaign",
+        "a run of this campaign",
+        "wait for it to end ('fastcalogan campaign status' shows its progress)",
+    ):
+        return _run_locked(config, campaign_dir, tasks, chain, progress, client, on_dashboard, t0)
+
+
+def _run_locked(
+    config: CampaignConfig,
+    campaign_dir: Path,
+    tasks: Sequence[TaskSpec],
+    chain: Sequence[Step],
+    progress: ProgressCallback | None,
+    client: Any | None,
+    on_dashboard: Callable[[str | None], None] | None,
+    t0: float,
+) -> CampaignResult:
+    """:func:`run_campaign` with the campaign folder's lock held."""
     write_manifest(config, campaign_dir, tasks)
     todo = [t for t in tasks if not task_finished(config, t, campaign_dir, chain)]
     already = len(tasks) - len(todo)

@@ -18,7 +18,7 @@ from rich.console import Console
 from .. import __version__
 from ..errors import FastCaloGANError
 
-__all__ = ["cli", "console", "main", "progress_bar", "stdout_console"]
+__all__ = ["LazyProgress", "cli", "console", "main", "progress_bar", "stdout_console"]
 
 #: Progress bars and notes go to stderr; results (tables) go to stdout via ``stdout_console()``.
 console = Console(stderr=True)
@@ -30,10 +30,50 @@ def stdout_console() -> Console:
     return Console(width=None if probe.is_terminal else 200)
 
 
+#: Usage errors that are the help itself (a group called without a command, click >= 8.2).
+_HELP_ERRORS: tuple[type[Exception], ...] = tuple(
+    e for e in (getattr(click.exceptions, "NoArgsIsHelpError", None),) if e is not None
+)
+
+
+def _usage_line(err: click.UsageError, ctx: click.Context | None = None) -> str:
+    """A usage error in one line, with where to find help (click prints four).
+
+    ``ctx``: the group's context, for errors that carry none (an option missing its value).
+    """
+    text = " ".join(err.format_message().split())
+    if err.ctx is not None:
+        words = err.ctx.command_path.split()[1:]
+    else:
+        sub = ctx.invoked_subcommand if ctx is not None else None
+        words = [*ctx.command_path.split()[1:], sub] if ctx is not None and sub else []
+    return f"error: {text} (see '{' '.join(['fastcalogan', *words])} -h')"
+
+
 class _Group(click.Group):
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except _HELP_ERRORS:
+            raise  # no arguments at all: click shows the help
+        except click.UsageError as err:
+            click.echo(_usage_line(err), err=True)
+            raise click.exceptions.Exit(2) from err
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except _HELP_ERRORS:
+            raise
+        except click.UsageError as err:
+            click.echo(_usage_line(err, ctx), err=True)
+            ctx.exit(2)
         except FastCaloGANError as err:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
@@ -97,6 +137,30 @@ def progress_bar(description: str, total: int | None = None) -> Iterator[Any]:
             )
 
         yield update
+
+
+class LazyProgress:
+    """A progress bar drawn from the first progress report on, so that errors raised before
+    any work (a refused output, a held lock) stay one line."""
+
+    def __init__(self, description: str, total: int | None = None) -> None:
+        self._description = description
+        self._total = total
+        self._stack = contextlib.ExitStack()
+        self._update: Any = None
+
+    def __call__(self, done: int, total: int | None = None, status: str = "") -> None:
+        if self._update is None:
+            self._update = self._stack.enter_context(
+                progress_bar(self._description, total if total is not None else self._total)
+            )
+        self._update(done, total, status=status)
+
+    def __enter__(self) -> LazyProgress:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stack.__exit__(*exc)
 
 
 def main() -> None:

@@ -108,15 +108,18 @@ def output_option(
     show_default: bool = False,
 ) -> Callable[[F], F]:
     """``-o/--output PATH``: the file or folder a command writes (parameter ``output``)."""
+    # click >= 8.3 takes an explicit ``default=None`` as a value: a required option given no
+    # default must not pass one, or a missing -o reaches the command as None
+    extra: dict[str, Any] = {"default": default} if default is not None else {}
     return click.option(
         "-o",
         "--output",
         "output",
         type=click.Path(path_type=Path),
         required=required,
-        default=default,
         show_default=show_default,
         help=help,
+        **extra,
     )
 
 
@@ -125,7 +128,6 @@ def binning_option(required: bool = True, help: str | None = None) -> Callable[[
     return click.option(
         "--binning",
         required=required,
-        default=None,
         help=help
         or "Geometry: ds1-photons, ds1-pions, or a .xml/.yaml file "
         "(default: the one the file carries, else its attributes or voxel count).",
@@ -134,7 +136,7 @@ def binning_option(required: bool = True, help: str | None = None) -> Callable[[
 
 def particle_option(help: str, required: bool = False) -> Callable[[F], F]:
     """``--particle NAME`` (photon, electron, pion, proton, antiproton, ...)."""
-    return click.option("--particle", required=required, default=None, help=help)
+    return click.option("--particle", required=required, help=help)
 
 
 def energies_option(help: str, default: str | None = None) -> Callable[[F], F]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import ConfigError, FastCaloGANError
-from ._app import cli, console, progress_bar, stdout_console
+from ._app import LazyProgress, cli, console, stdout_console
 from ._options import Command, deprecation_note, output_option, set_option
 
 if TYPE_CHECKING:
@@ -110,6 +110,11 @@ def _stored(campaign: Path, directory: Path | None, overrides: tuple[str, ...]) 
             f"the {MANIFEST_FILE} 'campaign run' stored; change settings with "
             "'fastcalogan campaign run FILE --set KEY=VALUE'"
         )
+    if not campaign.exists():
+        raise ConfigError(
+            f"{campaign}: no such campaign file or folder (expected the campaign's YAML file or "
+            "the folder 'fastcalogan campaign run' wrote)"
+        )
     in_file = None if campaign.is_dir() else _load(campaign, ())
     folder = directory or (campaign if in_file is None else campaign_directory(in_file))
     if not folder.is_dir():
@@ -189,7 +194,7 @@ def run_cmd(campaign_file: Path, output: Path | None, overrides: tuple[str, ...]
     with (
         _quiet_console(),
         log_to_file(folder / "campaign.log"),
-        progress_bar(f"campaign {config.name}", len(tasks)) as update,
+        LazyProgress(f"campaign {config.name}", len(tasks)) as update,
     ):
         result = run_campaign(
             config, folder, progress=update, tasks=tasks, on_dashboard=show_dashboard

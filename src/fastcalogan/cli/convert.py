@@ -7,9 +7,8 @@ from typing import Any
 
 import click
 
-from ._app import cli, console
+from ._app import LazyProgress, cli, console
 from ._options import binning_option, output_option, particle_option
-from .voxelise import _LazyProgress
 
 
 @cli.command("convert")
@@ -102,7 +101,7 @@ def convert_cmd(
         "relevant_layers": relevant_layers,
     }
     config = parse({k: v for k, v in values.items() if v is not None}, ConvertConfig, "options")
-    with _LazyProgress("convert") as update:
+    with LazyProgress("convert") as update:
         result = convert(config, inputs, output, progress=update)
     console.print(
         f"{result.input_format} -> {result.output_format}: {result.n_events} events from "

@@ -54,7 +54,7 @@ def demo_cmd(output: Path, quick: bool, iterations: int | None, seed: int) -> No
     """Run simulate -> voxelise -> train -> select -> export -> generate -> evaluate (photons)."""
     from rich.table import Table
 
-    from .._fileio import write_json
+    from .._fileio import PathPlan, write_json
     from ..data import DS1_ENERGIES, ds1_event_counts
     from ..evaluate import EvaluateConfig, evaluate
     from ..generate import ExportConfig, GenerateConfig, export_onnx, generate
@@ -68,6 +68,7 @@ def demo_cmd(output: Path, quick: bool, iterations: int | None, seed: int) -> No
     s = dict(_SETTINGS["quick" if quick else "full"])
     if iterations is not None:
         s["iterations"] = iterations
+    PathPlan().write(out_dir, "demo folder", folder=True).check()
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ._app import cli, console, progress_bar
+from ._app import LazyProgress, cli, console
 from ._options import (
     Command,
     binning_option,
@@ -54,6 +54,14 @@ def _overrides(
         seed=seed,
         **{"classifier.threads": threads},
     )
+
+
+#: The files ``evaluate`` writes into its output folder (replacing an older evaluation's).
+_OUTPUTS = (
+    ("metrics.json", "metrics"),
+    ("histograms.npz", "histograms"),
+    ("index.html", "report page"),
+)
 
 
 @cli.command("evaluate", cls=Command, renamed={"--out": "--output"})
@@ -131,6 +139,7 @@ def evaluate_cmd(
     the TensorBoard folder of the run the generated file came from.
     """
     from .._config import load
+    from .._fileio import PathPlan
     from ..evaluate import EvaluateConfig, evaluate
     from ..report import write_report
 
@@ -142,11 +151,20 @@ def evaluate_cmd(
     for path, option in ((reference, "--reference"), (generated, "--generated")):
         check_shower_input(path, option, "evaluate")
     check_shower_input(training, "--training", "evaluate")
+    # the outputs are checked before the (long) evaluation
+    plan = PathPlan().read(reference, "reference file").read(generated, "generated file")
+    plan.read(training, "training file").read(config_path, "config file")
+    if config.binning and Path(config.binning).is_file():
+        plan.read(config.binning, "binning file")
+    plan.write(output, "output folder", folder=True)
+    for name, what in _OUTPUTS:
+        plan.write(output / name, what, quiet=True)
+    plan.check()
     if tensorboard:
         from ._tracking import require_tensorboard
 
         require_tensorboard()  # before the work
-    with progress_bar("evaluate", total=None) as update:
+    with LazyProgress("evaluate") as update:
         result = evaluate(
             config,
             reference,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ._app import cli, console, progress_bar
+from ._app import LazyProgress, cli, console
 from ._options import (
     check_shower_input,
     config_option,
@@ -162,12 +162,18 @@ def select_cmd(
     check_shower_input(reference, "--reference", "select")
     if tensorboard:
         require_tensorboard()  # before the work
-    with progress_bar("select", None) as update:
+    with LazyProgress("select") as update:
         result = select_best(config, run_dir, reference, progress=update)
     for sub in result.per_range or (result,):
         name = sub.best_checkpoint.parent.parent.name if result.per_range else run_dir.name
         _show(sub, name)
     merit = f", merit {result.merit:.3f}" if config.figure_of_merit == "extended" else ""
+    if result.skipped:
+        names = ", ".join(path.name for path, _ in result.skipped)
+        console.print(
+            f"skipped {len(result.skipped)} damaged checkpoint(s): {names} "
+            "(the reasons are in selection/chi2.json and the log)"
+        )
     console.print(
         f"best: {result.best_checkpoint} (chi2/NDF {result.chi2_ndf:.3f}{merit}); "
         f"table {result.table_path}, plot {result.plot_path}"

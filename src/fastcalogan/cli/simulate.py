@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ._app import cli, console, progress_bar
+from ._app import LazyProgress, cli, console
 from ._options import (
     binning_option,
     ds1_note,
@@ -138,8 +138,7 @@ def simulate_cmd(
     config = parse(values, SimulateConfig, source="command line")
     if config.energies == "ds1":
         console.print(ds1_note(config.events), markup=False, highlight=False)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with progress_bar(f"simulating {config.particle} in {config.detector}") as update:
+    with LazyProgress(f"simulating {config.particle} in {config.detector}") as update:
         result = simulate(config, output, hits_path=hits, progress=update)
     console.print(
         f"wrote {result.n_events} {config.particle} showers ({result.n_points} energy points, "

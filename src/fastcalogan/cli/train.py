@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._app import cli, console, progress_bar
+from ._app import LazyProgress, cli, console
 from ._options import (
     Command,
     check_shower_input,
@@ -78,15 +78,18 @@ def train_cmd(
     follower = LossFollower(out) if tensorboard else None  # refuses early without the extra
     started = out.is_dir() and any(part.checkpoints() for part in folder.parts())
     resumed = " (resumed from its last checkpoint)" if started else ""
-    console.print(f"run folder: {out}{resumed}", markup=False, highlight=False)
-    console.print(
-        f"log: {folder.train_log}; losses: {folder.losses_csv}", markup=False, highlight=False
-    )
-    console.print(tensorboard_note(out, tensorboard), markup=False, highlight=False)
+    # where to look is said once training runs: a refused start stays one error line
+    notes = [
+        f"run folder: {out}{resumed}",
+        f"log: {folder.train_log}; losses: {folder.losses_csv}",
+        tensorboard_note(out, tensorboard),
+    ]
     total = config.iterations * config.n_ranges
-    with progress_bar("train", total) as update:
+    with LazyProgress("train", total) as update:
 
         def report(done: int, total: int, status: str = "") -> None:
+            while notes:
+                console.print(notes.pop(0), markup=False, highlight=False)
             update(done, total, status=status)
             if follower is not None:
                 follower.poll()
@@ -96,6 +99,8 @@ def train_cmd(
         finally:
             if follower is not None:
                 follower.close()
+    for note in notes:  # nothing to train (already at the iterations asked for)
+        console.print(note, markup=False, highlight=False)
     console.print(
         f"trained to iteration {result.last_iteration} in {result.seconds:.1f} s "
         f"({result.iterations_per_s:.1f} it/s); {len(result.checkpoints)} checkpoints"

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import click
 
-from ._app import cli
-from ._app import progress_bar as _progress_bar
+from ._app import LazyProgress, cli
 from ._options import (
     Command,
     binning_option,
@@ -19,31 +16,6 @@ from ._options import (
     particle_option,
     set_option,
 )
-
-
-class _LazyProgress:
-    """A progress bar drawn from the first progress report on, so early errors stay one line."""
-
-    def __init__(self, description: str) -> None:
-        self._description = description
-        self._stack = contextlib.ExitStack()
-        self._update: Any = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self._update is None:
-            self._update = self._stack.enter_context(_progress_bar(self._description, total))
-        self._update(done, total)
-
-    def __enter__(self) -> _LazyProgress:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stack.__exit__(exc_type, exc, tb)
 
 
 def _config_data(config_path: Path | None, model: type[Any]) -> dict[str, Any]:
@@ -100,9 +72,13 @@ def voxelise_cmd(
     }
     data.update({k: v for k, v in cli_values.items() if v is not None})
     config = parse(
-        apply_overrides(data, overrides), VoxeliseConfig, str(config_path or "command line")
+        apply_overrides(data, overrides),
+        VoxeliseConfig,
+        str(config_path or "command line"),
+        overrides,
+        config_path,
     )
-    with _LazyProgress("voxelise") as update:
+    with LazyProgress("voxelise") as update:
         result = voxelise(config, hits, output, progress=update)
     click.echo(str(result.out_path))
     click.echo(
@@ -141,9 +117,13 @@ def invert_cmd(
 
     data = _config_data(config_path, InvertConfig)
     config = parse(
-        apply_overrides(data, overrides), InvertConfig, str(config_path or "command line")
+        apply_overrides(data, overrides),
+        InvertConfig,
+        str(config_path or "command line"),
+        overrides,
+        config_path,
     )
-    with _LazyProgress("invert") as update:
+    with LazyProgress("invert") as update:
         result = invert_showers(config, showers, output, binning=binning, progress=update)
     click.echo(str(result.out_path))
     click.echo(

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._fileio import refuse_overwrite
+from .._fileio import PathPlan
 from .._logging import ProgressCallback
 from ..errors import ConfigError
 from .config import ConvertConfig
@@ -57,7 +57,8 @@ def convert(
 
     Raises:
         DataFormatError: missing or unrecognised inputs, malformed files.
-        ConfigError: a format that cannot be read or written, an output that is an input.
+        ConfigError: a format that cannot be read or written.
+        OutputError: an output that is an input (or cannot be written there).
         BinningError: no geometry fits the inputs.
     """
     t0 = time.perf_counter()
@@ -73,7 +74,10 @@ def convert(
         raise ConfigError(f"{paths[0]}: format {source.name} is write-only; convert cannot read it")
     if source.name == target.name != HUB_FORMAT:
         raise ConfigError(f"{paths[0]}: already {source.description}; choose another --to")
-    refuse_overwrite(out, paths, "input file")
+    plan = PathPlan().read_all(paths, "input file")
+    if config.binning and Path(config.binning).is_file():
+        plan.read(config.binning, "binning file")
+    plan.write(out, "output file").check()
     out.parent.mkdir(parents=True, exist_ok=True)
     if target.name == HUB_FORMAT:
         n = source.to_showers(paths, out, config, progress)

@@ -35,7 +35,7 @@ from .distances import (
     mmd_polynomial_unbiased,
 )
 from .features import feature_matrix, high_level_features, observable_table
-from .file_geometry import geometry_of_file
+from .file_geometry import geometry_label_mismatch, geometry_of_file
 from .hits import HitShowers, HitWriter, iter_hits, read_hits, write_hits
 from .layouts import LAYOUT_NAMES, LayoutWriter, detect_layout, open_layout_writer
 from .lhcb import LHCB_CONDITION_NAMES, LHCbWriter, iter_lhcb, read_lhcb_npz, write_lhcb
@@ -68,6 +68,7 @@ from .showers import (
     iter_showers,
     read_shower_attrs,
     read_showers,
+    shower_file_bytes,
     validate_showers,
     write_showers,
 )
@@ -126,6 +127,7 @@ __all__ = [
     "frechet_distance",
     "frechet_physics_distance",
     "geometry_attrs",
+    "geometry_label_mismatch",
     "geometry_of_file",
     "high_level_features",
     "histogram_counts",
@@ -155,6 +157,7 @@ __all__ = [
     "separation_power",
     "shower_depth",
     "shower_depth_width",
+    "shower_file_bytes",
     "sparsity",
     "total_energy",
     "validate_showers",

@@ -37,8 +37,8 @@ def detect_layout(path: str | Path) -> str:
     with open_h5(path) as f:
         if "showers" in f:
             showers = f["showers"]
-            if isinstance(showers, h5py.Dataset) and showers.ndim == 3:
-                return "lhcb"
+            if isinstance(showers, h5py.Dataset) and showers.ndim == 3 and "conditions" in f:
+                return "lhcb"  # (3-D showers alone: the CaloChallenge reader says to flatten)
             return "atlas-cells" if "alignment" in f else "calochallenge"
         if any(str(k).startswith("layer_") for k in f):
             return "calogan"

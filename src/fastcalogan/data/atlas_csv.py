@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .._fileio import refuse_overwrite
+from .._fileio import PathPlan
 from ..errors import DataFormatError
 from ..geometry import Geometry
 from .showers import DEFAULT_MAX_DEPOSIT_RATIO, ShowerData, validate_showers, write_showers
@@ -169,13 +169,13 @@ def convert_atlas_csv(
 
     Raises:
         DataFormatError: no file, or a file that is not such a CSV file.
-        ConfigError: ``out_path`` is one of the inputs.
+        OutputError: ``out_path`` is one of the inputs, or cannot be written.
     """
     from .. import __version__
 
     paths = list(paths)
-    for path in paths:
-        refuse_overwrite(out_path, [path], "input CSV file")
+    plan = PathPlan().read_all(paths, "input CSV file").write(out_path, "shower file")
+    plan.check()
     data = read_atlas_csv_set(paths, binning, n_leading=n_leading)
     sources = tuple(str(s) for s in data.attrs["sources"])
     file_attrs: dict[str, Any] = {

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import BinningError
+from ..errors import BinningError, FastCaloGANError
 from ..geometry import (
     BUILTIN_GEOMETRIES,
     Geometry,
@@ -16,7 +16,7 @@ from ..geometry import (
 )
 from .showers import GEOMETRY_ATTR
 
-__all__ = ["geometry_of_file"]
+__all__ = ["geometry_label_mismatch", "geometry_of_file"]
 
 
 def _carried(attrs: Mapping[str, Any], source: str) -> Geometry | None:
@@ -30,6 +30,50 @@ def _carried(attrs: Mapping[str, Any], source: str) -> Geometry | None:
     except json.JSONDecodeError as err:
         raise BinningError(f"{where}: expected the geometry as JSON text ({err})") from err
     return geometry_from_mapping(data, where)
+
+
+def _eta_text(eta: tuple[float, float]) -> str:
+    return f"|eta| {eta[0]:.2f}-{eta[1]:.2f}"
+
+
+def geometry_label_mismatch(
+    geometry: Geometry, particle: str | None, eta: tuple[float, float] | None
+) -> str | None:
+    """How a geometry's labels contradict the showers', or ``None`` when they agree.
+
+    A geometry made for another kind of shower (a pion binning for photons: hadronic versus
+    electromagnetic) or for an |eta| range that does not hold the showers' slice (a binning of
+    |eta| 1.50-2.00 for showers at 0.20-0.25) does not describe them, even with the right
+    voxel count. Electrons with a photon binning, or a slice inside a binning's wider range
+    (the built-in dataset-1 binnings cover |eta| 0-1.30), agree. Missing labels agree.
+
+    >>> from fastcalogan.geometry import load_geometry
+    >>> g = load_geometry("ds1-photons")
+    >>> geometry_label_mismatch(g, "electron", (0.20, 0.25)) is None
+    True
+    >>> geometry_label_mismatch(g.relabel(eta=(1.5, 2.0)), "photon", (0.20, 0.25))
+    'is for |eta| 1.50-2.00, but the showers are at |eta| 0.20-0.25'
+    >>> geometry_label_mismatch(g.relabel(particle="pion"), "photon", None)
+    'is for pion (hadron showers), but the showers are photon (em showers)'
+    """
+    problems = []
+    if particle and geometry.particle:
+        try:
+            ours, theirs = get_particle(geometry.particle), get_particle(particle)
+        except FastCaloGANError:  # an unknown label says nothing: the readers name it
+            ours = theirs = get_particle("photon")
+        if ours.shower != theirs.shower:
+            problems.append(
+                f"is for {ours.name} ({ours.shower} showers), but the showers are "
+                f"{theirs.name} ({theirs.shower} showers)"
+            )
+    if eta is not None and geometry.eta is not None:
+        lo, hi = geometry.eta
+        if eta[0] < lo - 1e-6 or eta[1] > hi + 1e-6:
+            problems.append(
+                f"is for {_eta_text(geometry.eta)}, but the showers are at {_eta_text(eta)}"
+            )
+    return "; and ".join(problems) if problems else None
 
 
 def geometry_of_file(

@@ -126,8 +126,45 @@ class HitShowers:
         )
 
 
+#: Slack on alpha's range (-pi, pi]: alpha is stored in float32, whose pi is 8.7e-8 above pi.
+_ALPHA_SLACK = 1e-6
+
+
+def _check_offsets(off: npt.NDArray[Any], n_hits: int, source: str, first_event: int = 0) -> None:
+    """Offsets rise from 0 to the number of hits, never decreasing; else say where they fail."""
+    name = f"{source}: field 'hits/event_offsets'"
+    if off[0] != 0:
+        raise DataFormatError(f"{name} must start at 0, found {off[0]}")
+    steps = np.diff(off)
+    if np.any(steps < 0):
+        i = int(np.argmax(steps < 0))
+        raise DataFormatError(
+            f"{name} must not decrease, found {off[i]} then {off[i + 1]} (events "
+            f"{first_event + i} and {first_event + i + 1})"
+        )
+    if off[-1] != n_hits:
+        raise DataFormatError(f"{name} must end at the number of hits, {n_hits}, found {off[-1]}")
+
+
 def validate_hits(hits: HitShowers, source: str) -> None:
-    """Check shapes, offsets and values of hit arrays; raise :class:`DataFormatError`."""
+    """Check shapes, types, offsets and values of hit arrays; raise :class:`DataFormatError`.
+
+    r, alpha and energy must be finite numbers (r >= 0 mm, alpha in (-pi, pi] rad, energy
+    >= 0 MeV), layer ids integers >= 0.
+    """
+    for name in ("r", "alpha", "layer", "energy"):
+        arr = getattr(hits, name)
+        if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
+            raise DataFormatError(
+                f"{source}: field 'hits/{name}' must be numeric, found dtype {arr.dtype}"
+            )
+    for name in ("incident_energies", "event_offsets"):
+        arr = getattr(hits, name)
+        if not np.issubdtype(arr.dtype, np.number):
+            raise DataFormatError(
+                f"{source}: field '{'hits/' if name == 'event_offsets' else ''}{name}' must "
+                f"be numeric, found dtype {arr.dtype}"
+            )
     n_hits = hits.energy.shape[0]
     for name in ("r", "alpha", "layer"):
         arr = getattr(hits, name)
@@ -142,17 +179,42 @@ def validate_hits(hits: HitShowers, source: str) -> None:
             f"{source}: field 'hits/event_offsets' has shape {off.shape}; expected "
             f"({hits.incident_energies.shape[0] + 1},) for {hits.incident_energies.shape[0]} events"
         )
-    if off[0] != 0 or off[-1] != n_hits or np.any(np.diff(off) < 0):
-        raise DataFormatError(
-            f"{source}: field 'hits/event_offsets' must rise from 0 to {n_hits}, "
-            f"found {off[0]}..{off[-1]}"
-        )
+    _check_offsets(off, n_hits, source)
     for name in ("r", "alpha", "energy"):
         arr = getattr(hits, name)
         if not np.all(np.isfinite(arr)):
-            raise DataFormatError(f"{source}: field 'hits/{name}' holds NaN or inf")
+            i = int(np.argmax(~np.isfinite(arr)))
+            raise DataFormatError(f"{source}: field 'hits/{name}' holds NaN or inf (hit {i})")
     if n_hits and hits.r.min() < 0:
-        raise DataFormatError(f"{source}: field 'hits/r' must be >= 0 mm, found {hits.r.min()}")
+        i = int(np.argmin(hits.r))
+        raise DataFormatError(
+            f"{source}: field 'hits/r' must be >= 0 mm, found {hits.r[i]} (hit {i})"
+        )
+    if n_hits:
+        alpha = np.asarray(hits.alpha, dtype=np.float64)
+        bad = (alpha < -np.pi - _ALPHA_SLACK) | (alpha > np.pi + _ALPHA_SLACK)
+        if bad.any():
+            i = int(np.argmax(bad))
+            hint = "; are the angles in degrees?" if np.abs(alpha).max() <= 360 else ""
+            raise DataFormatError(
+                f"{source}: field 'hits/alpha' must lie in (-pi, pi] rad, found {alpha[i]:.6g} "
+                f"(hit {i}){hint}"
+            )
+        layer = np.asarray(hits.layer)
+        if not np.issubdtype(layer.dtype, np.integer):
+            frac = layer != np.round(layer)
+            if frac.any():
+                i = int(np.argmax(frac))
+                raise DataFormatError(
+                    f"{source}: field 'hits/layer' must hold integer layer ids, found "
+                    f"{layer[i]:g} (hit {i})"
+                )
+        if layer.min() < 0:
+            i = int(np.argmin(layer))
+            raise DataFormatError(
+                f"{source}: field 'hits/layer' must hold layer ids >= 0, found {layer[i]:g} "
+                f"(hit {i})"
+            )
     if n_hits and hits.energy.min() < 0:
         raise DataFormatError(
             f"{source}: field 'hits/energy' must be >= 0 MeV, found {hits.energy.min()}"
@@ -166,6 +228,21 @@ def _check_layout(f: h5py.File, path: Path) -> None:
     missing = [k for k in needed if k not in f]
     if missing:
         raise DataFormatError(f"{path}: missing dataset(s) {missing}; a hit file has {needed}")
+    for key in needed:
+        ds = f[key]
+        dtype = getattr(ds, "dtype", None)
+        if dtype is None or dtype.kind not in "iuf":
+            raise DataFormatError(
+                f"{path}: field '{key}' must be numeric, found "
+                f"{'a group' if dtype is None else f'dtype {dtype}'}"
+            )
+    n_hits = f["hits/energy"].shape[0]
+    for k in HIT_FIELDS:
+        if f[f"hits/{k}"].shape != (n_hits,):
+            raise DataFormatError(
+                f"{path}: field 'hits/{k}' has shape {f[f'hits/{k}'].shape}; expected "
+                f"({n_hits},) like 'hits/energy'"
+            )
 
 
 def iter_hits(path: str | os.PathLike[str], chunk_events: int = 10_000) -> Iterator[HitShowers]:
@@ -182,6 +259,7 @@ def iter_hits(path: str | os.PathLike[str], chunk_events: int = 10_000) -> Itera
                     f"{path}: field 'hits/event_offsets' has shape {offsets.shape}; "
                     f"expected ({n + 1},) for {n} events"
                 )
+            _check_offsets(offsets, int(f["hits/energy"].shape[0]), str(path))
             for start in range(0, n, chunk_events):
                 stop = min(n, start + chunk_events)
                 a, b = int(offsets[start]), int(offsets[stop])
@@ -247,6 +325,7 @@ class HitWriter(AtomicH5Writer):
             ds.resize((h1,))
             ds[h0:h1] = getattr(hits, k)
         self.n_events, self.n_hits = e1, h1
+        self.check_io()
 
 
 def write_hits(path: str | os.PathLike[str], hits: HitShowers) -> Path:

@@ -39,6 +39,7 @@ __all__ = [
     "iter_showers",
     "read_shower_attrs",
     "read_showers",
+    "shower_file_bytes",
     "validate_showers",
     "write_showers",
 ]
@@ -52,6 +53,15 @@ GEOMETRY_ATTR = "geometry"
 #: Optional dataset of per-event conditions beyond the incident energy, ``(N, k)``; its
 #: attribute ``names`` lists the k column names.
 CONDITIONS_DATASET = "conditions"
+
+
+def shower_file_bytes(n_events: int, n_voxels: int, itemsize: int = 4) -> int:
+    """An upper bound of a shower file's size: its data uncompressed, and 64 KiB of metadata.
+
+    >>> shower_file_bytes(1000, 368)
+    1545536
+    """
+    return int(n_events) * (int(n_voxels) * int(itemsize) + 8) + (64 << 10)
 
 
 def geometry_attrs(geometry: Geometry) -> dict[str, str]:
@@ -291,8 +301,13 @@ def read_shower_attrs(path: str | os.PathLike[str]) -> dict[str, Any]:
     with open_h5(path) as f:
         _inc, sh = _datasets(f, path)
         attrs = {k: _plain(v) for k, v in f.attrs.items()}
+        if sh.ndim != 2:
+            raise DataFormatError(
+                f"{path}: field 'showers' must be 2-D (events, voxels), found shape {sh.shape}; "
+                "flatten each shower's voxels (layer, then the layer's image row by row)"
+            )
         attrs["n_events"] = int(sh.shape[0])
-        attrs["n_voxels"] = int(sh.shape[1]) if sh.ndim == 2 else -1
+        attrs["n_voxels"] = int(sh.shape[1])
     return attrs
 
 
@@ -496,6 +511,7 @@ class ShowerWriter(AtomicH5Writer):
             self._cond.resize((n1, k))
             self._cond[n0:n1] = c
         self.n_events = n1
+        self.check_io()
 
 
 def write_showers(

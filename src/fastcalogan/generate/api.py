@@ -18,13 +18,14 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import __version__
-from .._fileio import refuse_overwrite
-from ..data import DS1_ENERGIES, ShowerWriter, ds1_event_counts, iter_showers
-from ..errors import ConfigError, DataFormatError
+from .._fileio import PathPlan, check_free_space
+from ..data import DS1_ENERGIES, ShowerWriter, ds1_event_counts, iter_showers, shower_file_bytes
+from ..errors import CheckpointError, ConfigError, DataFormatError
 from ..geometry import Geometry
 from ..preprocess import ConditionsLike, condition_matrix
 from ..train import RunFolder
 from .config import GenerateConfig
+from .graph import sidecar_path
 from .simulator import Simulator
 
 __all__ = ["GenerateResult", "GenerationRequest", "ds1_summary", "generate", "generation_request"]
@@ -185,6 +186,31 @@ class _ShowerSource(Protocol):
     ) -> npt.NDArray[np.float32]: ...
 
 
+def generator_files(sources: tuple[Path, ...], plan: PathPlan | None = None) -> PathPlan:
+    """A :class:`~fastcalogan._fileio.PathPlan` reading a generator's files (added to ``plan``).
+
+    For checkpoints: each run folder's checkpoints, description, config, preprocessing,
+    binning and its training data; for an ONNX model: the model, its sidecar and binning.
+    """
+    plan = plan if plan is not None else PathPlan()
+    for c in sources:
+        if c.suffix == ".onnx":
+            plan.read(c, "ONNX model").read(sidecar_path(c), "ONNX sidecar")
+            plan.read(c.with_suffix(".binning.yaml"), "ONNX model's binning")
+            continue
+        run = RunFolder.of_checkpoint(c)
+        plan.read(c, "checkpoint").read_all(run.checkpoints(), "checkpoint of the run")
+        for path in (run.run_json, run.config_yaml, run.preprocess_json, run.binning_yaml):
+            plan.read(path, "run's file")
+        try:
+            info = run.info()
+        except CheckpointError:
+            info = None
+        if info is not None and info.data:
+            plan.read(info.data, "run's training data")
+    return plan
+
+
 def write_generated(
     sim: _ShowerSource,
     config: GenerateConfig,
@@ -205,17 +231,19 @@ def write_generated(
         checkpoints: what the showers came from, for the result.
         t0: ``time.perf_counter()`` at the start of the call (loading included in ``seconds``).
     """
-    # the model's own files: the run's checkpoints and binning, or the ONNX file and sidecar
-    sources: list[Path] = []
-    for c in checkpoints:
-        run = RunFolder.of_checkpoint(c)
-        sources += [c, c.with_suffix(".json"), run.binning_yaml, *run.checkpoints()]
-    refuse_overwrite(out_path, sources, "generator file")
+    # the reference asked for by name first: an output that is it is named as such
+    plan = generator_files(checkpoints, PathPlan().read(config.like, "reference file"))
     if config.like is not None:
-        refuse_overwrite(out_path, [config.like], "reference file")
         attrs = {**attrs, "like": str(config.like)}
+    plan.write(out_path, "shower file").check()
     request = generation_request(config, sim.condition_names)
     energies, names = request.energies, request.condition_names
+    check_free_space(
+        out_path,
+        shower_file_bytes(int(energies.size), sim.binning.n_voxels),
+        "shower file",
+        f"{energies.size} showers of {sim.binning.n_voxels} voxels, uncompressed",
+    )
     rng = np.random.default_rng(config.seed)
     t_gen = 0.0
     with ShowerWriter(

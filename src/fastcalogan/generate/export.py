@@ -34,14 +34,17 @@ from .._fileio import atomic_path, write_json
 from ..errors import ModelError
 from ..geometry import BUILTIN_GEOMETRIES, geometry_to_mapping, write_geometry_yaml
 from ..train import EnergyRouting, RunFolder, TrainedGenerator
+from .api import generator_files
 from .graph import (
     CONDITIONS_INPUT,
     INPUT_NAMES,
     ONNX_FORMAT,
     OUTPUT_NAME,
     GeneratorGraph,
+    file_sha256,
     relative_difference,
     sidecar_path,
+    with_checksum,
 )
 from .onnx_runtime import create_session
 
@@ -238,9 +241,10 @@ def _sidecar(
 
 
 def _write_onnx(graph: GeneratorGraph, config: ExportConfig, target: Path) -> None:
+    """Trace ``graph`` into the ONNX file ``target`` (a temporary file of the caller's)."""
     example = _example_inputs_for_trace(graph)
     names = graph.input_names
-    with atomic_path(target) as tmp, warnings.catch_warnings():
+    with warnings.catch_warnings():
         # shape checks and constants are traced as constants on purpose; the exporter's
         # deprecation notice concerns a choice pinned here and tested
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
@@ -251,7 +255,7 @@ def _write_onnx(graph: GeneratorGraph, config: ExportConfig, target: Path) -> No
         torch.onnx.export(
             graph,
             example,
-            str(tmp),
+            str(target),
             input_names=list(names),
             output_names=[OUTPUT_NAME],
             dynamic_axes={n: {0: "batch"} for n in (*names, OUTPUT_NAME)},
@@ -291,34 +295,43 @@ def export_generators(
     """
     out = Path(out_path)
     models = sorted(models, key=lambda m: m.energy_range[0])
+    plan = generator_files(tuple(m.checkpoint for m in models if m.checkpoint is not None))
+    plan.write(out, "ONNX model").write(sidecar_path(out), "ONNX sidecar")
+    if models[0].binning.name not in BUILTIN_GEOMETRIES:
+        plan.write(out.with_suffix(".binning.yaml"), "ONNX model's binning")
+    plan.check()
     graph = GeneratorGraph(models)
-    _write_onnx(graph, config, out)
     binning = models[0].binning
     binning_file: Path | None = None
-    if binning.name not in BUILTIN_GEOMETRIES:
-        binning_file = write_geometry_yaml(binning, out.with_suffix(".binning.yaml"))
     diff: float | None = None
-    if config.verify:
-        noise, energy, conditions = _example_inputs(
-            models, max(1, config.verify_events // len(models)), seed=12345
-        )
-        reference = _torch_reference(models, noise, energy, conditions)
-        session = create_session(out, threads=1)
-        feed = {INPUT_NAMES[0]: noise.numpy(), INPUT_NAMES[1]: energy.numpy()}
-        if conditions is not None:
-            feed[CONDITIONS_INPUT] = conditions.numpy()
-        got = session.run([OUTPUT_NAME], feed)[0]
-        diff = relative_difference(got, reference)
-        if not diff <= config.rtol:
-            raise ModelError(
-                f"{out}: ONNX output differs from torch by {diff:.3g} relative "
-                f"(tolerance {config.rtol:g})"
+    # the model is written and checked in its temporary file and published after its sidecar
+    # (which records its checksum): a failed check replaces nothing
+    with atomic_path(out) as tmp:
+        _write_onnx(graph, config, tmp)
+        if config.verify:
+            noise, energy, conditions = _example_inputs(
+                models, max(1, config.verify_events // len(models)), seed=12345
             )
-    sidecar = _sidecar(models, config, binning_file)
-    sidecar["max_rel_diff"] = diff
-    parameter_bytes = sum(int(p.numel()) * 4 for p in graph.parameters())
-    sidecar["parameter_bytes"] = parameter_bytes
-    side = write_json(sidecar_path(out), sidecar)
+            reference = _torch_reference(models, noise, energy, conditions)
+            session = create_session(tmp, threads=1)
+            feed = {INPUT_NAMES[0]: noise.numpy(), INPUT_NAMES[1]: energy.numpy()}
+            if conditions is not None:
+                feed[CONDITIONS_INPUT] = conditions.numpy()
+            got = session.run([OUTPUT_NAME], feed)[0]
+            diff = relative_difference(got, reference)
+            if not diff <= config.rtol:
+                raise ModelError(
+                    f"{out}: ONNX output differs from torch by {diff:.3g} relative "
+                    f"(tolerance {config.rtol:g})"
+                )
+        if binning.name not in BUILTIN_GEOMETRIES:
+            binning_file = write_geometry_yaml(binning, out.with_suffix(".binning.yaml"))
+        sidecar = _sidecar(models, config, binning_file)
+        sidecar["max_rel_diff"] = diff
+        parameter_bytes = sum(int(p.numel()) * 4 for p in graph.parameters())
+        sidecar["parameter_bytes"] = parameter_bytes
+        sidecar["onnx_sha256"] = file_sha256(tmp)
+        side = write_json(sidecar_path(out), with_checksum(sidecar))
     return ExportResult(
         onnx_path=out,
         sidecar_path=side,

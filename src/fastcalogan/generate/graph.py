@@ -14,14 +14,17 @@ generator of its range (gather, run, scatter: each row costs one generator pass)
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from .._fileio import json_safe
 from ..errors import ModelError
 from ..models import get_family
 from ..preprocess import Preprocessor
@@ -32,9 +35,13 @@ __all__ = [
     "INPUT_NAMES",
     "ONNX_FORMAT",
     "OUTPUT_NAME",
+    "SIDECAR_CHECKSUM",
     "GeneratorGraph",
+    "file_sha256",
     "relative_difference",
     "sidecar_path",
+    "verify_sidecar",
+    "with_checksum",
 ]
 
 #: Marker in every sidecar; readers refuse other values.
@@ -48,6 +55,42 @@ OUTPUT_NAME = "showers"
 def sidecar_path(onnx_path: str | os.PathLike[str]) -> Path:
     """The sidecar of a model: ``gen.onnx`` -> ``gen.json``."""
     return Path(onnx_path).with_suffix(".json")
+
+
+#: The sidecar's checksum of its own contents (every other key).
+SIDECAR_CHECKSUM = "checksum"
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """``sha256:<hex>`` of a file's bytes (the ONNX model, recorded in its sidecar)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return "sha256:" + h.hexdigest()
+
+
+def _sidecar_text(sidecar: Mapping[str, Any]) -> bytes:
+    body = {k: v for k, v in sidecar.items() if k != SIDECAR_CHECKSUM}
+    return json.dumps(json_safe(body), sort_keys=True, separators=(",", ":")).encode()
+
+
+def with_checksum(sidecar: Mapping[str, Any]) -> dict[str, Any]:
+    """The sidecar with ``checksum``: ``sha256:<hex>`` of its other keys as canonical JSON.
+
+    >>> side = with_checksum({"a": 1})
+    >>> verify_sidecar(side, "gen.json"), verify_sidecar({**side, "a": 2}, "gen.json")
+    (True, False)
+    """
+    digest = hashlib.sha256(_sidecar_text(sidecar)).hexdigest()
+    return {**sidecar, SIDECAR_CHECKSUM: "sha256:" + digest}
+
+
+def verify_sidecar(sidecar: Mapping[str, Any], source: str) -> bool:
+    """Whether a sidecar's contents match its checksum (``False`` also without one)."""
+    stored = sidecar.get(SIDECAR_CHECKSUM)
+    found = "sha256:" + hashlib.sha256(_sidecar_text(sidecar)).hexdigest()
+    return stored == found
 
 
 class _Part(nn.Module):

@@ -9,6 +9,7 @@ float32 rounding.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -25,10 +26,21 @@ from ..preprocess import ConditionsLike, FittedCondition, condition_matrix
 from ..train import EnergyRouting
 from .api import GenerateResult, write_generated
 from .config import GenerateConfig
-from .graph import CONDITIONS_INPUT, INPUT_NAMES, ONNX_FORMAT, OUTPUT_NAME, sidecar_path
+from .graph import (
+    CONDITIONS_INPUT,
+    INPUT_NAMES,
+    ONNX_FORMAT,
+    OUTPUT_NAME,
+    SIDECAR_CHECKSUM,
+    file_sha256,
+    sidecar_path,
+    verify_sidecar,
+)
 from .simulator import add_rest_mass, prepare_request
 
 __all__ = ["OnnxSimulator", "create_session", "generate_onnx"]
+
+log = logging.getLogger(__name__)
 
 
 def create_session(path: str | os.PathLike[str], threads: int | None = None) -> Any:
@@ -76,11 +88,13 @@ class OnnxSimulator:
         try:
             self.sidecar: dict[str, Any] = json.loads(side.read_text())
         except (OSError, json.JSONDecodeError) as err:
+            why = err.strerror if isinstance(err, OSError) else f"not JSON: {err}"
             raise ModelError(
-                f"{side}: cannot read the sidecar of {self.path.name} ({err})"
+                f"{side}: cannot read the sidecar of {self.path.name} ({why})"
             ) from err
         if self.sidecar.get("format") != ONNX_FORMAT:
             raise ModelError(f"{side}: not a fastcalogan ONNX sidecar (format {ONNX_FORMAT!r})")
+        self._verify(side)
         self.binning: Geometry = geometry_from_mapping(self.sidecar["binning"], str(side))
         self.noise = NoiseSpec.from_description(self.sidecar["noise"], str(side))
         self.ranges = [(float(a), float(b)) for a, b in self.sidecar["ranges"]]
@@ -97,6 +111,28 @@ class OnnxSimulator:
                 f"{side}: unreadable 'conditions' input (expected names and transforms): {err}"
             ) from err
         self.session = create_session(self.path, threads)
+
+    def _verify(self, side: Path) -> None:
+        """Check the sidecar against its checksum and the model against the sidecar's."""
+        if SIDECAR_CHECKSUM not in self.sidecar:
+            log.warning(
+                "%s: exported before exports carried checksums; the model is read unverified "
+                "(export it again to add them)",
+                side,
+            )
+            return
+        if not verify_sidecar(self.sidecar, str(side)):
+            raise ModelError(
+                f"{side}: corrupt sidecar: its contents do not match its checksum (the file was "
+                "changed after export); export the model again"
+            )
+        stored, found = self.sidecar.get("onnx_sha256"), file_sha256(self.path)
+        if stored != found:
+            raise ModelError(
+                f"{self.path}: corrupt ONNX model: its bytes do not match the checksum in "
+                f"{side.name} (stored {str(stored)[:19]}..., found {found[:19]}...); export "
+                "the model again"
+            )
 
     @property
     def particle(self) -> str:

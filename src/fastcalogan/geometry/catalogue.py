@@ -27,8 +27,9 @@ from typing import Any
 
 import yaml
 
+from .._config import load_yaml
 from .._fileio import write_text
-from ..errors import BinningError
+from ..errors import BinningError, ConfigError
 from .binning import Binning
 from .cartesian import CartesianGeometry
 from .particles import get_particle
@@ -162,9 +163,11 @@ def load_geometry(
             geometry = read_binning_xml(path, particle)
         elif path.suffix.lower() in (".yaml", ".yml", ".json"):
             try:
-                data = yaml.safe_load(path.read_text())
-            except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+                data = load_yaml(path.read_text(), str(path))
+            except (OSError, UnicodeDecodeError) as err:
                 raise BinningError(f"{path}: not a readable YAML/JSON file ({err})") from err
+            except ConfigError as err:  # not YAML, or a key given twice
+                raise BinningError(str(err)) from err
             geometry = geometry_from_mapping(data, str(path))
         else:
             raise BinningError(f"{path}: expected a .xml, .yaml or .json geometry file")

@@ -47,6 +47,8 @@ import numpy.typing as npt
 import torch
 from matplotlib.figure import Figure, SubFigure
 
+from .._config import config_source
+from .._fileio import PathPlan
 from .._logging import ProgressCallback
 from ..data import (
     Chi2Result,
@@ -100,6 +102,8 @@ class SelectResult:
         merit: the figure of merit of the choice: ``chi2_ndf`` for ``etot`` and
             ``etot+layers``, the weighted mean of the parts for ``extended`` (split runs: of
             the parts summed over the ranges' choices).
+        skipped: checkpoints that could not be read (truncated, corrupt, weights not finite)
+            and were left out, each with the reason.
     """
 
     best_checkpoint: Path
@@ -112,6 +116,7 @@ class SelectResult:
     chi2: float = float("inf")
     ndf: int = 0
     merit: float = float("inf")
+    skipped: tuple[tuple[Path, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -388,7 +393,25 @@ def _select_one(
     chosen = checkpoints[:: config.stride]
     if chosen[-1] != checkpoints[-1]:
         chosen.append(checkpoints[-1])
-    latest = load_checkpoint(chosen[-1])
+    skipped: list[tuple[Path, str]] = []
+
+    def skip(path: Path, err: CheckpointError) -> None:
+        skipped.append((path, str(err)))
+        log.warning("%s; left out of the selection", err)
+
+    latest: dict[str, Any] | None = None
+    for path in reversed(chosen):
+        try:
+            latest = load_checkpoint(path)
+            break
+        except CheckpointError as err:
+            skip(path, err)
+    if latest is None:
+        raise CheckpointError(
+            f"{run.checkpoint_dir}: no readable checkpoint to select from ({len(skipped)} "
+            f"damaged; the newest: {skipped[0][1]})"
+        )
+    chosen = [p for p in chosen if p not in {s for s, _ in skipped}]
     ref_path = _reference_path(reference_path, run, latest)
     model = TrainedGenerator.from_checkpoint(latest, config.device)
     data = read_showers(ref_path, binning=model.binning)
@@ -418,7 +441,11 @@ def _select_one(
 
     rows: list[SelectionRow] = []
     for i, path in enumerate(chosen):
-        model = TrainedGenerator.from_checkpoint(path, config.device)
+        try:
+            model = TrainedGenerator.from_checkpoint(path, config.device)
+        except CheckpointError as err:
+            skip(path, err)
+            continue
         points, parts = _score(model, groups, hists, config)
         rows.append(
             SelectionRow(
@@ -439,6 +466,7 @@ def _select_one(
         "config": config.model_dump(mode="json"),
         "reference": str(ref_path),
         "best": best.to_record(),
+        "skipped": [{"checkpoint": run.relative(p), "reason": r} for p, r in skipped],
     }
     if continuous:
         summary["spectrum"] = {
@@ -463,6 +491,7 @@ def _select_one(
         chi2=best.chi2,
         ndf=best.ndf,
         merit=best.merit,
+        skipped=tuple(skipped),
     )
 
 
@@ -502,6 +531,27 @@ def _plot_rows(
         )
 
 
+def _path_plan(
+    config: SelectConfig, run: RunFolder, parts: list[RunFolder], reference: Path | None
+) -> PathPlan:
+    """What a selection reads (reference, config, checkpoints) and writes (``selection/``)."""
+    plan = PathPlan().read(reference, "reference file").read(config_source(config), "config file")
+    info = run.info()
+    if info is not None and info.data:
+        plan.read(info.data, "run's training data")
+    for folder in {run, *parts}:
+        plan.read_all(folder.checkpoints(), "checkpoint")
+        # a selection replaces the previous one by design: no note
+        for path, what in (
+            (folder.selection_csv, "selection table"),
+            (folder.selection_json, "selection table"),
+            (folder.best_json, "selection record"),
+            (folder.selection_plot, "selection plot"),
+        ):
+            plan.write(path, what, quiet=True)
+    return plan
+
+
 def selected_checkpoint(run_dir: str | os.PathLike[str]) -> Path | None:
     """The checkpoint chosen by the last selection of a (single-range) run, if any."""
     return RunFolder(run_dir).selected_checkpoint()
@@ -538,7 +588,8 @@ def select_best(
     run = RunFolder.open(run_dir)
     ref = Path(reference_path) if reference_path is not None else None
     parts = run.parts()
-    with run.writing() as writer:
+    _path_plan(config, run, parts, ref).check()
+    with run.writing("selection") as writer:
         if not run.is_split:
             return _select_one(config, run, writer, ref, progress)
 
@@ -585,6 +636,7 @@ def select_best(
         chi2=chi2_sum,
         ndf=ndf_sum,
         merit=merit,
+        skipped=tuple(s for r in results for s in r.skipped),
     )
 
 

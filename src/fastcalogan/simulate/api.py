@@ -27,7 +27,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import __version__
-from .._fileio import refuse_overwrite
+from .._config import config_source
+from .._fileio import PathPlan, check_free_space
 from .._logging import ProgressCallback
 from ..data import (
     DS1_ENERGIES,
@@ -35,6 +36,7 @@ from ..data import (
     HitWriter,
     ds1_event_counts,
     open_layout_writer,
+    shower_file_bytes,
 )
 from ..errors import BinningError, SimulationError
 from ..geometry import (
@@ -552,7 +554,13 @@ def simulate(
             f"hits: hit files hold (r, alpha) hits of the barrel; detector {config.detector} "
             "reads cells"
         )
-    refuse_overwrite(out_path, [hits_path], "hit file of the same run")
+    plan = PathPlan().read(config_source(config), "config file")
+    if config.binning and Path(config.binning).is_file():
+        plan.read(config.binning, "binning file")
+    plan.write(out_path, "shower file")
+    if hits_path is not None:
+        plan.write(hits_path, "hit file")
+    plan.check()
     detector = get_detector(config.detector)
     particle = get_particle(config.particle)
     incidence = detector.incidence
@@ -564,6 +572,12 @@ def simulate(
     kind, points, e_range = _energy_plan(config, detector)
     total = sum(n for _, n in points)
     eta = incidence.eta
+    check_free_space(
+        out_path,
+        shower_file_bytes(total, geometry.n_voxels),
+        "shower file",
+        f"{total} showers of {geometry.n_voxels} voxels, uncompressed",
+    )
     attrs: dict[str, Any] = {
         "particle": particle.name,
         **({"eta_min": eta[0], "eta_max": eta[1]} if eta is not None else {}),

@@ -62,6 +62,9 @@ class TrainConfig(StageConfig):
         data: CaloChallenge shower file to train on (the CLI's default input).
         binning: binning name or file; default the file's ``binning`` attribute, else
             guessed from the voxel count.
+        allow_geometry_mismatch: train with a ``binning`` made for another kind of shower or
+            another |eta| range than the data's (refused by default: see
+            :func:`~fastcalogan.data.geometry_label_mismatch`).
         particle, eta: default the file's attributes, else the binning's.
         iterations: training iterations to reach (a resumed run continues up to this number).
         batch_size: showers per batch; default the preset's.
@@ -107,6 +110,7 @@ class TrainConfig(StageConfig):
     preprocess: PreprocessConfig | None = None
     data: str | None = None
     binning: str | None = None
+    allow_geometry_mismatch: bool = False
     particle: str | None = None
     eta: tuple[float, float] | None = None
     iterations: int = pydantic.Field(default=10_000, ge=1)
@@ -253,4 +257,8 @@ def _merged(
     try:
         return cls.model_validate({**base, **overrides})
     except pydantic.ValidationError as err:
-        raise ValueError(f"{key}: {err.errors()[0]['loc']}: {err.errors()[0]['msg']}") from err
+        first = err.errors()[0]
+        where = ".".join([key, *(str(p) for p in first["loc"])])
+        found = first.get("input")
+        shown = "" if isinstance(found, dict) else f" (found {found!r})"
+        raise ValueError(f"{where}: {first['msg']}{shown}") from err

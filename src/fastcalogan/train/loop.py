@@ -11,9 +11,12 @@ checkpoint and ends with the same weights as an uninterrupted run.
 
 from __future__ import annotations
 
+import io
 import logging
+import math
 import os
 import random
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,14 +27,22 @@ import numpy.typing as npt
 import torch
 
 from .. import __version__
+from .._config import config_source
+from .._fileio import PathPlan, check_free_space, format_size
 from .._logging import log_to_file
 from .._provenance import file_sha256, git_hash, host, library_versions
-from ..data import ShowerData, geometry_of_file, read_showers
-from ..errors import CheckpointError, ConfigError, DataFormatError
+from ..data import ShowerData, geometry_label_mismatch, geometry_of_file, read_showers
+from ..errors import (
+    CheckpointError,
+    ConfigError,
+    DataFormatError,
+    FastCaloGANError,
+    ModelError,
+)
 from ..geometry import Geometry, geometry_from_mapping, geometry_to_mapping, get_particle
 from ..models import Batch
 from ..preprocess import Preprocessor, build_preprocessor
-from .checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
+from .checkpoint import CHECKPOINT_FORMAT, load_checkpoint, nonfinite_weight, save_checkpoint
 from .config import SPLIT_RANGES, TrainConfig
 from .run_folder import RunFolder, RunInfo, RunWriter
 from .sampling import model_shape, resolve_device
@@ -116,6 +127,14 @@ def _read_inputs(config: TrainConfig, path: Path) -> _Inputs:
         raise ConfigError(
             f"eta: {path} and its geometry {binning.name} give no |eta| slice; set eta"
         )
+    if config.binning is not None and not config.allow_geometry_mismatch:
+        mismatch = geometry_label_mismatch(binning, particle, eta)
+        if mismatch:
+            raise ConfigError(
+                f"binning: {config.binning} {mismatch} ({path}); use the binning of these "
+                "showers, or set allow_geometry_mismatch: true (--set "
+                "allow_geometry_mismatch=true) to train with it anyway"
+            )
     binning = binning.relabel(particle=particle, eta=eta)
     assert config.preprocess is not None  # filled in by TrainConfig.resolved()
     # the configured conditions must be in the file: one line naming the missing ones
@@ -143,11 +162,92 @@ def _environment(inputs: _Inputs, device: torch.device) -> dict[str, Any]:
     }
 
 
+def _check_batch_size(config: TrainConfig, n_events: int, inputs: _Inputs) -> None:
+    """A batch larger than the sample only repeats showers: refused, naming both numbers."""
+    batch = int(config.batch_size or 1)
+    if batch > n_events:
+        where = f" with incident energy in {config.energy_range} MeV" if config.energy_range else ""
+        raise ConfigError(
+            f"batch_size: {batch} is larger than the {n_events} training events{where} of "
+            f"{inputs.data_path}; use at most {n_events}"
+        )
+
+
+def _available_memory(device: torch.device) -> int | None:
+    """Bytes that can still be allocated on ``device`` (``None`` where unknown)."""
+    if device.type == "cuda":
+        try:
+            return int(torch.cuda.mem_get_info(device)[0])
+        except (RuntimeError, AssertionError):  # pragma: no cover - no usable CUDA
+            return None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (OSError, ValueError, AttributeError):  # pragma: no cover - not POSIX
+        return None
+
+
+def _networks(objective: Any) -> list[torch.nn.Module]:
+    """The networks an objective trains or holds (its sampler among them)."""
+    return [m for m in vars(objective).values() if isinstance(m, torch.nn.Module)]
+
+
+#: Activations kept per value of a layer in one training step: forward and backward of real,
+#: generated and (gradient penalty) interpolated showers, and the penalty's second backward.
+_ACTIVATION_COPIES = 12
+
+
+def _check_batch_memory(config: TrainConfig, objective: Any, shape: Any, device: Any) -> None:
+    """Refuse a batch whose training step cannot fit in the device's free memory.
+
+    The estimate counts, per shower of a batch, the inputs and every linear layer's outputs
+    of every network of the objective, times the copies a step keeps (:data:`_ACTIVATION_COPIES`)
+    in float32: an order of magnitude, enough to refuse a batch of 10^9 showers before it
+    allocates terabytes, not to tune one.
+    """
+    widths = 0
+    for module in _networks(objective):
+        for param in module.parameters():
+            if param.ndim == 2:
+                widths += int(param.shape[0])
+    per_row = 4 * _ACTIVATION_COPIES * (int(shape.n_features) + int(shape.n_conditions) + widths)
+    batch = int(config.batch_size or 1)
+    needed = per_row * batch
+    free = _available_memory(torch.device(device))
+    if free is not None and needed > free:
+        raise ConfigError(
+            f"batch_size: {batch} needs about {format_size(needed)} of memory per training "
+            f"step ({format_size(per_row)} per shower); {format_size(free)} is available on "
+            f"{device}; use at most {max(1, free // per_row)}"
+        )
+
+
 def _in_range(energies: npt.NDArray[np.float64], lo: float, hi: float) -> npt.NDArray[np.bool_]:
     return (energies >= lo * (1 - 1e-9)) & (energies <= hi * (1 + 1e-9))
 
 
 # ----- run folder ----------------------------------------------------------------------------
+def _differences(key: str, new: Any, old: Any) -> list[tuple[str, Any, Any]]:
+    """The dotted keys of the differing leaves of two settings, with both values.
+
+    >>> _differences("model", {"a": 1, "b": 2, "c": [3]}, {"a": 1, "b": 3, "c": [4]})
+    [('model.b', 2, 3), ('model.c', [3], [4])]
+    """
+    if isinstance(new, dict) and isinstance(old, dict):
+        out: list[tuple[str, Any, Any]] = []
+        for k in sorted(set(new) | set(old), key=str):
+            if new.get(k) != old.get(k):
+                out += _differences(f"{key}.{k}", new.get(k), old.get(k))
+        return out
+    return [(key, new, old)]
+
+
 def _check_resume(
     state: dict[str, Any], config: TrainConfig, binning: Geometry, path: Path
 ) -> None:
@@ -162,9 +262,11 @@ def _check_resume(
             old = {k: v for k, v in old.items() if v is not None and v != {}}
             new = {k: v for k, v in new.items() if v is not None and v != {}}
         if old != new:
+            (name, new, old), *more = _differences(key, new, old)
+            also = f" (also {', '.join(m[0] for m in more)})" if more else ""
             raise CheckpointError(
-                f"{path}: config field '{key}' is {new!r} but the run was started with {old!r}; "
-                "use a new run folder or restore the setting"
+                f"{path}: config field '{name}' is {new!r} but the run was started with "
+                f"{old!r}{also}; use a new run folder or restore the setting"
             )
     saved_binning = geometry_from_mapping(state["binning"], str(path))
     if not saved_binning.same_voxels(binning):
@@ -313,9 +415,9 @@ class _Trainer:
         self.config, self.inputs, self.writer = config, inputs, writer
         self.family = config.model_family
         energies, showers, conditions = _events(config, inputs)
-        existing = writer.folder.checkpoints()
-        state = self._previous_state(existing[-1]) if existing else None
-        self._set_up_model(state, energies, showers, conditions)
+        _check_batch_size(config, energies.size, inputs)
+        state, source = self._previous_state(writer.folder.checkpoints())
+        self._set_up_model(state, source, energies, showers, conditions)
         x, label = self.preprocessor.transform(energies, showers, self._conditions(conditions))
         self.schedule, point_rank = _injection(config, energies)
         device = resolve_device(config.device)
@@ -329,10 +431,13 @@ class _Trainer:
         )
         # frozen networks of the objective (the LHCb regressor) check their inputs
         self.objective.check_preprocessing(self.preprocessor.to_dict())
+        _check_batch_memory(config, self.objective, self.shape, device)
         self.rngs = _Rngs(config.seed)
         self.start = 0 if state is None else self._resume(state)
         # training time of the earlier calls of a resumed run (wall, process CPU)
         self.clock = _Clock.of_state(state)
+        self.static = self._static_state()
+        self._check_disk()
         self._write_run_files(fresh=state is None)
         self.batches = _Batches(
             x=torch.from_numpy(x).to(device),
@@ -343,14 +448,44 @@ class _Trainer:
             device=device,
             batch_size=int(config.batch_size or 1),
         )
-        self.static = self._static_state()
 
-    def _previous_state(self, path: Path) -> dict[str, Any]:
-        """The last checkpoint of the folder, checked against the config."""
-        state = load_checkpoint(path)
-        _check_resume(state, self.config, self.inputs.binning, path)
-        log.info("resuming %s from iteration %d", self.writer.folder.path, state["iteration"])
-        return state
+    def _previous_state(self, paths: list[Path]) -> tuple[dict[str, Any] | None, Path | None]:
+        """The newest readable checkpoint of the folder, checked against the config.
+
+        Checkpoints that cannot be read (truncated, corrupt, weights not finite) are passed
+        over, said in one warning, and moved aside to ``<name>.corrupt``, out of the
+        checkpoint list (kept for inspection); the run resumes from the newest good one.
+        """
+        if not paths:
+            return None, None
+        bad: list[tuple[Path, CheckpointError]] = []
+        for path in reversed(paths):
+            try:
+                state = load_checkpoint(path)
+            except CheckpointError as err:
+                bad.append((path, err))
+                continue
+            _check_resume(state, self.config, self.inputs.binning, path)
+            for b, problem in bad:
+                aside = b.with_name(b.name + ".corrupt")
+                os.replace(b, aside)
+                log.warning(
+                    "%s; resuming from %s (iteration %d) instead, the damaged file is kept as %s",
+                    problem,
+                    path.name,
+                    state["iteration"],
+                    aside.name,
+                )
+            if not bad:
+                log.info(
+                    "resuming %s from iteration %d", self.writer.folder.path, state["iteration"]
+                )
+            return state, path
+        first = bad[0][1]
+        raise CheckpointError(
+            f"{self.writer.folder.checkpoint_dir}: no readable checkpoint to resume from "
+            f"({len(bad)} damaged; the newest: {first}); move them away to start afresh"
+        )
 
     def _conditions(self, conditions: npt.NDArray[np.float64]) -> npt.NDArray[np.float64] | None:
         """The conditions as the preprocessing takes them (``None`` without any)."""
@@ -359,13 +494,14 @@ class _Trainer:
     def _set_up_model(
         self,
         state: dict[str, Any] | None,
+        path: Path | None,
         energies: Any,
         showers: Any,
         conditions: npt.NDArray[np.float64],
     ) -> None:
         """Preprocessing, architecture and shape: the checkpoint's, or fitted and configured."""
         if state is not None:
-            source = str(self.writer.folder.latest_checkpoint())
+            source = str(path)
             self.preprocessor = Preprocessor.from_dict(state["preprocess"], source)
             # on resume the architecture comes from the checkpoint
             self.model_config = self.family.network_config.model_validate(state["model_config"])
@@ -445,18 +581,67 @@ class _Trainer:
         order = self.schedule.order
         return order if len(order) <= _MAX_INJECTION_POINTS else ()
 
-    def _save(self, iteration: int) -> None:
-        save_checkpoint(
-            self.writer.checkpoint_target(iteration),
-            {
-                **self.static,
-                "iteration": iteration,
-                "clock": self.clock.record(),
-                "generator": _cpu(self.objective.sampler.state_dict()),
-                "objective": self.objective.state_dict(),
-                "rng": self.rngs.state(),
-            },
+    def _state(self, iteration: int) -> dict[str, Any]:
+        return {
+            **self.static,
+            "iteration": iteration,
+            "clock": self.clock.record(),
+            "generator": _cpu(self.objective.sampler.state_dict()),
+            "objective": self.objective.state_dict(),
+            "rng": self.rngs.state(),
+        }
+
+    def _checkpoint_iterations(self) -> int:
+        """How many checkpoints the iterations still to run will write."""
+        start, end, every = self.start, self.config.iterations, self.config.checkpoint_every
+        if end <= start:
+            return 0
+        return end // every - start // every + (1 if end % every else 0)
+
+    def _check_disk(self) -> None:
+        """Refuse a run whose checkpoints and loss rows cannot fit on the disk."""
+        n = self._checkpoint_iterations()
+        if n == 0:
+            return
+        buffer = io.BytesIO()
+        torch.save(self._state(self.start), buffer)
+        size = buffer.tell()
+        if self.start == 0:
+            # before the first step, optimisers hold no state yet: Adam adds two moments per
+            # weight
+            size += 2 * sum(
+                p.numel() * p.element_size()
+                for m in _networks(self.objective)
+                for p in m.parameters()
+            )
+        rows = (self.config.iterations - self.start) // self.config.log_every + 1
+        check_free_space(
+            self.writer.folder.checkpoint_dir,
+            n * size + rows * 16 * (len(self.columns) + 1),
+            "checkpoints",
+            f"{n} checkpoints of {format_size(size)} up to iteration {self.config.iterations} "
+            f"(checkpoint_every {self.config.checkpoint_every}); fewer iterations or a larger "
+            "checkpoint_every need less",
         )
+
+    def _diverged(self, iteration: int, what: str) -> ModelError:
+        last = self.writer.folder.checkpoints()
+        kept = (
+            f"the last good checkpoint is {last[-1]}"
+            if last
+            else "no checkpoint was written before"
+        )
+        return ModelError(
+            f"{self.writer.folder.path}: training diverged at iteration {iteration}: {what} "
+            f"(lr {self.config.lr:g}: try a smaller learning rate); {kept}"
+        )
+
+    def _save(self, iteration: int) -> None:
+        state = self._state(iteration)
+        bad = nonfinite_weight(state)
+        if bad is not None:
+            raise self._diverged(iteration, f"the weights hold NaN or inf ({bad})")
+        save_checkpoint(self.writer.checkpoint_target(iteration), state)
         log.info("%s: checkpoint at iteration %d", self.writer.folder.path, iteration)
 
     def run(
@@ -486,6 +671,11 @@ class _Trainer:
             out_of_time = config.max_seconds is not None and now - start >= config.max_seconds
             if done % config.log_every == 0 or done == end or out_of_time:
                 values = [float(v.item()) for v in losses]
+                if not all(math.isfinite(v) for v in values):
+                    named = ", ".join(
+                        f"{c} {v:g}" for c, v in zip(self.family.loss_columns, values, strict=False)
+                    )
+                    raise self._diverged(done, f"the losses are not finite ({named})")
                 rows.append(f"{done}," + ",".join(f"{v:.6g}" for v in values) + f",{n_active}")
                 if progress is not None:
                     progress(offset + done, total or end, status=self.family.status(values))
@@ -586,6 +776,7 @@ def train(
         raise ConfigError("data: no shower file given (set data: FILE or pass --data)")
     data_path = Path(path).resolve()
     folder = RunFolder(run_dir)
+    _path_plan(config, data_path, folder).check()
     # the data first: a bad file or setting leaves no run folder behind
     inputs = _read_inputs(config, data_path)
     config = config.model_copy(update={"data": str(data_path)})
@@ -593,29 +784,36 @@ def train(
     previous = torch.are_deterministic_algorithms_enabled()
     previous_threads = torch.get_num_threads()
     device = resolve_device(config.device)
-    with folder.writing() as writer, log_to_file(folder.train_log):
-        try:
-            if config.deterministic:
-                torch.use_deterministic_algorithms(True, warn_only=device.type != "cpu")
-            if config.threads is not None:
-                torch.set_num_threads(config.threads)
-            log.info(
-                "training %s (%s) on %s: %d events, binning %s, particle %s, eta %s",
-                config.preset,
-                config.family,
-                data_path,
-                inputs.data.n_events,
-                inputs.binning.name,
-                inputs.particle,
-                inputs.eta,
-            )
-            if config.energy_ranges == "full":
-                last, new, secs = _Trainer(config, inputs, writer).run(progress)
-            else:
-                last, new, secs = _train_split(config, inputs, writer, progress)
-        finally:
-            torch.use_deterministic_algorithms(previous)
-            torch.set_num_threads(previous_threads)
+    fresh = not folder.path.exists()
+    try:
+        with folder.writing() as writer, log_to_file(folder.train_log):
+            try:
+                if config.deterministic:
+                    torch.use_deterministic_algorithms(True, warn_only=device.type != "cpu")
+                if config.threads is not None:
+                    torch.set_num_threads(config.threads)
+                log.info(
+                    "training %s (%s) on %s: %d events, binning %s, particle %s, eta %s",
+                    config.preset,
+                    config.family,
+                    data_path,
+                    inputs.data.n_events,
+                    inputs.binning.name,
+                    inputs.particle,
+                    inputs.eta,
+                )
+                if config.energy_ranges == "full":
+                    last, new, secs = _Trainer(config, inputs, writer).run(progress)
+                else:
+                    last, new, secs = _train_split(config, inputs, writer, progress)
+            finally:
+                torch.use_deterministic_algorithms(previous)
+                torch.set_num_threads(previous_threads)
+    except FastCaloGANError:
+        # a run refused (or diverged) before its first checkpoint leaves no folder behind
+        if fresh and not any(part.checkpoints() for part in _parts(folder)):
+            shutil.rmtree(folder.path, ignore_errors=True)
+        raise
     checkpoints = tuple(p for part in folder.parts() for p in part.checkpoints())
     return TrainResult(
         run_dir=folder.path,
@@ -624,3 +822,31 @@ def train(
         seconds=time.perf_counter() - t0,
         iterations_per_s=new / secs if secs > 0 and new else 0.0,
     )
+
+
+def _parts(folder: RunFolder) -> list[RunFolder]:
+    """The folder's parts, or the folder itself where its ``run.json`` cannot be read."""
+    try:
+        return folder.parts()
+    except FastCaloGANError:
+        return [folder]
+
+
+def _path_plan(config: TrainConfig, data_path: Path, folder: RunFolder) -> PathPlan:
+    """What a training reads (data, binning file, config file) and writes (the run folder)."""
+    plan = PathPlan().read(data_path, "training data").read(config_source(config), "config file")
+    if config.binning and Path(config.binning).is_file():
+        plan.read(config.binning, "binning file")
+    plan.write(folder.path, "run folder", folder=True)
+    # the run's own files are rewritten by design on every resume: no note; its config.yaml
+    # holds the resolved config, so a run resumed from that very file may rewrite it
+    plan.write(folder.config_yaml, "run's config", quiet=True, may_replace="config file")
+    for path, what in (
+        (folder.run_json, "run description"),
+        (folder.preprocess_json, "run's preprocessing"),
+        (folder.binning_yaml, "run's binning"),
+        (folder.losses_csv, "loss table"),
+        (folder.train_log, "training log"),
+    ):
+        plan.write(path, what, quiet=True)
+    return plan

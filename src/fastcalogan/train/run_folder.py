@@ -16,8 +16,9 @@ A photon run split in momentum ranges holds a ``run.json`` with ``split``, ``ran
 ``subruns`` and one such folder per range (``range-0``, ``range-1``, ...).
 
 Readers use :class:`RunFolder`; writers get a :class:`RunWriter` from
-:meth:`RunFolder.writing`, the single call through which every write goes (the place for a
-writer lock). The selection table's rows are :class:`SelectionRow` objects; their
+:meth:`RunFolder.writing`, the single call through which every write goes; it holds the
+folder's writer lock (``.training.lock`` or ``.selection.lock``, with the holder's pid and host
+in ``<lock>.json``). The selection table's rows are :class:`SelectionRow` objects; their
 ``"chi2_ndf E=..."`` keys are produced and parsed only here.
 """
 
@@ -31,11 +32,12 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
 from .._fileio import atomic_path, write_json, write_text
+from .._locking import exclusive_writer
 from ..data import Chi2Result
 from ..errors import CheckpointError
 from ..geometry import Geometry, write_geometry_yaml
@@ -53,6 +55,15 @@ __all__ = [
     "checkpoint_path",
     "list_checkpoints",
 ]
+
+#: What each writer of a run folder does, and what to do when another holds the folder.
+_PURPOSES: dict[str, tuple[str, str]] = {
+    "training": (
+        "a training into this run folder",
+        "wait for it to end, or train into another -o folder",
+    ),
+    "selection": ("a selection of this run's checkpoints", "wait for it to end"),
+}
 
 _CHECKPOINT_NAME = re.compile(r"^ckpt-(\d{8,})\.pt$")
 _POINT_RATIO = "chi2_ndf E="
@@ -634,10 +645,23 @@ class RunFolder:
 
     # ----- writing -----------------------------------------------------------------------------
     @contextlib.contextmanager
-    def writing(self) -> Iterator[RunWriter]:
-        """Open the folder for writing (creating it); every write goes through the writer."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        yield RunWriter(self)
+    def writing(
+        self, purpose: Literal["training", "selection"] = "training"
+    ) -> Iterator[RunWriter]:
+        """Open the folder for writing (creating it); every write goes through the writer.
+
+        One process at a time trains into a run folder, and one at a time selects in it: a
+        second gets a :class:`~fastcalogan.errors.LockError` naming the first one's pid and
+        host. A selection may run beside a training: they write different files (the
+        selection only ``selection/``) and checkpoints appear atomically.
+
+        Args:
+            purpose: ``training`` (run files, checkpoints, losses) or ``selection``
+                (``selection/``).
+        """
+        what, advice = _PURPOSES[purpose]
+        with exclusive_writer(self.path, purpose, what, advice):
+            yield RunWriter(self)
 
 
 class RunWriter:

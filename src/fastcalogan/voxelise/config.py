@@ -25,6 +25,8 @@ class VoxeliseConfig(StageConfig):
             for XML files with several particles it also picks the binning.
         eta: |eta| slice ``[eta_min, eta_max]`` of the output (default: the hit file's, else
             the binning's).
+        allow_geometry_mismatch: voxelise with a ``binning`` made for another kind of shower
+            or another |eta| range than the hits' (refused by default).
         chunk_events: showers read, voxelised and written per block.
         dtype: storage dtype of ``showers`` (CaloChallenge files use float32).
         relevant_layers: keep only the FastCaloGAN relevant layers (a layer holding at least
@@ -39,6 +41,7 @@ class VoxeliseConfig(StageConfig):
     binning: str | None = None
     particle: str | None = None
     eta: tuple[float, float] | None = None
+    allow_geometry_mismatch: bool = False
     chunk_events: int = Field(default=10_000, ge=1, le=10_000_000)
     dtype: Literal["float32", "float64"] = "float32"
     relevant_layers: bool = False

@@ -21,7 +21,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import __version__
-from .._fileio import refuse_overwrite
+from .._config import config_source
+from .._fileio import PathPlan
 from .._logging import ProgressCallback
 from ..data import HitShowers, HitWriter, geometry_of_file, iter_showers, read_shower_attrs
 from ..errors import DataFormatError
@@ -204,7 +205,11 @@ def invert_showers(
         BinningError: no binning fits the file.
     """
     showers_path, out_path = Path(showers_path), Path(out_path)
-    refuse_overwrite(out_path, [showers_path], "input shower file")
+    plan = PathPlan().read(showers_path, "input shower file")
+    plan.read(config_source(config), "config file")
+    if isinstance(binning, str | os.PathLike) and Path(binning).is_file():
+        plan.read(binning, "binning file")
+    plan.write(out_path, "hit file").check()
     attrs = read_shower_attrs(showers_path)
     b = require_polar(
         geometry_of_file(attrs, binning, source=str(showers_path)),

@@ -10,6 +10,7 @@ silently: per event ``showers.sum() + leakage.sum() + unbinned`` equals the hits
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import asdict, dataclass
@@ -21,11 +22,26 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import __version__
-from .._fileio import refuse_overwrite, write_json
+from .._config import config_source
+from .._fileio import PathPlan, atomic_path, check_free_space, json_safe
 from .._logging import ProgressCallback
-from ..data import HitShowers, ShowerWriter, energy_point_mask, iter_hits
-from ..errors import ConfigError, DataFormatError
-from ..geometry import Binning, default_geometry, hit_slots, load_geometry, require_polar
+from ..data import (
+    HitShowers,
+    ShowerWriter,
+    energy_point_mask,
+    geometry_label_mismatch,
+    iter_hits,
+    shower_file_bytes,
+)
+from ..errors import BinningError, ConfigError, DataFormatError
+from ..geometry import (
+    LAYER_NAMES,
+    Binning,
+    default_geometry,
+    hit_slots,
+    load_geometry,
+    require_polar,
+)
 from .config import VoxeliseConfig
 from .relevant import RelevantLayers, choose_energy_point, layers_from_energies
 
@@ -61,6 +77,33 @@ class Voxelised:
     def total_energy(self) -> npt.NDArray[np.float64]:
         """All energy per event, shape ``(n_events,)``, MeV: voxels + leakage + unbinned."""
         return self.showers.sum(axis=1) + self.leakage.sum(axis=1) + self.unbinned
+
+
+def _check_layer_ids(hits: HitShowers, binning: Binning, source: Path, first_event: int) -> None:
+    """Refuse hits in layers the detector does not have.
+
+    A binning of ATLAS samplings (ids 0..23) knows all 24 samplings: hits in samplings it does
+    not bin are counted as energy in layers without voxels. Any other geometry knows its own
+    layers only.
+    """
+    if not hits.n_hits:
+        return
+    ids = np.unique(np.asarray(hits.layer))
+    atlas = all(i in LAYER_NAMES for i in binning.layer_ids)
+    known = set(LAYER_NAMES) if atlas else set(binning.layer_ids)
+    unknown = [int(i) for i in ids if int(i) not in known]
+    if unknown:
+        i = int(np.argmax(np.isin(hits.layer, unknown)))
+        event = first_event + int(np.searchsorted(hits.event_offsets, i, side="right")) - 1
+        expected = (
+            "ATLAS sampling ids 0..23"
+            if atlas
+            else f"the layers of {binning.name}: {', '.join(map(str, binning.layer_ids))}"
+        )
+        raise DataFormatError(
+            f"{source}: field 'hits/layer' holds layer id {unknown[0]} (event {event}); "
+            f"expected {expected}"
+        )
 
 
 def voxelise_hits(hits: HitShowers, binning: Binning) -> Voxelised:
@@ -164,8 +207,14 @@ def _hit_file_info(path: Path) -> tuple[int, dict[str, Any]]:
         ) from err
 
 
-def _resolve_binning(config: VoxeliseConfig, attrs: dict[str, Any]) -> tuple[Binning, str]:
-    """The binning to use and the name stored in the output's ``binning`` attribute."""
+def _resolve_binning(
+    config: VoxeliseConfig, attrs: dict[str, Any], source: Path
+) -> tuple[Binning, str]:
+    """The binning to use and the name stored in the output's ``binning`` attribute.
+
+    A binning file made for another kind of shower or |eta| range than the hits' is refused
+    (``allow_geometry_mismatch`` overrides).
+    """
     particle = config.particle or attrs.get("particle")
     eta = config.eta
     if eta is None and "eta_min" in attrs and "eta_max" in attrs:
@@ -178,6 +227,18 @@ def _resolve_binning(config: VoxeliseConfig, attrs: dict[str, Any]) -> tuple[Bin
             )
         binning = require_polar(default_geometry(str(particle), eta), _WHAT)
         return binning, binning.name
+    try:
+        # the file's own labels first (an XML file of several particles needs the choice)
+        geometry = load_geometry(config.binning)
+    except BinningError:
+        geometry = load_geometry(config.binning, particle=particle)
+    mismatch = geometry_label_mismatch(geometry, particle, eta)
+    if mismatch and not config.allow_geometry_mismatch:
+        raise ConfigError(
+            f"binning: {config.binning} {mismatch} ({source}); use the binning of these hits, "
+            "or set allow_geometry_mismatch: true (--set allow_geometry_mismatch=true) to "
+            "voxelise with it anyway"
+        )
     geometry = load_geometry(config.binning, particle=particle, eta=eta)
     return require_polar(geometry, _WHAT), config.binning
 
@@ -205,7 +266,10 @@ def _relevant_pass(
     )
     layer_energy = np.zeros(binning.n_layers)
     n_selected = 0
+    first = 0
     for block in iter_hits(hits_path, config.chunk_events):
+        _check_layer_ids(block, binning, hits_path, first)
+        first += block.n_events
         selected = energy_point_mask(block.incident_energies, point)
         if selected.any():
             vox = voxelise_hits(block, binning)
@@ -256,9 +320,18 @@ def voxelise(
         BinningError: the binning cannot be loaded.
     """
     hits_path, out_path = Path(hits_path), Path(out_path)
+    plan = PathPlan().read(hits_path, "input hit file").read(config_source(config), "config file")
+    if config.binning is not None and Path(config.binning).is_file():
+        plan.read(config.binning, "binning file")
+    plan.write(out_path, "shower file").write(summary_path_for(out_path), "summary").check()
     n_total, file_attrs = _hit_file_info(hits_path)
-    refuse_overwrite(out_path, [hits_path], "input hit file")
-    binning, binning_name = _resolve_binning(config, file_attrs)
+    binning, binning_name = _resolve_binning(config, file_attrs, hits_path)
+    check_free_space(
+        out_path,
+        shower_file_bytes(n_total, binning.n_voxels, np.dtype(config.dtype).itemsize),
+        "shower file",
+        f"{n_total} showers of {binning.n_voxels} voxels, uncompressed",
+    )
     total = n_total * (2 if config.relevant_layers else 1)
     done = 0
     rule: RelevantLayers | None = None
@@ -284,10 +357,16 @@ def voxelise(
     leak = np.zeros(n_layers)
     voxel_energy = unbinned = total_energy = 0.0
     n_events = n_hits = 0
-    with ShowerWriter(
-        out_path, binning.n_voxels, attrs, dtype=np.dtype(config.dtype), geometry=binning
-    ) as writer:
+    # the summary is written before the shower file is published and published after it:
+    # a failure on the way (a full disk) leaves neither, and the previous pair in place
+    with (
+        atomic_path(summary_path_for(out_path)) as summary_tmp,
+        ShowerWriter(
+            out_path, binning.n_voxels, attrs, dtype=np.dtype(config.dtype), geometry=binning
+        ) as writer,
+    ):
         for block in iter_hits(hits_path, config.chunk_events):
+            _check_layer_ids(block, binning, hits_path, n_events)
             vox = voxelise_hits(block, binning)
             writer.append(block.incident_energies, vox.showers)
             leak += vox.leakage.sum(axis=0)
@@ -299,8 +378,53 @@ def voxelise(
             done += block.n_events
             if progress is not None:
                 progress(done, total)
+        result = _result(
+            out_path,
+            binning,
+            binning_name,
+            rule,
+            n_events,
+            n_hits,
+            leak,
+            total_energy,
+            voxel_energy,
+            unbinned,
+        )
+        summary_tmp.write_text(_summary_text(result))
+    level = logging.WARNING if result.leakage_fraction > 0.01 else logging.INFO
+    logger.log(
+        level,
+        "%s: %d events, leakage beyond the last r edge %.4g %% of deposited energy (%s), "
+        "%.4g %% in layers without voxels",
+        out_path,
+        n_events,
+        100 * result.leakage_fraction,
+        ", ".join(
+            f"layer {i}: {100 * f:.3g} %" for i, f in result.leakage_fraction_per_layer.items()
+        ),
+        100 * result.unbinned_fraction,
+    )
+    return result
+
+
+def _summary_text(result: VoxeliseResult) -> str:
+    return json.dumps(json_safe(result.to_dict()), indent=2, sort_keys=True) + "\n"
+
+
+def _result(
+    out_path: Path,
+    binning: Binning,
+    binning_name: str,
+    rule: RelevantLayers | None,
+    n_events: int,
+    n_hits: int,
+    leak: npt.NDArray[np.float64],
+    total_energy: float,
+    voxel_energy: float,
+    unbinned: float,
+) -> VoxeliseResult:
     denominator = total_energy if total_energy > 0 else 1.0
-    result = VoxeliseResult(
+    return VoxeliseResult(
         out_path=out_path,
         summary_path=summary_path_for(out_path),
         n_events=n_events,
@@ -320,18 +444,3 @@ def voxelise(
         unbinned_fraction=unbinned / denominator,
         relevant_energy_mev=None if rule is None else rule.energy_mev,
     )
-    write_json(result.summary_path, result.to_dict())
-    level = logging.WARNING if result.leakage_fraction > 0.01 else logging.INFO
-    logger.log(
-        level,
-        "%s: %d events, leakage beyond the last r edge %.4g %% of deposited energy (%s), "
-        "%.4g %% in layers without voxels",
-        out_path,
-        n_events,
-        100 * result.leakage_fraction,
-        ", ".join(
-            f"layer {i}: {100 * f:.3g} %" for i, f in result.leakage_fraction_per_layer.items()
-        ),
-        100 * result.unbinned_fraction,
-    )
-    return result
