@@ -66,12 +66,22 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
     (tr,) = data["training"]
     assert tr["preset"] == "fastcalogan" and tr["batch_size"] == 4 and tr["iterations"] == 1
     assert tr["flops_per_iteration"] > 0 and tr["fraction_of_flop_limit"] > 0
-    # one iteration, 5 critic steps and a generator step: per critic step the generator
-    # (4 products), the critic over real+fake+interpolates (4), the explicit input gradient
-    # (3) and the backward (2 per product but the first layer's input); the generator step
-    # runs the generator and the critic (4 + 4), the critic's input gradients (4, its weights
-    # are frozen) and the generator's backward (4 weights + 3 inputs)
-    assert tr["matmuls_per_iteration"] == 5 * (4 + 4 + 3 + 7 + 6) + (4 + 4 + 4 + 7)
+    # one iteration, 5 critic steps and a generator step (the written-out critic step):
+    # per critic step the generator (4 products), the critic over real+fake+interpolates (4),
+    # the penalty's input gradient (3) and its backward (3), one product per weight gradient
+    # (4) and the loss rows' input gradients (2, none for the first layer); the generator
+    # step runs the generator and the critic (4 + 4), the critic's input gradient (3) and the
+    # generator's backward (4 weights + 3 inputs)
+    assert tr["critic_step"] == "fused"
+    assert tr["matmuls_per_iteration"] == 5 * (4 + 4 + 3 + 3 + 4 + 2) + (4 + 4 + 3 + 7)
+    # the FLOP limit counts the recipe's FLOPs on the reference (autograd) path
+    assert tr["reference_flops_per_iteration"] > tr["flops_per_iteration"]
+    assert tr["fraction_of_flop_limit"] > tr["fraction_of_peak_executed"]
+    plain = tr["plain_loop"]
+    assert plain["iterations_per_s"] > 0 and plain["flops_per_iteration"] > 0
+    assert tr["ratio_to_plain_loop"] == pytest.approx(
+        tr["iterations_per_s"] / plain["iterations_per_s"]
+    )
     assert 0 < tr["matmul_share_of_iteration"] and tr["matmul_fraction_of_peak"] > 0
     assert [s["particle"] for s in data["reference_simulator"]] == ["photon", "pion"]
     (mem,) = data["memory"]

@@ -158,10 +158,21 @@ def bench_table(data: dict[str, Any]) -> list[tuple[str, ...]]:
                 "torch",
                 str(t["threads"]),
                 f"{t['iterations_per_s']:.3g} it/s",
-                f"{frac:.0%} of FLOP limit (matmuls alone: {t['matmul_fraction_of_peak']:.0%} "
-                f"of peak, {t['matmul_share_of_iteration']:.0%} of the iteration)"
-                if frac is not None
-                else "",
+                (
+                    f"{frac:.0%} of FLOP limit (executed FLOPs: "
+                    f"{t['fraction_of_peak_executed']:.0%} of peak; matmuls alone: "
+                    f"{t['matmul_fraction_of_peak']:.0%} of peak, "
+                    f"{t['matmul_share_of_iteration']:.0%} of the iteration)"
+                    if frac is not None
+                    else ""
+                )
+                + (
+                    f"; plain PyTorch loop {t['plain_loop']['iterations_per_s']:.3g} it/s "
+                    f"({t['plain_loop']['fraction_of_flop_limit']:.0%}): "
+                    f"x{t['ratio_to_plain_loop']:.2f}"
+                    if t.get("plain_loop")
+                    else ""
+                ),
             )
         )
     for s in data["reference_simulator"]:

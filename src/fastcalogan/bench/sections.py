@@ -17,13 +17,15 @@ import torch
 from ..data import DS1_ENERGIES
 from ..generate import GeneratorGraph, OnnxSimulator
 from ..geometry import load_geometry
-from ..models import get_preset
+from ..models import fused_critic_supported, get_preset
 from ..simulate import simulate_voxels
 from ..train import TrainConfig, TrainedGenerator, showers_from_noise, train
 from .config import BenchConfig
+from .plain import plain_loop_supported, plain_wgan_gp
 from .synthetic import synthetic_showers
 from .timing import (
     FlopCount,
+    cpu_clock,
     forward_flops,
     matmul_peak,
     matmul_seconds,
@@ -142,12 +144,13 @@ def _runner(
 class _ChunkClock:
     """Progress callback of :func:`train` that times each chunk of ``log_every`` iterations."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
         self.last: tuple[int, float] | None = None
         self.rates: list[float] = []
 
     def __call__(self, done: int, total: int, status: str = "") -> None:
-        now = time.perf_counter()
+        now = self.clock()
         if self.last is not None and done > self.last[0]:
             self.rates.append((done - self.last[0]) / (now - self.last[1]))
         self.last = (done, now)
@@ -159,9 +162,16 @@ def training_row(
     """Iterations/s of the real training loop, next to the FLOP limit and the matmuls alone.
 
     The speed is the median over chunks of the timed iterations (a burst of load from
-    elsewhere spoils a chunk, not the number); the peak is the best of a GEMM measured just
+    elsewhere spoils a chunk, not the number), in iterations per second of the process's CPU
+    time on one thread (:func:`cpu_clock`); the peak is the best of a GEMM measured just
     before and just after (both appended to ``peaks``), so that a slow moment cannot lower
     the limit.
+
+    The FLOP limit is the peak over the recipe's FLOPs per iteration, counted on the
+    reference path (``critic_step: autograd`` for the MLP WGAN-GP: the critic's backward
+    over all ``3B`` rows); ``fraction_of_peak_executed`` uses the FLOPs the measured path
+    executes instead (the written-out critic step skips a sixth of them). The plain PyTorch
+    loop of the same recipe (:mod:`.plain`) runs next, timed the same way.
     """
     data = synthetic_showers(preset, folder, per_point=200)
     recipe = get_preset(preset)
@@ -182,11 +192,25 @@ def training_row(
             folder / f"flops-{preset}",
         )
     flops = counter.total
+    reference_flops = flops
+    critic_step = None
+    if plain_loop_supported(preset):
+        critic_step = "fused" if fused_critic_supported(recipe.model) else "autograd"  # type: ignore[arg-type]
+        with FlopCount() as reference:
+            train(
+                TrainConfig.model_validate(
+                    {**common, "iterations": 1, "objective": {"critic_step": "autograd"}}
+                ),
+                data,
+                folder / f"flops-reference-{preset}",
+            )
+        reference_flops = reference.total
     run = folder / f"train-{preset}"
     train(TrainConfig.model_validate({**common, "iterations": config.train_warmup}), data, run)
     chunk = max(1, config.train_iterations // 8)
-    clock = _ChunkClock()
-    before = matmul_peak(config.gemm_size, threads)
+    timer = cpu_clock(threads)
+    clock = _ChunkClock(timer)
+    before = matmul_peak(config.gemm_size, threads, clock=timer)
     result = train(
         TrainConfig.model_validate(
             {
@@ -199,7 +223,12 @@ def training_row(
         run,
         progress=clock,
     )
-    after = matmul_peak(config.gemm_size, threads)
+    plain = (
+        plain_wgan_gp(preset, batch, config.train_iterations, chunk)
+        if config.plain_loop and plain_loop_supported(preset)
+        else None
+    )
+    after = matmul_peak(config.gemm_size, threads, clock=timer)
     peaks += [
         {"section": f"training {preset}", **before},
         {"section": f"training {preset}, after", **after},
@@ -207,6 +236,13 @@ def training_row(
     matmul_s = matmul_seconds(counter.matmuls)
     peak = max(before["gflops_best"], after["gflops_best"])
     its = float(np.median(clock.rates)) if clock.rates else result.iterations_per_s
+    limit = peak * 1e9 / reference_flops if reference_flops else None
+    plain_row = None
+    if plain is not None:
+        plain_row = {
+            **plain,
+            "fraction_of_flop_limit": plain["iterations_per_s"] / limit if limit else None,
+        }
     return {
         "preset": preset,
         "batch_size": batch,
@@ -218,10 +254,16 @@ def training_row(
         "iterations_per_s": its,
         "iterations_per_s_overall": result.iterations_per_s,
         "seconds_per_iteration": 1.0 / its if its > 0 else None,
+        "clock": "process CPU time" if timer is time.process_time else "wall",
+        "critic_step": critic_step,
         "flops_per_iteration": flops,
+        "reference_flops_per_iteration": reference_flops,
         "gflops": flops * its / 1e9,
-        "flop_limit_iterations_per_s": peak * 1e9 / flops if flops else None,
-        "fraction_of_flop_limit": flops * its / 1e9 / peak if flops else None,
+        "flop_limit_iterations_per_s": limit,
+        "fraction_of_flop_limit": its / limit if limit else None,
+        "fraction_of_peak_executed": flops * its / 1e9 / peak if flops else None,
+        "plain_loop": plain_row,
+        "ratio_to_plain_loop": its / plain["iterations_per_s"] if plain else None,
         "peak_gflops": peak,
         "matmuls_per_iteration": len(counter.matmuls),
         "matmul_seconds_per_iteration": matmul_s,

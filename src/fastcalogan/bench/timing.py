@@ -14,6 +14,7 @@ from torch.utils.flop_counter import FlopCounterMode, flop_registry
 __all__ = [
     "FlopCount",
     "count_flops",
+    "cpu_clock",
     "forward_flops",
     "matmul_peak",
     "matmul_seconds",
@@ -41,8 +42,22 @@ def median_time(fn: Callable[[], Any], repeats: int, inner: int, budget: float) 
     return float(np.median(times))
 
 
-def matmul_peak(n: int, threads: int, repeats: int = 5) -> dict[str, float]:
+def cpu_clock(threads: int) -> Callable[[], float]:
+    """The clock of a measurement with ``threads`` threads: the process's CPU time for one
+    (a shared machine's load then slows the work, not the clock), wall time for more."""
+    return time.process_time if threads == 1 else time.perf_counter
+
+
+def matmul_peak(
+    n: int, threads: int, repeats: int = 5, clock: Callable[[], float] = time.perf_counter
+) -> dict[str, float]:
     """fp32 throughput of an ``n x n x n`` GEMM with ``threads`` torch threads.
+
+    Args:
+        n: the matrices' size.
+        threads: torch threads.
+        repeats: timed products (the best is the peak).
+        clock: wall time by default; :func:`cpu_clock` for CPU-time measurements.
 
     Returns:
         ``{"gflops_best", "gflops_median", "n", "threads"}`` (best of repeats is the peak).
@@ -55,9 +70,9 @@ def matmul_peak(n: int, threads: int, repeats: int = 5) -> dict[str, float]:
         torch.mm(a, b, out=c)
         times = []
         for _ in range(repeats):
-            t0 = time.perf_counter()
+            t0 = clock()
             torch.mm(a, b, out=c)
-            times.append(time.perf_counter() - t0)
+            times.append(max(clock() - t0, 1e-9))
     flops = 2.0 * n**3
     return {
         "n": n,
@@ -80,6 +95,7 @@ class torch_threads:
 
 
 _MATMULS = (torch.ops.aten.mm.default, torch.ops.aten.addmm.default)
+_BATCHED_MATMULS = (torch.ops.aten.bmm, torch.ops.aten.baddbmm)
 
 
 class FlopCount(TorchDispatchMode):
@@ -88,7 +104,8 @@ class FlopCount(TorchDispatchMode):
     :class:`FlopCounterMode` itself tracks modules with autograd hooks that refuse the
     double backward of the gradient penalty (``autograd.grad(create_graph=True)``); this mode
     applies the same per-op formulas without module tracking. The operand shapes of every
-    matrix product are kept in ``matmuls`` (``(m, k, n)``), to time them alone.
+    matrix product are kept in ``matmuls`` (``(m, k, n)``, one per member of a batched
+    product), to time them alone.
     """
 
     def __init__(self) -> None:
@@ -105,6 +122,11 @@ class FlopCount(TorchDispatchMode):
         if func in _MATMULS:
             a, b = args[-2], args[-1]
             self.matmuls.append((int(a.shape[0]), int(a.shape[1]), int(b.shape[1])))
+        elif func._overloadpacket in _BATCHED_MATMULS:
+            # one product per member of the stack
+            a, b = args[:2] if func._overloadpacket is torch.ops.aten.bmm else args[1:3]
+            shape = (int(a.shape[1]), int(a.shape[2]), int(b.shape[2]))
+            self.matmuls += [shape] * int(a.shape[0])
         return out
 
 

@@ -27,7 +27,9 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-__all__ = ["StackedCriticTerms", "critic_backward", "critic_input_gradient"]
+from .gan import STACK_ROWS
+
+__all__ = ["CriticWorkspace", "StackedCriticTerms", "critic_backward", "critic_input_gradient"]
 
 
 class StackedCriticTerms(NamedTuple):
@@ -73,6 +75,46 @@ def critic_input_gradient(
     return outs[-1].mean(dim=(1, 2)), grad[..., :n_features]
 
 
+class CriticWorkspace:
+    """Buffers of :func:`critic_backward`, kept between calls of the same shapes.
+
+    Every intermediate of the step lives here, so a step allocates (almost) nothing: no page
+    faults from freed and re-mapped memory, and fixed addresses (a CUDA graph can replay the
+    step). Rows ``[0, B)`` are real showers, ``[B, 2B)`` fake, ``[2B, 3B)`` the interpolates.
+    """
+
+    def __init__(self) -> None:
+        self.key: tuple[object, ...] | None = None
+
+    def get(self, weights: Sequence[Tensor], batch: int) -> CriticWorkspace:
+        """This workspace, (re)allocated for ``weights`` and ``batch`` if they changed."""
+        w = weights[0]
+        key = (tuple(x.shape for x in weights), batch, w.dtype, w.device)
+        if key == self.key:
+            return self
+        self.key = key
+        n_members, rows = w.shape[0], 3 * batch
+        widths = [x.shape[2] for x in weights] + [weights[-1].shape[1]]
+
+        def buffer(*shape: int) -> Tensor:
+            return torch.zeros(shape, dtype=w.dtype, device=w.device)
+
+        #: H_0 .. H_{L-1}, then the score; after the forward the interpolates' rows of H_k
+        #: are overwritten by dG_{k+1} (the penalty chain's backward)
+        self.h = [buffer(n_members, rows, n) for n in widths]
+        #: [dA_k; P_k] of every layer; the last is the constant [d loss / d score; 1]
+        self.left = [buffer(n_members, rows, n) for n in widths[1:]]
+        self.left[-1][:, :batch] = -1.0 / batch
+        self.left[-1][:, batch : 2 * batch] = 1.0 / batch
+        self.left[-1][:, 2 * batch :] = 1.0
+        #: G_k of the penalty chain (k = 1 .. L-1) and dP_k of its backward
+        self.chain = [buffer(n_members, batch, n) for n in widths[:-2]]
+        self.d_p = [buffer(n_members, batch, n) for n in widths[1:-1]]
+        #: dH of the loss rows, per layer input width
+        self.d_h = [buffer(n_members, 2 * batch, n) for n in widths[1:-1]]
+        return self
+
+
 def critic_backward(
     weights: Sequence[Tensor],
     biases: Sequence[Tensor],
@@ -83,6 +125,7 @@ def critic_backward(
     gp_lambda: float,
     weight_grads: Sequence[Tensor],
     bias_grads: Sequence[Tensor],
+    workspace: CriticWorkspace | None = None,
 ) -> StackedCriticTerms:
     """The WGAN-GP critic loss and its parameter gradients, written into the given tensors.
 
@@ -98,49 +141,68 @@ def critic_backward(
         eps: ``(K, B, 1)`` interpolation coefficients, ``x_hat = eps real + (1 - eps) fake``.
         gp_lambda: weight of the gradient penalty.
         weight_grads, bias_grads: outputs, shaped as ``weights`` and ``biases``.
+        workspace: buffers kept between calls (a new one when not given).
 
     Returns:
         ``(mean D(real), mean D(fake), penalty)``, each ``(K,)``.
     """
     n_members, batch, n_features = real.shape
-    x_hat = eps * real + (1.0 - eps) * fake
-    rows = torch.cat([real, fake, x_hat], dim=1)
-    outs = _forward(weights, biases, torch.cat([rows, label.repeat(1, 3, 1)], dim=2))
-    score, posts = outs[-1], outs[:-1]
-    n_hidden = len(weights) - 1
-    # the penalty's input gradient at x_hat, layer by layer from the top (P_k kept)
-    chain: list[Tensor] = [torch.empty(0)] * (n_hidden + 1)
+    ws = (workspace or CriticWorkspace()).get(weights, batch)
+    h, left, n_hidden = ws.h, ws.left, len(weights) - 1
+    b2 = 2 * batch
+    # H_0 = [real; fake; x_hat | label], x_hat with critic_terms' arithmetic
+    h[0][:, :batch, :n_features] = real
+    h[0][:, batch:b2, :n_features] = fake
+    x_hat = h[0][:, b2:, :n_features]
+    torch.mul(eps, real, out=x_hat)
+    x_hat.add_((1.0 - eps) * fake)
+    for rows in (slice(0, batch), slice(batch, b2), slice(b2, None)):
+        h[0][:, rows, n_features:] = label
+    # forward: one product of 3B rows per layer while that stays in cache (STACK_ROWS)
+    groups = (
+        [slice(None)]
+        if 3 * batch <= STACK_ROWS
+        else [slice(i * batch, (i + 1) * batch) for i in range(3)]
+    )
+    for k, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        for rows in groups:
+            torch.baddbmm(b.unsqueeze(1), h[k][:, rows], w.transpose(1, 2), out=h[k + 1][:, rows])
+        if k < n_hidden:
+            h[k + 1].relu_()
+    means = h[-1].view(n_members, 3, batch).mean(dim=2)
+    # the penalty's input gradient at x_hat: P_k (into left[k-1]'s last rows), G_k
     grad = weights[-1].expand(n_members, batch, -1)
     for k in range(n_hidden, 0, -1):
-        chain[k] = _relu_grad(grad, posts[k][:, 2 * batch :])
-        grad = torch.bmm(chain[k], weights[k - 1])
+        p_k = left[k - 1][:, b2:]
+        torch.ops.aten.threshold_backward.grad_input(grad, h[k][:, b2:], 0.0, grad_input=p_k)
+        grad = (
+            torch.bmm(p_k, weights[k - 1], out=ws.chain[k - 1])
+            if k > 1
+            else torch.bmm(p_k, weights[0])
+        )
     grad_x = grad[..., :n_features]
     norm = grad_x.norm(dim=2, keepdim=True)
     penalty = gp_lambda * ((norm - 1.0) ** 2).mean(dim=(1, 2))
-    # d penalty / d G_1 (zero in the label columns), then back down the chain: dG_k
+    # dG_1 = d penalty / d G_1 (zero in the label columns) into H_0's interpolate rows, then
+    # dG_{k+1} = (dG_k W_k^T) * [A_k > 0] into H_k's
     scale = torch.where(norm > 0, (2.0 * gp_lambda / batch) * (norm - 1.0) / norm, 0.0)
-    d_chain: list[Tensor] = [torch.empty(0)] * (n_hidden + 2)
-    d_chain[1] = torch.zeros_like(grad)
-    d_chain[1][..., :n_features] = scale * grad_x
+    torch.mul(scale, grad_x, out=h[0][:, b2:, :n_features])
+    h[0][:, b2:, n_features:] = 0.0
     for k in range(1, n_hidden + 1):
-        d_p = torch.bmm(d_chain[k], weights[k - 1].transpose(1, 2))
-        d_chain[k + 1] = _relu_grad(d_p, posts[k][:, 2 * batch :])
-    # loss rows: d loss / d score is -1/B for real, +1/B for fake
-    d_score = torch.full((n_members, 2 * batch, 1), 1.0 / batch, dtype=real.dtype)
-    d_score = d_score.to(real.device)
-    d_score[:, :batch] = -1.0 / batch
-    top = posts[n_hidden][:, : 2 * batch]
-    torch.bmm(d_score.transpose(1, 2), top, out=weight_grads[-1])
-    weight_grads[-1].add_(d_chain[n_hidden + 1].sum(dim=1, keepdim=True))
-    torch.sum(d_score, dim=1, out=bias_grads[-1])
-    d_h = d_score * weights[-1]
+        d_p = torch.bmm(h[k - 1][:, b2:], weights[k - 1].transpose(1, 2), out=ws.d_p[k - 1])
+        target = h[k][:, b2:]
+        torch.ops.aten.threshold_backward.grad_input(d_p, target, 0.0, grad_input=target)
+    # the loss rows, from the top; each weight's gradient is one product over 3B rows:
+    # [dA_k; P_k]^T [H_{k-1}; dG_k]
+    torch.bmm(left[-1].transpose(1, 2), h[n_hidden], out=weight_grads[-1])
+    torch.sum(left[-1][:, :b2], dim=1, out=bias_grads[-1])
+    d_h = torch.mul(left[-1][:, :b2], weights[-1], out=ws.d_h[-1]) if n_hidden else None
     for k in range(n_hidden, 0, -1):
-        d_a = _relu_grad(d_h, posts[k][:, : 2 * batch])
+        d_a = left[k - 1][:, :b2]
+        assert d_h is not None
+        torch.ops.aten.threshold_backward.grad_input(d_h, h[k][:, :b2], 0.0, grad_input=d_a)
         torch.sum(d_a, dim=1, out=bias_grads[k - 1])
-        left = torch.cat([d_a, chain[k]], dim=1)
-        right = torch.cat([posts[k - 1][:, : 2 * batch], d_chain[k]], dim=1)
-        torch.bmm(left.transpose(1, 2), right, out=weight_grads[k - 1])
+        torch.bmm(left[k - 1].transpose(1, 2), h[k - 1], out=weight_grads[k - 1])
         if k > 1:
-            d_h = torch.bmm(d_a, weights[k - 1])
-    means = score.view(n_members, 3, batch).mean(dim=2)
+            d_h = torch.bmm(d_a, weights[k - 1], out=ws.d_h[k - 2])
     return StackedCriticTerms(means[:, 0], means[:, 1], penalty)

@@ -24,6 +24,7 @@ import numpy.typing as npt
 import torch
 
 from .. import __version__
+from .._heap import retain_freed_memory
 from .._logging import log_to_file
 from .._provenance import git_hash
 from ..data import ShowerData, geometry_of_file, read_showers
@@ -501,6 +502,7 @@ def train(
     inputs = _read_inputs(config, data_path)
     config = config.model_copy(update={"data": str(data_path)})
     t0 = time.perf_counter()
+    retain_freed_memory()  # recycled tensors without page faults: about 4 % of an iteration
     previous = torch.are_deterministic_algorithms_enabled()
     previous_threads = torch.get_num_threads()
     device = resolve_device(config.device)
