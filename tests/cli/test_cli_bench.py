@@ -68,12 +68,12 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
     assert tr["flops_per_iteration"] > 0 and tr["fraction_of_flop_limit"] > 0
     # one iteration, 5 critic steps and a generator step (the written-out critic step):
     # per critic step the generator (4 products), the critic over real+fake+interpolates (4),
-    # the penalty's input gradient (3) and its backward (3), one product per weight gradient
-    # (4) and the loss rows' input gradients (2, none for the first layer); the generator
-    # step runs the generator and the critic (4 + 4), the critic's input gradient (3) and the
-    # generator's backward (4 weights + 3 inputs)
+    # the top-down pass of the loss rows and the penalty's input gradient (2 over all rows, 1
+    # at the interpolates), the penalty's backward (3) and one product per weight gradient
+    # (4); the generator step runs the generator and the critic (4 + 4), the critic's input
+    # gradient (3) and the generator's backward (4 weights + 3 inputs)
     assert tr["critic_step"] == "fused"
-    assert tr["matmuls_per_iteration"] == 5 * (4 + 4 + 3 + 3 + 4 + 2) + (4 + 4 + 3 + 7)
+    assert tr["matmuls_per_iteration"] == 5 * (4 + 4 + 3 + 3 + 4) + (4 + 4 + 3 + 7)
     # the FLOP limit counts the recipe's FLOPs on the reference (autograd) path
     assert tr["reference_flops_per_iteration"] > tr["flops_per_iteration"]
     assert tr["fraction_of_flop_limit"] > tr["fraction_of_peak_executed"]

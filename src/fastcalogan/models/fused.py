@@ -107,11 +107,11 @@ class CriticWorkspace:
         self.left[-1][:, :batch] = -1.0 / batch
         self.left[-1][:, batch : 2 * batch] = 1.0 / batch
         self.left[-1][:, 2 * batch :] = 1.0
-        #: G_k of the penalty chain (k = 1 .. L-1) and dP_k of its backward
-        self.chain = [buffer(n_members, batch, n) for n in widths[:-2]]
+        #: T_k = [dH_k; G_{k+1}] of the top-down pass, G_0 at x_hat, dP_k of the chain's
+        #: backward
+        self.top = [buffer(n_members, rows, n) for n in widths[1:-1]]
+        self.grad_x = buffer(n_members, batch, widths[0])
         self.d_p = [buffer(n_members, batch, n) for n in widths[1:-1]]
-        #: dH of the loss rows, per layer input width
-        self.d_h = [buffer(n_members, 2 * batch, n) for n in widths[1:-1]]
         return self
 
 
@@ -170,16 +170,19 @@ def critic_backward(
         if k < n_hidden:
             h[k + 1].relu_()
     means = h[-1].view(n_members, 3, batch).mean(dim=2)
-    # the penalty's input gradient at x_hat: P_k (into left[k-1]'s last rows), G_k
-    grad = weights[-1].expand(n_members, batch, -1)
-    for k in range(n_hidden, 0, -1):
-        p_k = left[k - 1][:, b2:]
-        torch.ops.aten.threshold_backward.grad_input(grad, h[k][:, b2:], 0.0, grad_input=p_k)
-        grad = (
-            torch.bmm(p_k, weights[k - 1], out=ws.chain[k - 1])
-            if k > 1
-            else torch.bmm(p_k, weights[0])
-        )
+    # top-down over all 3B rows at once: the loss rows' backward (top gradient d loss / d
+    # score) and the penalty's input gradient at x_hat (top gradient 1) are one recursion,
+    # T_k = [dH_k; G_{k+1}], left_k = T_k * [A_k > 0] = [dA_k; P_k], T_{k-1} = left_k W_k
+    if n_hidden:
+        top = torch.mul(left[-1], weights[-1], out=ws.top[-1])
+        for k in range(n_hidden, 0, -1):
+            torch.ops.aten.threshold_backward.grad_input(top, h[k], 0.0, grad_input=left[k - 1])
+            if k > 1:
+                top = torch.bmm(left[k - 1], weights[k - 1], out=ws.top[k - 2])
+        # the first layer's input gradient only at x_hat (the showers need none)
+        grad = torch.bmm(left[0][:, b2:], weights[0], out=ws.grad_x)
+    else:
+        grad = weights[-1].expand(n_members, batch, -1)
     grad_x = grad[..., :n_features]
     norm = grad_x.norm(dim=2, keepdim=True)
     penalty = gp_lambda * ((norm - 1.0) ** 2).mean(dim=(1, 2))
@@ -192,17 +195,8 @@ def critic_backward(
         d_p = torch.bmm(h[k - 1][:, b2:], weights[k - 1].transpose(1, 2), out=ws.d_p[k - 1])
         target = h[k][:, b2:]
         torch.ops.aten.threshold_backward.grad_input(d_p, target, 0.0, grad_input=target)
-    # the loss rows, from the top; each weight's gradient is one product over 3B rows:
-    # [dA_k; P_k]^T [H_{k-1}; dG_k]
-    torch.bmm(left[-1].transpose(1, 2), h[n_hidden], out=weight_grads[-1])
-    torch.sum(left[-1][:, :b2], dim=1, out=bias_grads[-1])
-    d_h = torch.mul(left[-1][:, :b2], weights[-1], out=ws.d_h[-1]) if n_hidden else None
-    for k in range(n_hidden, 0, -1):
-        d_a = left[k - 1][:, :b2]
-        assert d_h is not None
-        torch.ops.aten.threshold_backward.grad_input(d_h, h[k][:, :b2], 0.0, grad_input=d_a)
-        torch.sum(d_a, dim=1, out=bias_grads[k - 1])
-        torch.bmm(left[k - 1].transpose(1, 2), h[k - 1], out=weight_grads[k - 1])
-        if k > 1:
-            d_h = torch.bmm(d_a, weights[k - 1], out=ws.d_h[k - 2])
+    # each weight's gradient is one product over 3B rows: [dA_k; P_k]^T [H_{k-1}; dG_k]
+    for k in range(n_hidden, -1, -1):
+        torch.sum(left[k][:, :b2], dim=1, out=bias_grads[k])
+        torch.bmm(left[k].transpose(1, 2), h[k], out=weight_grads[k])
     return StackedCriticTerms(means[:, 0], means[:, 1], penalty)
