@@ -2,6 +2,13 @@
 
 from .checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
 from .config import INJECTION_ORDER_LOG2, PHOTON_SPLIT_RANGES, SPLIT_RANGES, TrainConfig
+from .ensemble import (
+    EnsembleMember,
+    EnsembleResult,
+    ensemble_members,
+    ensemble_supported,
+    train_ensemble,
+)
 from .loop import TrainProgress, TrainResult, train
 from .routing import EnergyRouting
 from .run_folder import (
@@ -25,6 +32,8 @@ __all__ = [
     "SPLIT_RANGES",
     "BestCheckpoint",
     "EnergyRouting",
+    "EnsembleMember",
+    "EnsembleResult",
     "InjectionSchedule",
     "PointScore",
     "RunFolder",
@@ -37,6 +46,8 @@ __all__ = [
     "TrainedGenerator",
     "checkpoint_iteration",
     "checkpoint_path",
+    "ensemble_members",
+    "ensemble_supported",
     "injection_schedule",
     "list_checkpoints",
     "load_checkpoint",
@@ -45,4 +56,5 @@ __all__ = [
     "save_checkpoint",
     "showers_from_noise",
     "train",
+    "train_ensemble",
 ]

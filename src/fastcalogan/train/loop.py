@@ -218,9 +218,12 @@ class _Batches:
         self._pool = self._pools[n]
         return n
 
+    def draw_indices(self) -> npt.NDArray[np.int64]:
+        """Row indices of one batch (what :meth:`draw` gathers; the ensemble trainer too)."""
+        return self._pool[self.rng.integers(0, self._pool.size, size=self.batch_size)]
+
     def _indices(self) -> torch.Tensor:
-        idx = self._pool[self.rng.integers(0, self._pool.size, size=self.batch_size)]
-        return torch.from_numpy(idx).to(self.device)
+        return torch.from_numpy(self.draw_indices()).to(self.device)
 
     def draw(self) -> Batch:
         """Showers and their labels."""
