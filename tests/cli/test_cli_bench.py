@@ -24,6 +24,10 @@ TINY = [
     "1",
     "--train-batch",
     "4",
+    "--ensemble-sizes",
+    "1,2",
+    "--ensemble-gan-iterations",
+    "2",
     "--simulate-events",
     "5",
     "--rss-events",
@@ -57,6 +61,8 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
         "generation fastcalogan",
         "training fastcalogan",
         "training fastcalogan, after",
+        "ensemble fastcalogan",
+        "ensemble fastcalogan, after",
     ]
     gen = data["generation"]
     assert {(g["backend"], g["batch"]) for g in gen} == {
@@ -83,6 +89,13 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
         tr["iterations_per_s"] / plain["iterations_per_s"]
     )
     assert 0 < tr["matmul_share_of_iteration"] and tr["matmul_fraction_of_peak"] > 0
+    # ensembles: GANs x iterations per second, against one GAN through the same trainer
+    assert [(e["members"], e["iterations"]) for e in data["ensemble"]] == [(1, 2), (2, 2)]
+    for e in data["ensemble"]:
+        assert e["gan_iterations_per_s"] == pytest.approx(e["members"] * e["iterations_per_s"])
+    assert data["ensemble"][0]["speedup_over_first"] == 1.0
+    assert "ensemble K=2 b=4" in result.output and "GAN it/s" in result.output
+    assert data["gpu"].startswith("no GPU was available") or "CUDA" in data["gpu"]
     assert [s["particle"] for s in data["reference_simulator"]] == ["photon", "pion"]
     (mem,) = data["memory"]
     assert mem["weights_bytes"] == 4 * mem["parameters"] and mem["onnx_bytes"] > 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -203,3 +204,25 @@ def test_member_folders() -> None:
     assert [m.run_dir.as_posix() for m in seeds] == ["runs/x/seed3", "runs/x/seed4"]
     with pytest.raises(ConfigError, match="repeated names"):
         ensemble_members(["d/a.h5", "e/a.h5"], "runs/x")
+
+
+def test_cli_trains_an_ensemble(
+    tmp_path: Path, slice_files: list[Path], tiny_config: Callable[..., TrainConfig]
+) -> None:
+    from click.testing import CliRunner
+
+    from fastcalogan.cli import cli
+
+    config = tmp_path / "train.yaml"
+    settings = tiny_config(iterations=2).model_dump(mode="json", exclude_defaults=True)
+    config.write_text(json.dumps(settings))
+    args = ["train", str(config), "--run-dir", str(tmp_path / "runs")]
+    data = [a for f in slice_files for a in ("--data", str(f))]
+    result = CliRunner().invoke(cli, [*args, *data, "--seeds", "1,2"])
+    assert result.exit_code == 0, result.output
+    assert "trained 4 GANs to iteration 2" in result.output
+    for name in ("eta0-seed1", "eta0-seed2", "eta1-seed1", "eta1-seed2"):
+        state = _state(tmp_path / "runs" / name)
+        assert state["iteration"] == 2 and state["train_config"]["seed"] == int(name[-1])
+    result = CliRunner().invoke(cli, [*args, *data, "--seeds", "1,x"])
+    assert result.exit_code == 2 and "--seeds: expected comma-separated integers" in result.output

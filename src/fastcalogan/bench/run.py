@@ -16,7 +16,13 @@ from .._fileio import write_json
 from .._logging import ProgressCallback
 from ..generate import ExportConfig, export_generators
 from .config import BenchConfig, BenchResult
-from .sections import generation_rows, generation_rss, reference_simulator, training_row
+from .sections import (
+    ensemble_rows,
+    generation_rows,
+    generation_rss,
+    reference_simulator,
+    training_row,
+)
 from .synthetic import synthetic_generator
 from .timing import matmul_peak, torch_threads
 
@@ -38,6 +44,15 @@ def _machine() -> dict[str, Any]:
     }
 
 
+def _gpu_statement() -> str:
+    if torch.cuda.is_available():
+        return f"CUDA device {torch.cuda.get_device_name(0)}: generation timed on it"
+    return (
+        "no GPU was available: CPU numbers only (benchmarks/gpu_check.sh runs the GPU tests "
+        "and benchmarks on a machine with one)"
+    )
+
+
 def bench(
     config: BenchConfig, out_path: str | os.PathLike[str], progress: ProgressCallback | None = None
 ) -> BenchResult:
@@ -53,7 +68,7 @@ def bench(
     """
     t0 = time.perf_counter()
     load_before = os.getloadavg()
-    sections = 1 + 3 * len(config.presets) + 2
+    sections = 1 + 4 * len(config.presets) + 2
     done = 0
 
     def step() -> None:
@@ -69,6 +84,7 @@ def bench(
     main_threads = config.threads[0]
     generation: list[dict[str, Any]] = []
     training: list[dict[str, Any]] = []
+    ensembles: list[dict[str, Any]] = []
     memory: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="fastcalogan-bench-") as tmp:
         folder = Path(tmp)
@@ -80,6 +96,10 @@ def bench(
             step()
             with torch_threads(main_threads):
                 training.append(training_row(config, preset, folder, main_threads, peaks))
+            step()
+            if config.ensemble_sizes:
+                with torch_threads(main_threads):
+                    ensembles += ensemble_rows(config, preset, folder, main_threads, peaks)
             step()
             entry: dict[str, Any] = {
                 "preset": preset,
@@ -109,6 +129,8 @@ def bench(
         "matmul_peak": peaks,
         "generation": generation,
         "training": training,
+        "ensemble": ensembles,
+        "gpu": _gpu_statement(),
         "reference_simulator": simulator,
         "memory": memory,
         "seconds": seconds,
@@ -173,6 +195,18 @@ def bench_table(data: dict[str, Any]) -> list[tuple[str, ...]]:
                     if t.get("plain_loop")
                     else ""
                 ),
+            )
+        )
+    for e in data.get("ensemble", []):
+        speedup = e.get("speedup_over_first")
+        rows.append(
+            (
+                f"ensemble K={e['members']} b={e['batch_size']}",
+                e["preset"],
+                "torch",
+                str(e["threads"]),
+                f"{e['gan_iterations_per_s']:.3g} GAN it/s",
+                f"x{speedup:.2f} the one-GAN rate" if speedup is not None else "",
             )
         )
     for s in data["reference_simulator"]:

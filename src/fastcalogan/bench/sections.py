@@ -19,7 +19,15 @@ from ..generate import GeneratorGraph, OnnxSimulator
 from ..geometry import load_geometry
 from ..models import fused_critic_supported, get_preset
 from ..simulate import simulate_voxels
-from ..train import TrainConfig, TrainedGenerator, showers_from_noise, train
+from ..train import (
+    EnsembleMember,
+    TrainConfig,
+    TrainedGenerator,
+    ensemble_supported,
+    showers_from_noise,
+    train,
+    train_ensemble,
+)
 from .config import BenchConfig
 from .plain import plain_loop_supported, plain_wgan_gp
 from .synthetic import synthetic_showers
@@ -34,7 +42,13 @@ from .timing import (
     torch_threads,
 )
 
-__all__ = ["generation_rows", "generation_rss", "reference_simulator", "training_row"]
+__all__ = [
+    "ensemble_rows",
+    "generation_rows",
+    "generation_rss",
+    "reference_simulator",
+    "training_row",
+]
 
 log = logging.getLogger(__name__)
 
@@ -270,6 +284,74 @@ def training_row(
         "matmul_fraction_of_peak": flops / matmul_s / 1e9 / peak if matmul_s > 0 else None,
         "matmul_share_of_iteration": matmul_s * its,
     }
+
+
+def ensemble_rows(
+    config: BenchConfig, preset: str, folder: Path, threads: int, peaks: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """GANs x iterations per second of :func:`~fastcalogan.train.train_ensemble` for each
+    ensemble size in ``config.ensemble_sizes`` (members: one data file, seeds 0..K-1).
+
+    Each size runs ``ensemble_gan_iterations / K`` timed iterations (at least 2) after a
+    warm-up call, timed per chunk like :func:`training_row`; the speed-up is over the first
+    size's rate (one GAN through the same trainer).
+    """
+    recipe = get_preset(preset)
+    batch = config.train_batch or recipe.batch_size
+    common: dict[str, Any] = {
+        "preset": preset,
+        "batch_size": batch,
+        "checkpoint_every": 10**9,
+        "device": "cpu",
+        "threads": threads,
+        "seed": 0,
+    }
+    if ensemble_supported(TrainConfig.model_validate(common).resolved()) is not None:
+        return []
+    data = synthetic_showers(preset, folder, per_point=200)
+    timer = cpu_clock(threads)
+    before = matmul_peak(config.gemm_size, threads, clock=timer)
+    rows: list[dict[str, Any]] = []
+    for size in config.ensemble_sizes:
+        members = [
+            EnsembleMember(data, folder / f"ensemble-{preset}-{size}" / f"seed{k}", seed=k)
+            for k in range(size)
+        ]
+        warm = TrainConfig.model_validate({**common, "iterations": 1, "log_every": 10**9})
+        train_ensemble(warm, members)
+        iterations = max(2, config.ensemble_gan_iterations // size)
+        chunk = max(1, iterations // 4)
+        clock = _ChunkClock(timer)
+        result = train_ensemble(
+            TrainConfig.model_validate(
+                {**common, "iterations": 1 + iterations, "log_every": chunk}
+            ),
+            members,
+            progress=clock,
+        )
+        its = float(np.median(clock.rates)) if clock.rates else result.runs[0].iterations_per_s
+        rows.append(
+            {
+                "preset": preset,
+                "members": size,
+                "batch_size": batch,
+                "threads": threads,
+                "iterations": iterations,
+                "clock": "process CPU time" if timer is time.process_time else "wall",
+                "iterations_per_s": its,
+                "gan_iterations_per_s": its * size,
+            }
+        )
+        log.info("%s ensemble of %d: %.3g GAN iterations/s", preset, size, its * size)
+    after = matmul_peak(config.gemm_size, threads, clock=timer)
+    peaks += [
+        {"section": f"ensemble {preset}", **before},
+        {"section": f"ensemble {preset}, after", **after},
+    ]
+    base = rows[0]["gan_iterations_per_s"] if rows else 0.0
+    for row in rows:
+        row["speedup_over_first"] = row["gan_iterations_per_s"] / base if base > 0 else None
+    return rows
 
 
 def reference_simulator(config: BenchConfig, particle: str, threads: int) -> dict[str, Any]:
