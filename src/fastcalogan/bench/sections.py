@@ -247,7 +247,7 @@ def training_row(
         {"section": f"training {preset}", **before},
         {"section": f"training {preset}, after", **after},
     ]
-    matmul_s = matmul_seconds(counter.matmuls)
+    matmul_s = matmul_seconds(counter.matmuls, clock=timer)
     peak = max(before["gflops_best"], after["gflops_best"])
     its = float(np.median(clock.rates)) if clock.rates else result.iterations_per_s
     limit = peak * 1e9 / reference_flops if reference_flops else None

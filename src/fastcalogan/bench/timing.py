@@ -24,19 +24,26 @@ __all__ = [
 ]
 
 
-def median_time(fn: Callable[[], Any], repeats: int, inner: int, budget: float) -> float:
+def median_time(
+    fn: Callable[[], Any],
+    repeats: int,
+    inner: int,
+    budget: float,
+    clock: Callable[[], float] = time.perf_counter,
+) -> float:
     """Median over repeats of the seconds of ``inner`` calls of ``fn`` (warm).
 
     At most ``repeats`` repeats, fewer (3 at least) when they would exceed ``budget`` seconds.
+    ``clock``: wall time by default, :func:`cpu_clock` for CPU-time measurements.
     """
     for _ in range(min(3, inner) + 1):
         fn()
     times: list[float] = []
     while len(times) < repeats:
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(inner):
             fn()
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
         if len(times) >= 3 and sum(times) > budget:
             break
     return float(np.median(times))
@@ -150,7 +157,11 @@ def read_bandwidth(n_bytes: int, threads: int, repeats: int = 15) -> float:
         return n_bytes / median_time(a.sum, repeats, inner, 0.5) * inner
 
 
-def matmul_seconds(shapes: list[tuple[int, int, int]], repeats: int = 3) -> float:
+def matmul_seconds(
+    shapes: list[tuple[int, int, int]],
+    repeats: int = 3,
+    clock: Callable[[], float] = time.perf_counter,
+) -> float:
     """Median seconds of the matrix products ``shapes`` alone, on contiguous operands."""
     g = torch.Generator().manual_seed(0)
     operands = [
@@ -161,7 +172,7 @@ def matmul_seconds(shapes: list[tuple[int, int, int]], repeats: int = 3) -> floa
         for a, b in operands:
             torch.mm(a, b)
 
-    return median_time(run, repeats, inner=1, budget=0.0)
+    return median_time(run, repeats, inner=1, budget=0.0, clock=clock)
 
 
 def forward_flops(fn: Callable[[], Any]) -> int:

@@ -17,15 +17,24 @@ from ._app import cli, console
 @click.option("--opset", type=int, default=None, help="ONNX opset (default: ExportConfig's).")
 @click.option("--checkpoint", type=click.Path(path_type=Path, exists=True), default=None)
 @click.option("--no-verify", is_flag=True, help="Skip the onnxruntime-vs-torch check.")
+@click.option(
+    "--precision",
+    type=click.Choice(["fp32", "int8"]),
+    default="fp32",
+    show_default=True,
+    help="int8: dynamic int8 quantisation of the matrix products (about 2.5x the fp32 "
+    "throughput at batch 10k; the showers change at the per-cent level).",
+)
 def export_cmd(
     run_dir: Path,
     output: Path,
     opset: int | None,
     checkpoint: Path | None,
     no_verify: bool,
+    precision: str,
 ) -> None:
     """Export the selected generator (preprocessing inversion included) with a JSON sidecar."""
-    fields: dict[str, object] = {"verify": not no_verify}
+    fields: dict[str, object] = {"verify": not no_verify, "precision": precision}
     if opset is not None:
         fields["opset"] = opset
     if checkpoint is not None:

@@ -12,6 +12,7 @@ from .evaluation import (
     load_histograms,
 )
 from .neighbours import NeighbourResult, nearest_neighbour_check, normalised_voxels
+from .precision import PrecisionGuard, precision_guard
 from .response import ResponseStats, ResponseSummary, energy_response, response_summary
 from .training import training_curves
 
@@ -26,6 +27,7 @@ __all__ = [
     "EvaluateConfig",
     "EvaluateResult",
     "NeighbourResult",
+    "PrecisionGuard",
     "Reporter",
     "ResponseStats",
     "ResponseSummary",
@@ -37,6 +39,7 @@ __all__ = [
     "load_histograms",
     "nearest_neighbour_check",
     "normalised_voxels",
+    "precision_guard",
     "response_resolution",
     "response_summary",
     "roc_auc",

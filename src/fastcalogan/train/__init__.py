@@ -22,13 +22,20 @@ from .run_folder import (
     checkpoint_path,
     list_checkpoints,
 )
-from .sampling import TrainedGenerator, model_shape, resolve_device, showers_from_noise
+from .sampling import (
+    PRECISIONS,
+    TrainedGenerator,
+    model_shape,
+    resolve_device,
+    showers_from_noise,
+)
 from .schedule import InjectionSchedule, injection_schedule
 
 __all__ = [
     "CHECKPOINT_FORMAT",
     "INJECTION_ORDER_LOG2",
     "PHOTON_SPLIT_RANGES",
+    "PRECISIONS",
     "SPLIT_RANGES",
     "BestCheckpoint",
     "EnergyRouting",
