@@ -26,6 +26,8 @@ TINY = [
     "4",
     "--ensemble-sizes",
     "1,2",
+    "--fidelity-events",
+    "150",
     "--ensemble-gan-iterations",
     "2",
     "--simulate-events",
@@ -96,6 +98,13 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
     assert data["ensemble"][0]["speedup_over_first"] == 1.0
     assert "ensemble K=2 b=4" in result.output and "GAN it/s" in result.output
     assert data["gpu"].startswith("no GPU was available") or "CUDA" in data["gpu"]
+    # reduced precision: the same backend in fp32 and bf16 / int8, with the fidelity guard
+    reduced = {(r["backend"], r["precision"]): r for r in data["reduced_precision"]}
+    assert set(reduced) == {("torch", "bf16"), ("onnxruntime", "int8")}
+    for r in reduced.values():
+        assert r["us_per_shower"] > 0 and r["speedup_over_fp32"] > 0
+        assert r["guard"]["n_events"] == 150 and 0 <= r["guard"]["auc"] <= 1
+    assert "guard" in result.output and "int8" in result.output
     assert [s["particle"] for s in data["reference_simulator"]] == ["photon", "pion"]
     (mem,) = data["memory"]
     assert mem["weights_bytes"] == 4 * mem["parameters"] and mem["onnx_bytes"] > 0

@@ -20,6 +20,7 @@ from .sections import (
     ensemble_rows,
     generation_rows,
     generation_rss,
+    reduced_precision_rows,
     reference_simulator,
     training_row,
 )
@@ -68,7 +69,7 @@ def bench(
     """
     t0 = time.perf_counter()
     load_before = os.getloadavg()
-    sections = 1 + 4 * len(config.presets) + 2
+    sections = 1 + 5 * len(config.presets) + 2
     done = 0
 
     def step() -> None:
@@ -85,6 +86,7 @@ def bench(
     generation: list[dict[str, Any]] = []
     training: list[dict[str, Any]] = []
     ensembles: list[dict[str, Any]] = []
+    reduced: list[dict[str, Any]] = []
     memory: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="fastcalogan-bench-") as tmp:
         folder = Path(tmp)
@@ -93,6 +95,9 @@ def bench(
             onnx_path = folder / f"{preset}.onnx"
             exported = export_generators([model], ExportConfig(verify=False), onnx_path)
             generation += generation_rows(config, preset, model, onnx_path, peaks)
+            step()
+            if config.reduced_precision:
+                reduced += reduced_precision_rows(config, preset, model, onnx_path, main_threads)
             step()
             with torch_threads(main_threads):
                 training.append(training_row(config, preset, folder, main_threads, peaks))
@@ -130,6 +135,7 @@ def bench(
         "generation": generation,
         "training": training,
         "ensemble": ensembles,
+        "reduced_precision": reduced,
         "gpu": _gpu_statement(),
         "reference_simulator": simulator,
         "memory": memory,
@@ -195,6 +201,27 @@ def bench_table(data: dict[str, Any]) -> list[tuple[str, ...]]:
                     if t.get("plain_loop")
                     else ""
                 ),
+            )
+        )
+    for r in data.get("reduced_precision", []):
+        guard = r.get("guard")
+        text = (
+            f"x{r['speedup_over_fp32']:.2f} its fp32, x{r['speedup_over_best_fp32']:.2f} best fp32"
+        )
+        if guard:
+            text += (
+                f"; guard {'pass' if guard['passed'] else 'FAIL'}: AUC {guard['auc']:.3f}"
+                f"+-{guard['auc_error']:.3f}, E_tot chi2/NDF {guard['etot_chi2_ndf_reduced']:.2f}"
+                f" vs {guard['etot_chi2_ndf_fp32']:.2f} (+-{guard['etot_chi2_ndf_error']:.2f})"
+            )
+        rows.append(
+            (
+                f"generate b={r['batch']} {r['precision']}",
+                r["preset"],
+                r["backend"],
+                str(r["threads"]),
+                f"{r['us_per_shower']:.3g} us/shower",
+                text,
             )
         )
     for e in data.get("ensemble", []):

@@ -15,7 +15,14 @@ import numpy as np
 import torch
 
 from ..data import DS1_ENERGIES
-from ..generate import GeneratorGraph, OnnxSimulator
+from ..evaluate import precision_guard
+from ..generate import (
+    ExportConfig,
+    GeneratorGraph,
+    OnnxSimulator,
+    Simulator,
+    export_generators,
+)
 from ..geometry import load_geometry
 from ..models import fused_critic_supported, get_preset
 from ..simulate import simulate_voxels
@@ -46,6 +53,7 @@ __all__ = [
     "ensemble_rows",
     "generation_rows",
     "generation_rss",
+    "reduced_precision_rows",
     "reference_simulator",
     "training_row",
 ]
@@ -351,6 +359,94 @@ def ensemble_rows(
     base = rows[0]["gan_iterations_per_s"] if rows else 0.0
     for row in rows:
         row["speedup_over_first"] = row["gan_iterations_per_s"] / base if base > 0 else None
+    return rows
+
+
+def reduced_precision_rows(
+    config: BenchConfig,
+    preset: str,
+    model: TrainedGenerator,
+    onnx_path: Path,
+    threads: int,
+) -> list[dict[str, Any]]:
+    """Throughput of bf16 (torch) and int8 (onnxruntime) generation against float32, and
+    their fidelity guard (:func:`~fastcalogan.evaluate.precision_guard`).
+
+    Speed: time per shower at batch ``config.reduced_batch`` of the same backend in float32
+    and in reduced precision, measured alternately (CPU time on one thread); the ratio is
+    also given against the faster float32 backend. Fidelity: ``config.fidelity_events``
+    showers at the dataset-1 energies from the same noise in both precisions, against a
+    float32 sample of other noise.
+    """
+    batch = config.reduced_batch
+    lo, hi = model.energy_range
+    noise, energy = _inputs(model, batch, lo, hi)
+    flat = energy.reshape(-1)
+    int8_path = onnx_path.with_name(f"{onnx_path.stem}-int8.onnx")
+    export_generators([model], ExportConfig(verify=False, precision="int8"), int8_path)
+    sessions = {
+        "fp32": OnnxSimulator(onnx_path, threads),
+        "int8": OnnxSimulator(int8_path, threads),
+    }
+    z_np, e_np = noise.numpy(), energy.numpy()
+
+    def torch_runner(precision: str) -> Callable[[], Any]:
+        return lambda: showers_from_noise(
+            model.generator, model.preprocessor, noise, flat, None, precision
+        )
+
+    def onnx_runner(session: OnnxSimulator) -> Callable[[], Any]:
+        return lambda: session.run(z_np, e_np)
+
+    runners: dict[tuple[str, str], Callable[[], Any]] = {
+        ("torch", "fp32"): torch_runner("fp32"),
+        ("torch", "bf16"): torch_runner("bf16"),
+        ("onnxruntime", "fp32"): onnx_runner(sessions["fp32"]),
+        ("onnxruntime", "int8"): onnx_runner(sessions["int8"]),
+    }
+    timer = cpu_clock(threads)
+    seconds: dict[tuple[str, str], list[float]] = {key: [] for key in runners}
+    with torch_threads(threads), torch.inference_mode():
+        for _ in range(3):  # rounds: the backends alternate, so load hits them alike
+            for key, fn in runners.items():
+                seconds[key].append(median_time(fn, config.repeats, 1, config.point_seconds, timer))
+    us = {key: float(np.median(v)) / batch * 1e6 for key, v in seconds.items()}
+    best_fp32 = min(us[("torch", "fp32")], us[("onnxruntime", "fp32")])
+    guards: dict[str, dict[str, Any]] = {}
+    if config.fidelity_events:
+        points = np.asarray(DS1_ENERGIES, dtype=np.float64)
+        points = points[(points >= lo) & (points <= hi)]
+        energies = np.resize(points, config.fidelity_events)
+        torch_sim = Simulator([model])
+        with torch_threads(threads):
+            full = torch_sim.simulate(energies, 0)
+            reference = torch_sim.simulate(energies, 1)
+            bf16 = Simulator([model], precision="bf16").simulate(energies, 0)
+            ort_full = sessions["fp32"].simulate(energies, 0)
+            int8 = sessions["int8"].simulate(energies, 0)
+            guards["bf16"] = precision_guard(full, bf16, reference, energies).to_dict()
+            guards["int8"] = precision_guard(ort_full, int8, reference, energies).to_dict()
+    rows = []
+    for (backend, p), value in us.items():
+        if p == "fp32":
+            continue
+        same = us[(backend, "fp32")]
+        rows.append(
+            {
+                "preset": preset,
+                "backend": backend,
+                "precision": p,
+                "threads": threads,
+                "batch": batch,
+                "us_per_shower": value,
+                "fp32_us_per_shower": same,
+                "best_fp32_us_per_shower": best_fp32,
+                "speedup_over_fp32": same / value,
+                "speedup_over_best_fp32": best_fp32 / value,
+                "guard": guards.get(p),
+            }
+        )
+        log.info("%s %s %s: %.3g us/shower (x%.2f fp32)", preset, backend, p, value, same / value)
     return rows
 
 

@@ -45,6 +45,17 @@ def _ints(text: str | None, option: str) -> tuple[int, ...] | None:
     default=None,
     help="Timed GAN iterations per ensemble size (an ensemble of K runs this / K).",
 )
+@click.option(
+    "--fidelity-events",
+    type=int,
+    default=None,
+    help="Showers per sample of the reduced-precision fidelity guard (0: no guard).",
+)
+@click.option(
+    "--no-reduced-precision",
+    is_flag=True,
+    help="Skip the bf16/int8 generation section.",
+)
 @click.option("--simulate-events", type=int, default=None, help="Reference-simulator showers.")
 @click.option("--rss-events", type=int, default=None, help="Showers of the RSS run (0: skip).")
 def bench_cmd(
@@ -59,6 +70,8 @@ def bench_cmd(
     train_batch: int | None,
     ensemble_sizes: str | None,
     ensemble_gan_iterations: int | None,
+    fidelity_events: int | None,
+    no_reduced_precision: bool,
     simulate_events: int | None,
     rss_events: int | None,
 ) -> None:
@@ -77,6 +90,8 @@ def bench_cmd(
             else None
         ),
         "ensemble_gan_iterations": ensemble_gan_iterations,
+        "fidelity_events": fidelity_events,
+        "reduced_precision": False if no_reduced_precision else None,
         "simulate_events": simulate_events,
         "rss_events": rss_events,
     }
