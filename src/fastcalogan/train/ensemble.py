@@ -41,7 +41,7 @@ from ..models.stacked import StackedWganGp, members_of
 from .config import TrainConfig
 from .loop import TrainProgress, TrainResult, _read_inputs, _Trainer
 from .run_folder import RunFolder, RunWriter
-from .sampling import resolve_device
+from .sampling import deterministic_cublas, resolve_device
 
 __all__ = [
     "EnsembleMember",
@@ -138,10 +138,20 @@ class _Draws:
         self.rows = torch.empty((self.n_critic + 1, k, b), dtype=torch.int64)
         self.z = torch.empty((self.n_critic + 1, k, b, self.noise.width))
         self.eps = torch.empty((self.n_critic, k, b, 1))
-        if trainers[0].batches.device.type == "cuda":
+        self._copied: Any = None
+        if trainers[0].batches.device.type == "cuda":  # pragma: no cover - needs a GPU
             self.rows, self.z, self.eps = (t.pin_memory() for t in (self.rows, self.z, self.eps))
 
+    def copied(self) -> None:
+        """Mark the asynchronous copies of this iteration's draws as issued (CUDA)."""
+        if self.rows.is_pinned():  # pragma: no cover - needs a GPU
+            self._copied = torch.cuda.Event()
+            self._copied.record()
+
     def draw(self) -> None:
+        if self._copied is not None:  # pragma: no cover - needs a GPU
+            # the previous iteration's copies must have left the pinned buffers
+            self._copied.synchronize()
         b = self.batch
         for k, (trainer, offset) in enumerate(zip(self.trainers, self.offsets, strict=True)):
             gen = trainer.rngs.torch
@@ -197,6 +207,7 @@ class _Step:
         self.rows.copy_(draws.rows, non_blocking=non_blocking)
         self.z.copy_(draws.z, non_blocking=non_blocking)
         self.eps.copy_(draws.eps, non_blocking=non_blocking)
+        draws.copied()
         if not self.use_graph:
             return self._run()
         if self.graph is not None:  # pragma: no cover - needs a GPU
@@ -275,6 +286,7 @@ def train_ensemble(
     # the data first: a bad file leaves no run folder behind
     inputs = [_read_inputs(c, Path(c.data or "")) for c in configs]
     device = resolve_device(config.device)
+    deterministic_cublas(device, config.deterministic)
     retain_freed_memory()
     t0 = time.perf_counter()
     with contextlib.ExitStack() as stack, _torch_settings(config, device):

@@ -35,7 +35,7 @@ from ..preprocess import Preprocessor, build_preprocessor
 from .checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
 from .config import SPLIT_RANGES, TrainConfig
 from .run_folder import RunFolder, RunInfo, RunWriter
-from .sampling import model_shape, resolve_device
+from .sampling import deterministic_cublas, model_shape, resolve_device
 from .schedule import InjectionSchedule, injection_schedule
 
 __all__ = ["TrainProgress", "TrainResult", "train"]
@@ -509,6 +509,7 @@ def train(
     previous = torch.are_deterministic_algorithms_enabled()
     previous_threads = torch.get_num_threads()
     device = resolve_device(config.device)
+    deterministic_cublas(device, config.deterministic)
     with folder.writing() as writer, log_to_file(folder.train_log):
         try:
             if config.deterministic:

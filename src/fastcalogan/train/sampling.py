@@ -26,6 +26,7 @@ from .checkpoint import load_checkpoint
 __all__ = [
     "PRECISIONS",
     "TrainedGenerator",
+    "deterministic_cublas",
     "model_shape",
     "resolve_device",
     "showers_from_noise",
@@ -46,6 +47,17 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 #: Arithmetic of the sampling network: ``fp32``, or ``bf16`` (bfloat16 matrix products
 #: under ``torch.autocast``: AVX-512 BF16 on CPUs that have it, tensor cores on GPUs).
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
+
+
+def deterministic_cublas(device: torch.device, deterministic: bool) -> None:
+    """Let cuBLAS run deterministically when deterministic algorithms are asked for on CUDA.
+
+    PyTorch refuses (or warns about) cuBLAS products under
+    ``torch.use_deterministic_algorithms(True)`` unless ``CUBLAS_WORKSPACE_CONFIG`` is set
+    before cuBLAS starts; this sets the documented value ``:4096:8`` when it is unset.
+    """
+    if deterministic and device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 
 def showers_from_noise(
