@@ -44,6 +44,7 @@ from .run_folder import RunFolder, RunWriter
 from .sampling import deterministic_cublas, resolve_device
 
 __all__ = [
+    "SHARED_FIELDS",
     "EnsembleMember",
     "EnsembleResult",
     "ensemble_members",
@@ -66,11 +67,15 @@ class EnsembleMember:
         data: its CaloChallenge shower file.
         run_dir: its run folder.
         seed: its seed (default: the config's).
+        config: its own settings (a campaign task's: particle, |eta|, binning, seed), which
+            must agree with the shared config on everything the ensemble shares
+            (:data:`SHARED_FIELDS`); default the shared config.
     """
 
     data: Path
     run_dir: Path
     seed: int | None = None
+    config: TrainConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -234,16 +239,49 @@ class _Step:
         return self.out
 
 
+#: Settings every member of an ensemble shares (the loop runs them in lockstep).
+SHARED_FIELDS: tuple[str, ...] = (
+    "family",
+    "preset",
+    "model",
+    "objective",
+    "batch_size",
+    "lr",
+    "iterations",
+    "injection",
+    "injection_every",
+    "energy_ranges",
+    "checkpoint_every",
+    "log_every",
+    "device",
+    "deterministic",
+    "threads",
+    "cuda_graph",
+    "precision",
+)
+
+
 def _member_configs(config: TrainConfig, members: Sequence[EnsembleMember]) -> list[TrainConfig]:
-    return [
-        config.model_copy(
-            update={
-                "seed": config.seed if m.seed is None else int(m.seed),
-                "data": str(Path(m.data).resolve()),
-            }
+    out = []
+    shared = config.model_dump(mode="json", include=set(SHARED_FIELDS))
+    for k, m in enumerate(members):
+        own = config if m.config is None else m.config.resolved()
+        mine = own.model_dump(mode="json", include=set(SHARED_FIELDS))
+        differ = [key for key in SHARED_FIELDS if mine.get(key) != shared.get(key)]
+        if differ:
+            raise ConfigError(
+                f"ensemble member {k} ({m.run_dir}) differs from the ensemble's settings in "
+                f"{', '.join(differ)}; members share them"
+            )
+        out.append(
+            own.model_copy(
+                update={
+                    "seed": own.seed if m.seed is None else int(m.seed),
+                    "data": str(Path(m.data).resolve()),
+                }
+            )
         )
-        for m in members
-    ]
+    return out
 
 
 def train_ensemble(
