@@ -19,8 +19,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks scripts
-	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/ruff check src tests benchmarks scripts examples
+	$(BIN)/ruff format --check src tests benchmarks scripts examples
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
@@ -28,7 +28,7 @@ test: lint
 	$(BIN)/python -m pytest -q --timeout=600
 
 demo: $(STAMP)
-	$(BIN)/fastcalogan demo --out $(DEMO_OUT)
+	$(BIN)/fastcalogan demo -o $(DEMO_OUT)
 
 schemas: $(STAMP)
 	$(BIN)/python -m fastcalogan._schemas schemas

@@ -1,12 +1,18 @@
-"""Validation table of the reference simulator against the design note's targets.
+"""Validation tables of the reference simulator, per detector.
 
-Writes ``<out>/simulator-validation.json`` and ``<out>/simulator-validation.md``: for photons
-and pions at the 15 dataset-1 energies, mean E_tot/E_inc and RMS/mean, the fraction of
-voxels with energy and the share of the energy the readout threshold removes; mean energy
+``atlas-barrel`` (the default) writes ``<out>/simulator-validation.json`` and ``.md``: for
+photons and pions at the 15 dataset-1 energies, mean E_tot/E_inc and RMS/mean, the fraction
+of voxels with energy and the share of the energy the readout threshold removes; mean energy
 fraction per layer at 1, 65 and 1000 GeV (the nearest dataset-1 points); and, with
 ``--speed``, showers/s of the voxel and hit paths (run with OMP_NUM_THREADS=1 for one core).
 
+``calogan``, ``lhcb-ecal`` and ``atlas-cells`` write ``<out>/detectors-validation.json`` and
+``.md``: response, resolution, layer fractions and lateral containment against what such a
+calorimeter must do (``scripts/validate_detectors.py``), and with ``--speed`` showers/s.
+
     OMP_NUM_THREADS=1 python scripts/validate_simulator.py --events 4000 --speed
+    OMP_NUM_THREADS=1 python scripts/validate_simulator.py --events 4000 --speed \
+        --detectors calogan,lhcb-ecal,atlas-cells
 """
 
 from __future__ import annotations
@@ -172,7 +178,25 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--out", type=Path, default=Path("docs/validation"))
     ap.add_argument("--speed", action="store_true", help="also time both paths")
+    ap.add_argument(
+        "--detectors",
+        default="atlas-barrel",
+        help="comma list of atlas-barrel, calogan, lhcb-ecal, atlas-cells (or 'all')",
+    )
     args = ap.parse_args()
+    names = (
+        ["atlas-barrel", "calogan", "lhcb-ecal", "atlas-cells"]
+        if args.detectors == "all"
+        else [x.strip() for x in args.detectors.split(",") if x.strip()]
+    )
+    others = [x for x in names if x != "atlas-barrel"]
+    if others:
+        from validate_detectors import run_detectors  # a sibling script
+
+        args.out.mkdir(parents=True, exist_ok=True)
+        run_detectors(others, args.events, args.seed, args.speed, args.out)
+    if "atlas-barrel" not in names:
+        return
     results = [validate(p, args.events, args.seed) for p in ("photon", "pion")]
     speeds: dict[str, float] = {}
     if args.speed:

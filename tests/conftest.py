@@ -9,7 +9,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from fastcalogan.cli import cli
 from fastcalogan.data import write_showers
 from fastcalogan.geometry import Binning, write_geometry_yaml
 from fastcalogan.models import get_preset
@@ -38,6 +40,16 @@ def _one_torch_thread() -> None:
     import torch
 
     torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def demo_quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """``fastcalogan demo --quick``, run once per session (the end-to-end test checks it, the
+    quick start reads its run): its output folder ``.../demo-output`` and its output."""
+    out = tmp_path_factory.mktemp("demo") / "demo-output"
+    result = CliRunner().invoke(cli, ["demo", "--quick", "-o", str(out)], terminal_width=200)
+    assert result.exit_code == 0, (result.output, result.exception)
+    return out, result.output
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ def test_campaign_run_drives_the_real_chain_and_a_rerun_does_nothing(tmp_path: P
     spec.write_text(yaml.safe_dump({**big, "train": {**TINY_REAL["train"], "iterations": 100}}))
     out = tmp_path / "out"
     runner = CliRunner()
-    result = runner.invoke(cli, ["campaign", "run", str(spec), "--dir", str(out), *TINY_SET])
+    result = runner.invoke(cli, ["campaign", "run", str(spec), "-o", str(out), *TINY_SET])
     assert result.exit_code == 0, result.output
     assert "Dask dashboard: http" in result.output
     assert "1 tasks run, 0 already done, 0 failed" in result.output
@@ -98,6 +98,7 @@ def test_campaign_run_drives_the_real_chain_and_a_rerun_does_nothing(tmp_path: P
     # a plain status shows the campaign as it was run, and says the file differs
     plain = runner.invoke(cli, ["campaign", "status", str(spec), "--dir", str(out)])
     assert plain.exit_code == 0, plain.output
+    assert "deprecated: --dir goes away in fastcalogan 0.2" in plain.output  # still works
     assert "1/1 tasks done" in plain.output and "4/4" in plain.output
     assert "pion" not in plain.output.split("showing the stored one")[-1]
     assert f"note: {spec} differs from the campaign stored in {out / 'campaign.json'}" in (
@@ -106,7 +107,7 @@ def test_campaign_run_drives_the_real_chain_and_a_rerun_does_nothing(tmp_path: P
     assert "train.iterations: 100 in the file, 4 stored" in " ".join(plain.output.split())
     # a rerun of finished work does nothing and says so
     before = {p: p.read_bytes() for p in out.rglob("*.json")}
-    again = runner.invoke(cli, ["campaign", "run", str(spec), "--dir", str(out), *TINY_SET])
+    again = runner.invoke(cli, ["campaign", "run", str(spec), "-o", str(out), *TINY_SET])
     assert again.exit_code == 0, again.output
     assert "Dask dashboard" not in again.output
     assert "all 1 tasks are already done with these settings; nothing was run" in again.output
@@ -180,7 +181,7 @@ def test_bad_override_names_the_key(tmp_path: Path) -> None:
     spec.write_text("particles: [photon]\neta: [[0.2, 0.25]]\n")
     result = CliRunner().invoke(
         cli,
-        ["campaign", "run", str(spec), "--dir", str(tmp_path / "o"), "--set", "train.iteratoins=5"],
+        ["campaign", "run", str(spec), "-o", str(tmp_path / "o"), "--set", "train.iteratoins=5"],
     )
     assert result.exit_code == 2
     assert "unknown key 'train.iteratoins'" in result.output and "did you mean" in result.output
@@ -203,7 +204,7 @@ def test_settings_a_step_would_refuse_stop_the_run_before_any_work(
     spec = tmp_path / "c.yaml"
     spec.write_text("particles: [photon]\neta: [[0.2, 0.25]]\n")
     out = tmp_path / "out"
-    args = ["campaign", "run", str(spec), "--dir", str(out), "--set", setting]
+    args = ["campaign", "run", str(spec), "-o", str(out), "--set", setting]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output

@@ -119,7 +119,7 @@ def test_train_on_a_bad_file_leaves_no_run_folder(tmp_path: Path) -> None:
     run = tmp_path / "run"
     config = tmp_path / "train.yaml"
     config.write_text("preset: fastcalogan\n")
-    line = _error(["train", str(config), "--data", str(bad), "--run-dir", str(run)])
+    line = _error(["train", str(config), "--data", str(bad), "-o", str(run)])
     assert str(bad) in line and not run.exists()
 
 
@@ -130,6 +130,6 @@ def test_train_on_a_file_without_events_leaves_no_run_folder(tmp_path: Path) -> 
     config = tmp_path / "train.yaml"
     config.write_text("preset: fastcalogan\n")
     run = tmp_path / "run"
-    line = _error(["train", str(config), "--data", str(empty), "--run-dir", str(run)])
+    line = _error(["train", str(config), "--data", str(empty), "-o", str(run)])
     assert line == f"error: {empty}: expected showers to train on, found 0 events"
     assert not run.exists()

@@ -41,7 +41,7 @@ def test_cartesian_showers_train_generate_and_inspect(tmp_path: Path) -> None:
     run = tmp_path / "run"
     gen = tmp_path / "gen.h5"
     for args in (
-        ["train", str(tmp_path / "train.yaml"), "--data", str(data), "--run-dir", str(run)],
+        ["train", str(tmp_path / "train.yaml"), "--data", str(data), "-o", str(run)],
         ["generate", str(run), "--energies", "1024,4096", "-n", "16", "-o", str(gen)],
     ):
         result = runner.invoke(cli, args)

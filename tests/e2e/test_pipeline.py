@@ -6,20 +6,16 @@ import json
 from pathlib import Path
 
 import h5py
-from click.testing import CliRunner
 
-from fastcalogan.cli import cli
 from fastcalogan.data import read_showers
 from fastcalogan.evaluate import METRICS_KEYS
 from fastcalogan.geometry import load_geometry
 from fastcalogan.train import list_checkpoints, load_checkpoint
 
 
-def test_demo_quick_runs_the_whole_chain(tmp_path: Path) -> None:
-    out = tmp_path / "demo"
-    result = CliRunner().invoke(cli, ["demo", "--quick", "--out", str(out)], terminal_width=200)
-    assert result.exit_code == 0, (result.output, result.exception)
-    assert f"report:            {out / 'report' / 'index.html'}" in result.output
+def test_demo_quick_runs_the_whole_chain(demo_quick: tuple[Path, str]) -> None:
+    out, output = demo_quick  # fastcalogan demo --quick -o OUT (tests/conftest.py)
+    assert f"report:            {out / 'report' / 'index.html'}" in output
 
     summary = json.loads((out / "demo.json").read_text())
     photons = load_geometry("ds1-photons")

@@ -80,7 +80,7 @@ def test_cli_refuses_mismatched_files_in_one_line(
     assert len(errors) == 1 and "Traceback" not in result.output
     assert "particle 'pion', but the reference ref.h5 holds 'photon'" in errors[0]
     assert "--allow-mismatch" in errors[0]
-    forced = CliRunner().invoke(cli, [*args, "--allow-mismatch", "--binning", "calochallenge"])
+    forced = CliRunner().invoke(cli, [*args, "--allow-mismatch", "--histograms", "calochallenge"])
     assert forced.exit_code == 0, forced.output
     assert "warning:" in forced.output
     m = json.loads((tmp_path / "o" / "metrics.json").read_text())

@@ -127,3 +127,12 @@ def test_training_curves_of_single_and_split_runs(tmp_path) -> None:
     assert from_ckpt["training/run/losses/iteration"].tolist() == [10.0, 20.0]
     (run / "selection" / "chi2.json").write_text("{not json")
     assert "training/range-0/chi2/iteration" not in training_curves({"source": str(run)})
+
+
+def test_edges_of_a_constant_up_to_float_rounding_are_usable() -> None:
+    from fastcalogan.evaluate.comparison import _edges
+
+    # a float32 sum of a fixed total: a handful of values one ulp apart
+    x = np.float32(900.0) + np.arange(5, dtype=np.float32) * np.spacing(np.float32(900.0))
+    for edges in (_edges(x.astype(np.float64), 6), _edges(np.r_[x, x * 4].astype(float), 6)):
+        assert np.all(np.diff(edges) > 0), edges

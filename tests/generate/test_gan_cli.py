@@ -29,7 +29,7 @@ def test_train_select_generate(tmp_path: Path, tiny_file: Path) -> None:
     )
     runner = CliRunner()
     run = tmp_path / "run"
-    res = runner.invoke(cli, ["train", str(config), "--run-dir", str(run), "--set", "n_critic=1"])
+    res = runner.invoke(cli, ["train", str(config), "-o", str(run), "--set", "n_critic=1"])
     assert res.exit_code == 0, res.output
     assert len(list_checkpoints(run)) == 3
     assert yaml.safe_load((run / "config.yaml").read_text())["n_critic"] == 1
@@ -50,9 +50,9 @@ def test_train_select_generate(tmp_path: Path, tiny_file: Path) -> None:
     assert read_showers(out, max_deposit_ratio=None).showers.shape == (10, 16)
 
     # resuming a finished run is a no-op; a bad override is one line and exit code 2
-    res = runner.invoke(cli, ["train", str(config), "--run-dir", str(run)])
+    res = runner.invoke(cli, ["train", str(config), "-o", str(run)])
     assert res.exit_code == 0, res.output
-    res = runner.invoke(cli, ["train", str(config), "--run-dir", str(run), "--set", "preset=gan"])
+    res = runner.invoke(cli, ["train", str(config), "-o", str(run), "--set", "preset=gan"])
     assert res.exit_code == 2 and "error: " in res.output and "preset" in res.output
     res = runner.invoke(cli, ["generate", str(run), "--energies", "1e9", "-n", "1", "-o", str(out)])
     assert res.exit_code == 2 and "outside the trained range" in res.output
@@ -84,7 +84,7 @@ def test_a_vae_through_the_same_commands(tmp_path: Path, tiny_file: Path) -> Non
     )
     runner = CliRunner()
     run = tmp_path / "run"
-    res = runner.invoke(cli, ["train", str(config), "--run-dir", str(run)])
+    res = runner.invoke(cli, ["train", str(config), "-o", str(run)])
     assert res.exit_code == 0, res.output
     saved = yaml.safe_load((run / "config.yaml").read_text())
     assert saved["preset"] == "vae-mlp" and saved["objective"]["beta_kl"] == 0.5
@@ -99,5 +99,5 @@ def test_a_vae_through_the_same_commands(tmp_path: Path, tiny_file: Path) -> Non
     assert res.exit_code == 0, res.output
     assert read_showers(out, max_deposit_ratio=None).showers.shape == (8, 16)
     # a setting of another family is one line and exit code 2
-    res = runner.invoke(cli, ["train", str(config), "--run-dir", str(run), "--set", "n_critic=2"])
+    res = runner.invoke(cli, ["train", str(config), "-o", str(run), "--set", "n_critic=2"])
     assert res.exit_code == 2 and "n_critic is not a setting of model family vae-mlp" in res.output

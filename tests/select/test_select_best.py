@@ -176,3 +176,51 @@ def test_every_family_selects_through_the_same_entry_point(
     with caplog.at_level("WARNING", logger="fastcalogan"):
         exported = export_onnx(ExportConfig(), run, tmp_path / "g.onnx")
     assert exported.checkpoints == (result.best_checkpoint,) and "no selection" not in caplog.text
+
+
+def test_chi2_comes_with_its_sample_sizes_ceiling_and_an_unbinned_companion(
+    fabricated_run: tuple[Path, Path],
+) -> None:
+    run, _ = fabricated_run
+    # iteration 4 now misses the reference entirely: E_tot/E_inc in [3.0, 3.2] against [0.8, 1.0]
+    state = load_checkpoint(checkpoint_path(run, 4))
+    state["generator"]["net.2.bias"] *= 3.0 / 0.95
+    save_checkpoint(checkpoint_path(run, 4), state)
+    result = select_best(SelectConfig(events_per_point=1000, n_bins=20, device="cpu"), run)
+    good, off = result.rows[1], result.rows[3]
+    for point in good.points:  # 2000 reference showers per point, 1000 generated
+        assert (point.n_reference, point.n_generated) == (2000, 1000)
+        assert point.ceiling == pytest.approx(3000 / point.ndf)
+        assert not point.saturated and point.wasserstein < 0.01
+    assert off.n_saturated == 2 and all(p.chi2_ndf > 0.9 * p.ceiling for p in off.points)
+    assert off.chi2_ndf == pytest.approx(off.ceiling, rel=0.05)
+    # the distance keeps ranking where chi2/NDF has hit its ceiling: about the mean shift
+    assert off.wasserstein == pytest.approx(2.2, abs=0.05)
+    record = json.loads(result.table_path.with_suffix(".json").read_text())["rows"][3]
+    assert record["n_saturated"] == 2 and record["chi2_ndf_ceiling"] == pytest.approx(off.ceiling)
+    assert record["n_ref E=1024"] == 2000 and record["w1 E=1024"] == pytest.approx(2.2, abs=0.05)
+
+
+def test_tables_written_before_the_sample_sizes_still_read() -> None:
+    from fastcalogan.train import SelectionRow
+
+    old = {"iteration": 5, "checkpoint": "checkpoints/ckpt-00000005.pt", "chi2": 12.0}
+    old |= {"ndf": 6, "chi2_ndf": 2.0, "chi2_ndf E=1024": 2.0, "chi2 E=1024": 12.0}
+    old |= {"ndf E=1024": 6}
+    row = SelectionRow.from_record(old, "old.json")
+    (point,) = row.points
+    assert point.chi2_ndf == 2.0 and point.n_reference == 0 and np.isnan(point.wasserstein)
+    assert row.n_saturated == 0 and np.isnan(row.wasserstein)
+
+
+def test_saturated_ties_are_broken_by_the_distance(fabricated_run: tuple[Path, Path]) -> None:
+    run, _ = fabricated_run
+    # every checkpoint misses the reference: chi2/NDF sits at the same ceiling for all of them
+    for it, offset in {1: 6.0, 2: 5.0, 3: 4.0, 4: 3.0}.items():
+        state = load_checkpoint(checkpoint_path(run, it))
+        state["generator"]["net.2.bias"] *= offset / OFFSETS[it]
+        save_checkpoint(checkpoint_path(run, it), state)
+    result = select_best(SelectConfig(events_per_point=500, n_bins=20, device="cpu"), run)
+    assert len({round(r.chi2_ndf, 9) for r in result.rows}) == 1
+    assert all(r.n_saturated == 2 for r in result.rows)
+    assert result.best_iteration == 4  # the nearest, not the first

@@ -16,6 +16,7 @@ from fastcalogan.simulate import (
     resolve_energies,
     simulate,
     simulate_hits,
+    simulate_showers,
     simulate_voxels,
 )
 
@@ -146,3 +147,81 @@ def test_readout_threshold_gives_exact_zeros(tmp_path):
     data = read_showers(res.showers_path, binning=default_geometry("photon"))
     assert data.showers[data.showers > 0].min() >= 0.01  # the hit path is read out the same way
     assert read_shower_attrs(res.showers_path)["readout_threshold_mev"] == 0.01
+
+
+@pytest.mark.parametrize(
+    ("detector", "particle", "extra", "layout_keys", "n_events"),
+    [
+        (
+            "calogan",
+            "pion",
+            ["--energy-range", "1", "100"],
+            ["energy", "layer_0", "layer_1", "layer_2", "overflow"],
+            7,
+        ),
+        (
+            "lhcb-ecal",
+            "electron",
+            [],
+            ["conditions", "incident_energies", "overflow", "showers"],
+            7,
+        ),
+        (
+            "atlas-cells",
+            "photon",
+            ["--energies", "1000,256000"],
+            ["alignment", "incident_energies", "overflow", "showers"],
+            14,
+        ),
+    ],
+)
+def test_cli_simulates_each_detector_in_its_layout(
+    tmp_path, detector, particle, extra, layout_keys, n_events
+):
+    import h5py
+
+    out = tmp_path / f"{detector}.h5"
+    args = ["simulate", "--detector", detector, "--particle", particle, "--events", "7"]
+    result = CliRunner().invoke(cli, [*args, *extra, "-o", str(out), "--batch-size", "4"])
+    assert result.exit_code == 0, result.output
+    with h5py.File(out) as f:
+        assert sorted(f.keys()) == layout_keys
+    data = read_showers(out)
+    attrs = read_shower_attrs(out)
+    assert data.n_events == n_events and attrs["detector"] == detector
+    assert data.n_voxels == {"calogan": 504, "lhcb-ecal": 900, "atlas-cells": 266}[detector]
+    if detector == "calogan":
+        assert 1000.0 <= data.incident_energies.min() and data.incident_energies.max() <= 1e5
+    inspect = CliRunner().invoke(cli, ["inspect", str(out)], terminal_width=200)
+    assert inspect.exit_code == 0, inspect.output
+    assert f"{n_events} events" in inspect.output and f"layout {attrs['layout']}" in inspect.output
+
+
+def test_simulate_with_energy_range_is_split_invariant(tmp_path):
+    """Energies of a range are drawn per batch: a run's file does not depend on how many
+    batches a piece holds, and the seed fixes them."""
+    cfg = SimulateConfig(detector="lhcb-ecal", particle="electron", events=10, batch_size=4, seed=5)
+    a = read_showers(simulate(cfg, tmp_path / "a.h5").showers_path)
+    b = read_showers(simulate(cfg, tmp_path / "b.h5").showers_path)
+    np.testing.assert_array_equal(a.showers, b.showers)
+    assert 2000.0 <= a.incident_energies.min() and a.incident_energies.max() <= 100_000.0
+    assert np.unique(a.incident_energies).size == 10
+    first = simulate_showers("lhcb-ecal", "electron", a.incident_energies[:4], seed=5, batch_size=4)
+    np.testing.assert_allclose(first.showers, a.showers[:4], rtol=1e-6)  # float32 in the file
+    np.testing.assert_allclose(first.conditions, a.conditions[:4])
+
+
+@pytest.mark.parametrize(
+    ("values", "match"),
+    [
+        ({"detector": "cms"}, "unknown detector 'cms'"),
+        ({"detector": "calogan", "eta_min": 0.1}, "eta_min: .*detector calogan has no \\|eta\\|"),
+        ({"detector": "lhcb-ecal", "hits": True}, "hits: .*reads cells"),
+        ({"energies": [1000.0], "energy_range": [1000.0, 2000.0]}, "not both"),
+        ({"energy_range": [5000.0, 1000.0]}, "E_min < E_max"),
+        ({"energy_range": [100.0, 1000.0]}, "outside the simulator's range"),
+    ],
+)
+def test_detector_config_errors(values, match):
+    with pytest.raises(ConfigError, match=match):
+        parse(values, SimulateConfig, source="test")

@@ -44,9 +44,7 @@ def test_missing_conditions_are_one_line_and_leave_no_run(
         )
     )
     run = tmp_path / "run"
-    res = CliRunner().invoke(
-        cli, ["train", str(config), "--data", str(tiny_file), "--run-dir", str(run)]
-    )
+    res = CliRunner().invoke(cli, ["train", str(config), "--data", str(tiny_file), "-o", str(run)])
     assert res.exit_code == 2, res.output
     lines = [line for line in res.output.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "tiny.h5: preprocess.conditions names depth, side" in lines[0]

@@ -216,7 +216,7 @@ def test_cli_trains_an_ensemble(
     config = tmp_path / "train.yaml"
     settings = tiny_config(iterations=2).model_dump(mode="json", exclude_defaults=True)
     config.write_text(json.dumps(settings))
-    args = ["train", str(config), "--run-dir", str(tmp_path / "runs")]
+    args = ["train", str(config), "-o", str(tmp_path / "runs")]
     data = [a for f in slice_files for a in ("--data", str(f))]
     result = CliRunner().invoke(cli, [*args, *data, "--seeds", "1,2"])
     assert result.exit_code == 0, result.output

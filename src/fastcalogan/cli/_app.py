@@ -14,14 +14,6 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from .. import __version__
 from ..errors import FastCaloGANError
@@ -58,7 +50,7 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="fastcalogan")
+@click.version_option(__version__, prog_name="fastcalogan", help="Show the version and exit.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of user errors.")
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
 @click.pass_context
@@ -79,6 +71,15 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
 @contextlib.contextmanager
 def progress_bar(description: str, total: int | None = None) -> Iterator[Any]:
     """A rich progress bar; yields ``update(done, total)`` for library progress callbacks."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),

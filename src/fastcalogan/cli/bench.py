@@ -6,13 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-import pydantic
-from rich.table import Table
 
-from .._config import format_validation_error
-from ..bench import BenchConfig, bench, bench_table
 from ..errors import ConfigError
 from ._app import cli, console, progress_bar, stdout_console
+from ._options import output_option
 
 
 def _ints(text: str | None, option: str) -> tuple[int, ...] | None:
@@ -25,7 +22,7 @@ def _ints(text: str | None, option: str) -> tuple[int, ...] | None:
 
 
 @cli.command("bench")
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="bench.json")
+@output_option("JSON file to write (bench.json).")
 @click.option("--quick", is_flag=True, help="Fewer repeats and iterations (about a minute).")
 @click.option("--presets", default=None, help="Comma-separated presets (default: all three).")
 @click.option("--batches", default=None, help="Generation batch sizes, e.g. 1,10,100,1000,10000.")
@@ -76,6 +73,12 @@ def bench_cmd(
     rss_events: int | None,
 ) -> None:
     """Time generation (torch, onnxruntime), training and the reference simulator; write JSON."""
+    import pydantic
+    from rich.table import Table
+
+    from .._config import format_validation_error
+    from ..bench import BenchConfig, bench, bench_table
+
     fields: dict[str, Any] = {
         "presets": tuple(p.strip() for p in presets.split(",") if p.strip()) if presets else None,
         "batches": _ints(batches, "--batches"),

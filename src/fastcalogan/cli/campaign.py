@@ -6,44 +6,42 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.table import Table
 
-from .._config import load
-from .._logging import log_to_file
-from ..campaign import (
-    CampaignConfig,
-    StoredCampaign,
-    campaign_directory,
-    check_campaign,
-    collect_status,
-    format_bytes,
-    read_campaign,
-    run_campaign,
-    write_report,
-)
-from ..campaign.manifest import MANIFEST_FILE
-from ..campaign.status import TABLE_COLUMNS, TaskRow, table_cells
 from ..errors import ConfigError, FastCaloGANError
 from ._app import cli, console, progress_bar, stdout_console
+from ._options import Command, deprecation_note, output_option, set_option
+
+if TYPE_CHECKING:
+    from ..campaign import CampaignConfig, StoredCampaign
+    from ..campaign.status import TaskRow
 
 _config_argument = click.argument("campaign_file", type=click.Path(path_type=Path))
 _stored_argument = click.argument("campaign", type=click.Path(path_type=Path))
+_output_option = output_option(
+    "Campaign folder to write (default: the file's 'directory', else campaigns/<name>).",
+    required=False,
+)
+
+
+def _dir_note(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    if value is not None:
+        click.echo(deprecation_note("--dir", "CAMPAIGN (the campaign folder)"), err=True)
+    return value
+
+
+# status and report read a campaign folder: CAMPAIGN names it (or the file that names it);
+# --dir, from when it named the folder of every campaign command, still works for a release
 _dir_option = click.option(
     "--dir",
     "directory",
     type=click.Path(path_type=Path),
     default=None,
-    help="Campaign folder (default: the file's 'directory', else campaigns/<name>).",
-)
-_set_option = click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a campaign setting, e.g. --set train.iterations=500 (repeatable).",
+    hidden=True,
+    callback=_dir_note,
+    help="Deprecated: the campaign folder (give it as CAMPAIGN).",
 )
 # status and report show the campaign as it was run: --set is refused with the reason
 _refused_set_option = click.option(
@@ -82,6 +80,9 @@ def _quiet_console() -> Iterator[None]:
 
 
 def _load(path: Path, overrides: tuple[str, ...]) -> CampaignConfig:
+    from .._config import load
+    from ..campaign import CampaignConfig
+
     return load(path, CampaignConfig, overrides)
 
 
@@ -100,6 +101,9 @@ def _differences(stored: Any, current: Any, prefix: str = "") -> list[str]:
 
 def _stored(campaign: Path, directory: Path | None, overrides: tuple[str, ...]) -> StoredCampaign:
     """The campaign ``campaign run`` stored: CAMPAIGN is its file or its folder."""
+    from ..campaign import campaign_directory, read_campaign
+    from ..campaign.manifest import MANIFEST_FILE
+
     if overrides:
         raise ConfigError(
             f"--set {overrides[0]}: status and report show the campaign as it was run, from "
@@ -132,6 +136,11 @@ def _stored(campaign: Path, directory: Path | None, overrides: tuple[str, ...]) 
 
 
 def _print_table(rows: list[TaskRow], title: str) -> None:
+    from rich.table import Table
+
+    from ..campaign import format_bytes
+    from ..campaign.status import TABLE_COLUMNS, table_cells
+
     table = Table(title=title)
     for name in TABLE_COLUMNS:
         table.add_column(name, justify="left" if name in ("task", "state") else "right")
@@ -149,11 +158,11 @@ def campaign_group() -> None:
     """Parametrise many (particle, |eta| slice) pairs: run, status, report."""
 
 
-@campaign_group.command("run")
+@campaign_group.command("run", cls=Command, renamed={"--dir": "--output"})
 @_config_argument
-@_dir_option
-@_set_option
-def run_cmd(campaign_file: Path, directory: Path | None, overrides: tuple[str, ...]) -> None:
+@_output_option
+@set_option("train.iterations=500")
+def run_cmd(campaign_file: Path, output: Path | None, overrides: tuple[str, ...]) -> None:
     """Run every unfinished task of CAMPAIGN_FILE on Dask (resumes where it stopped).
 
     Stores the resolved campaign in the folder's campaign.json, prints the Dask dashboard
@@ -161,8 +170,17 @@ def run_cmd(campaign_file: Path, directory: Path | None, overrides: tuple[str, .
     tasks are all done does nothing (no cluster is started) and says so. Exits with code 1
     when a task failed (after Dask's retries).
     """
+    from .._logging import log_to_file
+    from ..campaign import (
+        campaign_directory,
+        check_campaign,
+        collect_status,
+        read_campaign,
+        run_campaign,
+    )
+
     config = _load(campaign_file, overrides)
-    folder = campaign_directory(config, directory)
+    folder = campaign_directory(config, output)
     tasks = check_campaign(config)  # before the folder and its log are made
 
     def show_dashboard(link: str | None) -> None:
@@ -204,6 +222,8 @@ def status_cmd(campaign: Path, directory: Path | None, overrides: tuple[str, ...
     folder. The tasks and settings are those 'campaign run' stored in the folder's
     campaign.json; a note says when the file differs from them.
     """
+    from ..campaign import collect_status
+
     stored = _stored(campaign, directory, overrides)
     _print_table(collect_status(stored), f"campaign {stored.config.name} ({stored.directory})")
 
@@ -218,6 +238,8 @@ def report_cmd(campaign: Path, directory: Path | None, overrides: tuple[str, ...
     CAMPAIGN is the campaign file or folder, as for 'status'; the report describes the
     campaign stored in the folder's campaign.json.
     """
+    from ..campaign import format_bytes, write_report
+
     stored = _stored(campaign, directory, overrides)
     result = write_report(stored)
     click.echo(

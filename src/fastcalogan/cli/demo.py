@@ -13,18 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
 
-from .._fileio import write_json
-from ..data import DS1_ENERGIES, ds1_event_counts
-from ..evaluate import EvaluateConfig, evaluate
-from ..generate import ExportConfig, GenerateConfig, export_onnx, generate
-from ..report import write_report
-from ..select import SelectConfig, select_best
-from ..simulate import SimulateConfig, simulate
-from ..train import TrainConfig, train
-from ..voxelise import VoxeliseConfig, voxelise
 from ._app import cli, console, progress_bar, stdout_console
+from ._options import Command, output_option, seed_option
 
 #: Settings of the full demo and of ``--quick`` (the end-to-end smoke test).
 _SETTINGS: dict[str, dict[str, int]] = {
@@ -49,20 +40,31 @@ _SETTINGS: dict[str, dict[str, int]] = {
 }
 
 
-@cli.command("demo")
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path),
+@cli.command("demo", cls=Command, renamed={"--out": "--output"})
+@output_option(
+    "Folder for every output of the demo.",
+    required=False,
     default=Path("demo-output"),
     show_default=True,
-    help="Folder for every output of the demo.",
 )
 @click.option("--quick", is_flag=True, help="Tiny sizes: checks the chain in seconds.")
 @click.option("--iterations", type=int, default=None, help="Training iterations (default 1500).")
-@click.option("--seed", type=int, default=1, show_default=True)
-def demo_cmd(out_dir: Path, quick: bool, iterations: int | None, seed: int) -> None:
+@seed_option(default=1, help="Seed of every step (simulation, training, generation).")
+def demo_cmd(output: Path, quick: bool, iterations: int | None, seed: int) -> None:
     """Run simulate -> voxelise -> train -> select -> export -> generate -> evaluate (photons)."""
+    from rich.table import Table
+
+    from .._fileio import write_json
+    from ..data import DS1_ENERGIES, ds1_event_counts
+    from ..evaluate import EvaluateConfig, evaluate
+    from ..generate import ExportConfig, GenerateConfig, export_onnx, generate
+    from ..report import write_report
+    from ..select import SelectConfig, select_best
+    from ..simulate import SimulateConfig, simulate
+    from ..train import TrainConfig, train
+    from ..voxelise import VoxeliseConfig, voxelise
+
+    out_dir = output
     s = dict(_SETTINGS["quick" if quick else "full"])
     if iterations is not None:
         s["iterations"] = iterations

@@ -6,16 +6,20 @@ from pathlib import Path
 
 import click
 
-from .._config import parse
-from ..generate import ExportConfig, export_onnx
 from ._app import cli, console
+from ._options import output_option
 
 
 @cli.command("export")
 @click.argument("run_dir", type=click.Path(path_type=Path, exists=True))
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="gen.onnx")
+@output_option("ONNX file to write (gen.onnx; its JSON sidecar gen.json goes beside it).")
 @click.option("--opset", type=int, default=None, help="ONNX opset (default: ExportConfig's).")
-@click.option("--checkpoint", type=click.Path(path_type=Path, exists=True), default=None)
+@click.option(
+    "--checkpoint",
+    type=click.Path(path_type=Path, exists=True),
+    default=None,
+    help="Export this checkpoint instead of the selected one (else the latest).",
+)
 @click.option("--no-verify", is_flag=True, help="Skip the onnxruntime-vs-torch check.")
 @click.option(
     "--precision",
@@ -34,6 +38,9 @@ def export_cmd(
     precision: str,
 ) -> None:
     """Export the selected generator (preprocessing inversion included) with a JSON sidecar."""
+    from .._config import parse
+    from ..generate import ExportConfig, export_onnx
+
     fields: dict[str, object] = {"verify": not no_verify, "precision": precision}
     if opset is not None:
         fields["opset"] = opset

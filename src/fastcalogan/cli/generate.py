@@ -7,21 +7,19 @@ from typing import Any
 
 import click
 
-from .._config import parse
 from ..errors import ConfigError
-from ..generate import GenerateConfig, ds1_summary, generate, generate_onnx
 from ._app import cli, console
-
-
-def _energies(text: str) -> str | list[float]:
-    if text.strip().lower() == "ds1":
-        return "ds1"
-    try:
-        return [float(x) for x in text.split(",") if x.strip()]
-    except ValueError as err:
-        raise ConfigError(
-            f"--energies: expected 'ds1' or comma-separated MeV values, found {text!r}"
-        ) from err
+from ._options import (
+    Command,
+    device_option,
+    ds1_note,
+    energies_option,
+    events_option,
+    output_option,
+    parse_energies,
+    particle_option,
+    seed_option,
+)
 
 
 def _conditions(items: tuple[str, ...]) -> dict[str, float]:
@@ -40,13 +38,11 @@ def _conditions(items: tuple[str, ...]) -> dict[str, float]:
     return out
 
 
-@cli.command("generate")
+@cli.command("generate", cls=Command, renamed={"--n-events": "--events"})
 @click.argument("run_dir", type=click.Path(path_type=Path, exists=True), required=False)
-@click.option(
-    "--energies",
-    default=None,
-    help="Comma-separated incident energies in MeV, or 'ds1' (the 15 dataset-1 points with "
-    "dataset-1 counts scaled by -n / 10000, as in simulate).",
+@energies_option(
+    "Incident energies: comma-separated MeV, or 'ds1' (the 15 dataset-1 points with the "
+    "dataset-1 counts scaled by -n / 10000, as in simulate; a line says how many)."
 )
 @click.option(
     "--like",
@@ -63,20 +59,27 @@ def _conditions(items: tuple[str, ...]) -> dict[str, float]:
     help="A condition of a conditioned model, the same for every event (repeat per "
     "condition; with --energies).",
 )
-@click.option(
-    "-n",
-    "--n-events",
-    type=int,
-    default=None,
-    help="Showers per energy (default 1000); with ds1 the dataset-1 scale, as in simulate "
-    "(default 10000 = the dataset-1 counts).",
+@events_option(
+    "Showers per energy (default 1000); with ds1 the dataset-1 scale, as in simulate "
+    "(default 10000 = the dataset-1 counts)."
 )
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--batch-size", type=int, default=10_000, show_default=True)
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto")
-@click.option("--particle", default=None, help="Particle to simulate (default: the trained one).")
-@click.option("--checkpoint", type=click.Path(path_type=Path), default=None)
+@output_option("Shower file to write (CaloChallenge HDF5).")
+@seed_option(help="Noise seed; the same seed gives the same showers.")
+@click.option(
+    "--batch-size",
+    type=int,
+    default=10_000,
+    show_default=True,
+    help="Showers per generator pass.",
+)
+@device_option()
+@particle_option("Particle to simulate (default: the trained one; hadrons share a model).")
+@click.option(
+    "--checkpoint",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Use this checkpoint instead of the selected one (else the latest).",
+)
 @click.option(
     "--onnx",
     "onnx_path",
@@ -97,7 +100,7 @@ def generate_cmd(
     energies: str | None,
     like: Path | None,
     conditions: tuple[str, ...],
-    n_events: int | None,
+    events: int | None,
     output: Path,
     seed: int,
     batch_size: int,
@@ -108,13 +111,19 @@ def generate_cmd(
     precision: str,
 ) -> None:
     """Generate showers at the given energies (or like a reference file) into a
-    CaloChallenge HDF5 file."""
+    CaloChallenge HDF5 file.
+
+    Example: fastcalogan generate runs/photons --energies 1024,65536 -n 1000 -o gen.h5
+    """
     if (energies is None) == (like is None):
         raise ConfigError("give --energies or --like REF.h5 (exactly one)")
-    if like is not None and n_events is not None:
+    if like is not None and events is not None:
         raise ConfigError("-n does not apply to --like (one shower per reference event)")
+    from .._config import parse
+    from ..generate import GenerateConfig, generate, generate_onnx
+
     values: dict[str, Any] = {
-        "energies": None if energies is None else _energies(energies),
+        "energies": None if energies is None else parse_energies(energies),
         "like": None if like is None else str(like),
         "conditions": _conditions(conditions),
         "seed": seed,
@@ -124,15 +133,15 @@ def generate_cmd(
         "checkpoint": str(checkpoint) if checkpoint else None,
         "precision": precision,
     }
-    if n_events is not None:
-        values["n_events"] = n_events
+    if events is not None:
+        values["n_events"] = events
     elif values["energies"] == "ds1":
         values["n_events"] = 10_000  # the dataset-1 counts, as simulate's default
     config = parse(values, GenerateConfig, "command line")
     if (run_dir is None) == (onnx_path is None):
         raise ConfigError("give either RUN_DIR or --onnx MODEL.onnx (exactly one)")
     if config.energies == "ds1":
-        console.print(ds1_summary(config.n_events / 10_000))
+        console.print(ds1_note(config.n_events), markup=False, highlight=False)
     if onnx_path is not None:
         result = generate_onnx(config, onnx_path, output)
     else:

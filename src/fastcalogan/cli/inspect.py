@@ -5,14 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import h5py
-from rich.table import Table
 
-from ..data import read_hits, read_shower_attrs, read_showers
-from ..data.inspect import summarise_hits, summarise_showers
 from ..errors import DataFormatError
 from ._app import cli, stdout_console
-from ._options import binning_option, resolve_binning
+from ._options import binning_option, check_shower_input, particle_option, resolve_binning
 
 #: Up to this many layers, the layer fractions are columns of the per-energy table.
 _MAX_LAYER_COLUMNS = 8
@@ -21,22 +17,33 @@ _MAX_LAYER_COLUMNS = 8
 @cli.command("inspect")
 @click.argument("path", type=click.Path(path_type=Path))
 @binning_option(required=False)
-@click.option("--particle", default=None, help="Particle of the binning (XML files with several).")
+@particle_option("Particle of the binning (XML files with several).")
 def inspect_cmd(path: Path, binning: str | None, particle: str | None) -> None:
-    """Summarise a CaloChallenge shower file or a hit file.
+    """Summarise a shower file (any layout: CaloChallenge, CaloGAN, LHCb HDF5 or npz, ATLAS
+    cells) or a hit file.
 
     Prints events per energy point, the voxel count, mean E_tot/E_inc and the mean energy
-    fraction of each layer per energy point. A shower file's geometry is the one it carries,
-    else the one its attributes name, else the built-in with its voxel count (--binning
-    overrides).
+    fraction of each layer per energy point, and the range of each per-event condition. A
+    shower file's geometry is the one it carries, else the one its attributes name, else the
+    built-in with its voxel count (--binning overrides).
     """
+    import h5py
+    from rich.table import Table
+
+    from ..data import detect_layout, read_hits, read_shower_attrs, read_showers
+    from ..data.inspect import summarise_hits, summarise_showers
+
     if not path.exists():
         raise DataFormatError(f"{path}: no such file")
-    try:
-        with h5py.File(path, "r") as f:
-            is_hits = "hits" in f
-    except OSError as err:
-        raise DataFormatError(f"{path}: cannot open as HDF5 ({err})") from err
+    check_shower_input(path, "FILE", "inspect", reads_hits=True)
+    layout = detect_layout(path)
+    is_hits = False
+    if layout == "calochallenge":
+        try:
+            with h5py.File(path, "r") as f:
+                is_hits = "hits" in f
+        except OSError as err:
+            raise DataFormatError(f"{path}: cannot open as HDF5 ({err})") from err
     if is_hits:
         summary = summarise_hits(read_hits(path))
         title = f"{path} (hits)"
@@ -48,7 +55,7 @@ def inspect_cmd(path: Path, binning: str | None, particle: str | None) -> None:
         # should show its E_tot/E_inc, not refuse it; the other readers keep the check
         summary = summarise_showers(read_showers(path, binning=b, max_deposit_ratio=None), b)
         title = f"{path} ({b.name}, {b.n_voxels} voxels)"
-        about = f"; geometry {b.name} ({b.kind}, {b.n_layers} layers)"
+        about = f"; geometry {b.name} ({b.kind}, {b.n_layers} layers); layout {layout}"
     names = summary["layer_names"]
     # a few layers fit as columns; many (45 in CaloChallenge datasets 2 and 3) get a table of
     # their own, one row per layer
@@ -78,6 +85,10 @@ def inspect_cmd(path: Path, binning: str | None, particle: str | None) -> None:
         for j, name in enumerate(names):
             layers.add_row(name, *(f"{row['layer_fractions'][j]:.4f}" for row in summary["points"]))
         console.print(layers)
+    for c in summary.get("conditions", []):
+        click.echo(
+            f"condition {c['name']}: {c['min']:.6g} .. {c['max']:.6g} (mean {c['mean']:.6g})"
+        )
     click.echo(
         f"{summary['n_events']} events, {summary['n_points']} energy points"
         + (f", {summary['n_voxels']} voxels" if "n_voxels" in summary else "")

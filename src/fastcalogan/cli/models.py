@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import click
 
-from ..models import families
 from ._app import cli
 
 
 @cli.command("models")
 def models_cmd() -> None:
     """List the model families a training config can name (family: / preset:)."""
+    from ..models import families
+
     rows = families()
     width = max(len(f.name) for f in rows)
     for family in rows:

@@ -9,10 +9,16 @@ from typing import Any
 
 import click
 
-from .._config import apply_overrides, load, parse
-from ..voxelise import InvertConfig, VoxeliseConfig, invert_showers, voxelise
 from ._app import cli
 from ._app import progress_bar as _progress_bar
+from ._options import (
+    Command,
+    binning_option,
+    config_option,
+    output_option,
+    particle_option,
+    set_option,
+)
 
 
 class _LazyProgress:
@@ -41,23 +47,22 @@ class _LazyProgress:
 
 
 def _config_data(config_path: Path | None, model: type[Any]) -> dict[str, Any]:
+    from .._config import load
+
     if config_path is None:
         return {}
     return dict(load(config_path, model).model_dump(exclude_unset=True))
 
 
-@cli.command("voxelise")
+@cli.command("voxelise", cls=Command, renamed={"--out": "--output"})
 @click.argument("hits", type=click.Path(path_type=Path))
-@click.option(
-    "-o", "--out", type=click.Path(path_type=Path), required=True, help="Shower file to write."
-)
-@click.option(
-    "--binning",
-    default=None,
-    help="ds1-photons, ds1-pions, or a .xml/.yaml binning file "
+@output_option("Shower file to write (CaloChallenge HDF5).")
+@binning_option(
+    required=False,
+    help="Geometry: ds1-photons, ds1-pions, or a .xml/.yaml binning file "
     "(default: the built-in binning of the hit file's particle).",
 )
-@click.option("--particle", default=None, help="Particle label (default: the hit file's).")
+@particle_option("Particle label of the output (default: the hit file's).")
 @click.option(
     "--relevant-layers/--all-layers",
     default=None,
@@ -65,17 +70,11 @@ def _config_data(config_path: Path | None, model: type[Any]) -> dict[str, Any]:
     "and every layer in front of one).",
 )
 @click.option("--chunk-events", type=int, default=None, help="Showers per block.")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="YAML file with VoxeliseConfig keys.",
-)
-@click.option("--set", "overrides", multiple=True, help="Override a config key: KEY=VALUE.")
+@config_option("voxelisation")
+@set_option("relevant_threshold=0.002")
 def voxelise_cmd(
     hits: Path,
-    out: Path,
+    output: Path,
     binning: str | None,
     particle: str | None,
     relevant_layers: bool | None,
@@ -86,9 +85,12 @@ def voxelise_cmd(
     """Voxelise a hit file HITS into a CaloChallenge shower file.
 
     Energy beyond each layer's last r edge is counted as leakage and reported; a JSON summary
-    (OUT with suffix .voxelise.json) is written next to the output. The inverse, voxels back
+    (OUTPUT with suffix .voxelise.json) is written next to the output. The inverse, voxels back
     to hits, is `fastcalogan invert SHOWERS -o HITS`.
     """
+    from .._config import apply_overrides, parse
+    from ..voxelise import VoxeliseConfig, voxelise
+
     data = _config_data(config_path, VoxeliseConfig)
     cli_values = {
         "binning": binning,
@@ -101,7 +103,7 @@ def voxelise_cmd(
         apply_overrides(data, overrides), VoxeliseConfig, str(config_path or "command line")
     )
     with _LazyProgress("voxelise") as update:
-        result = voxelise(config, hits, out, progress=update)
+        result = voxelise(config, hits, output, progress=update)
     click.echo(str(result.out_path))
     click.echo(
         f"{result.n_events} events, {result.n_voxels} voxels ({result.binning}, layers "
@@ -116,28 +118,15 @@ def voxelise_cmd(
     click.echo(f"summary: {result.summary_path}")
 
 
-@cli.command("invert")
+@cli.command("invert", cls=Command, renamed={"--out": "--output"})
 @click.argument("showers", type=click.Path(path_type=Path))
-@click.option(
-    "-o", "--out", type=click.Path(path_type=Path), required=True, help="Hit file to write."
-)
-@click.option(
-    "--binning",
-    default=None,
-    help="ds1-photons, ds1-pions, or a .xml/.yaml file (default: the geometry the file "
-    "carries, else its attributes).",
-)
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="YAML file with InvertConfig keys.",
-)
-@click.option("--set", "overrides", multiple=True, help="Override a config key: KEY=VALUE.")
+@output_option("Hit file to write.")
+@binning_option(required=False)
+@config_option("inversion")
+@set_option("step_mm=2.5")
 def invert_cmd(
     showers: Path,
-    out: Path,
+    output: Path,
     binning: str | None,
     config_path: Path | None,
     overrides: tuple[str, ...],
@@ -147,12 +136,15 @@ def invert_cmd(
     Each voxel's energy is spread uniformly on a grid of 1 mm (EMB1/EME1) or 5 mm cells along
     r and along the arc, at most 10 x 10 points per voxel; re-voxelising gives the voxels back.
     """
+    from .._config import apply_overrides, parse
+    from ..voxelise import InvertConfig, invert_showers
+
     data = _config_data(config_path, InvertConfig)
     config = parse(
         apply_overrides(data, overrides), InvertConfig, str(config_path or "command line")
     )
     with _LazyProgress("invert") as update:
-        result = invert_showers(config, showers, out, binning=binning, progress=update)
+        result = invert_showers(config, showers, output, binning=binning, progress=update)
     click.echo(str(result.out_path))
     click.echo(
         f"{result.n_events} events, {result.n_hits} hits, {result.total_energy_mev:.6g} MeV "

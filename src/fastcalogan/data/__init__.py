@@ -1,5 +1,17 @@
-"""Data: shower and hit files, dataset definitions, and observables shared by later stages."""
+"""Data: shower and hit files, dataset definitions, and observables shared by later stages.
 
+Shower files come in several layouts, each owned by one module: CaloChallenge (``showers``),
+the public CaloGAN HDF5 (``calogan``), the LHCb ECAL HDF5 and npz (``lhcb``) and the ATLAS
+cells (``atlas_cells``). :func:`read_showers` and :func:`iter_showers` recognise each
+(``layouts``) and return :class:`ShowerData`.
+"""
+
+from .atlas_cells import (
+    ALIGNMENT_NAMES,
+    AtlasCellsWriter,
+    iter_atlas_cells,
+    write_atlas_cells,
+)
 from .atlas_csv import (
     AtlasCsvConversion,
     convert_atlas_csv,
@@ -7,6 +19,7 @@ from .atlas_csv import (
     read_atlas_csv,
     read_atlas_csv_set,
 )
+from .calogan import CaloGANWriter, iter_calogan, read_calogan_overflow, write_calogan
 from .datasets import (
     DS1_ENERGIES,
     ENERGY_POINT_TOLERANCE,
@@ -24,6 +37,8 @@ from .distances import (
 from .features import feature_matrix, high_level_features, observable_table
 from .file_geometry import geometry_of_file
 from .hits import HitShowers, HitWriter, iter_hits, read_hits, write_hits
+from .layouts import LAYOUT_NAMES, LayoutWriter, detect_layout, open_layout_writer
+from .lhcb import LHCB_CONDITION_NAMES, LHCbWriter, iter_lhcb, read_lhcb_npz, write_lhcb
 from .observables import (
     alpha_binned_layers,
     centroid_eta,
@@ -72,14 +87,21 @@ from .stats import (
 )
 
 __all__ = [
+    "ALIGNMENT_NAMES",
     "DS1_ENERGIES",
     "ENERGY_POINT_TOLERANCE",
+    "LAYOUT_NAMES",
+    "LHCB_CONDITION_NAMES",
     "SATURATION_FRACTION",
+    "AtlasCellsWriter",
     "AtlasCsvConversion",
+    "CaloGANWriter",
     "Chi2Result",
     "DistanceResult",
     "HitShowers",
     "HitWriter",
+    "LHCbWriter",
+    "LayoutWriter",
     "SampleComparison",
     "ShowerData",
     "ShowerWriter",
@@ -93,6 +115,7 @@ __all__ = [
     "convert_atlas_csv",
     "deepest_layer",
     "depth_weighted_energy",
+    "detect_layout",
     "ds1_event_counts",
     "energy_from_filename",
     "energy_point_mask",
@@ -106,7 +129,10 @@ __all__ = [
     "geometry_of_file",
     "high_level_features",
     "histogram_counts",
+    "iter_atlas_cells",
+    "iter_calogan",
     "iter_hits",
+    "iter_lhcb",
     "iter_showers",
     "kernel_physics_distance",
     "lateral_width",
@@ -115,9 +141,12 @@ __all__ = [
     "layer_moments",
     "mmd_polynomial_unbiased",
     "observable_table",
+    "open_layout_writer",
     "read_atlas_csv",
     "read_atlas_csv_set",
+    "read_calogan_overflow",
     "read_hits",
+    "read_lhcb_npz",
     "read_shower_attrs",
     "read_showers",
     "reference_edges",
@@ -134,6 +163,9 @@ __all__ = [
     "width_eta",
     "width_phi",
     "width_r",
+    "write_atlas_cells",
+    "write_calogan",
     "write_hits",
+    "write_lhcb",
     "write_showers",
 ]

@@ -64,13 +64,28 @@ def _summary(
 
 
 def summarise_showers(data: ShowerData, binning: Geometry) -> dict[str, Any]:
-    """Events, response, resolution and mean layer fractions per energy point."""
+    """Events, response, resolution and mean layer fractions per energy point.
+
+    Files with per-event conditions also get ``conditions``: per condition its name, min,
+    mean and max.
+    """
     out = _summary(
         data.incident_energies,
         layer_energies(data.showers, binning),
         list(binning.layer_names),
     )
     out["n_voxels"] = binning.n_voxels
+    cond = np.asarray(data.conditions)
+    if data.n_conditions and cond.shape[0]:
+        out["conditions"] = [
+            {
+                "name": name,
+                "min": float(cond[:, j].min()),
+                "mean": float(cond[:, j].mean()),
+                "max": float(cond[:, j].max()),
+            }
+            for j, name in enumerate(data.condition_names)
+        ]
     return out
 
 

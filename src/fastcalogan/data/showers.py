@@ -1,5 +1,9 @@
 """CaloChallenge shower files: ``incident_energies`` (N, 1) MeV and ``showers`` (N, n_voxels) MeV.
 
+The readers (:func:`read_showers`, :func:`iter_showers`, :func:`read_shower_attrs`) also
+recognise the other layouts (the public CaloGAN HDF5, the LHCb ECAL HDF5 and npz, the ATLAS
+cells; ``data.layouts``) and return the same :class:`ShowerData`.
+
 Files are written atomically, gzip-compressed and chunked by events, so that files larger
 than memory can be streamed with :func:`iter_showers`. Every read is validated: missing
 datasets, shapes against the binning, dtypes, NaN/inf, negative energies and deposits
@@ -25,6 +29,7 @@ import numpy.typing as npt
 
 from ..errors import ConfigError, DataFormatError
 from ..geometry import Geometry, geometry_to_mapping, get_particle
+from ._detect import detect_layout
 from ._h5 import AtomicH5Writer, open_h5
 
 __all__ = [
@@ -272,8 +277,17 @@ def _read_block(ds: h5py.Dataset, sl: slice, path: Path, name: str) -> npt.NDArr
 
 
 def read_shower_attrs(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """File attributes plus ``n_events`` and ``n_voxels``, without reading the showers."""
+    """File attributes plus ``n_events`` and ``n_voxels``, without reading the showers.
+
+    Files in another layout also get ``layout`` (and, without a geometry, the ``binning`` of
+    their layout's built-in geometry).
+    """
     path = Path(path)
+    layout = detect_layout(path)
+    if layout != "calochallenge":
+        from .layouts import layout_attrs  # (lazily: the layout modules import this one)
+
+        return layout_attrs(layout, path)
     with open_h5(path) as f:
         _inc, sh = _datasets(f, path)
         attrs = {k: _plain(v) for k, v in f.attrs.items()}
@@ -298,8 +312,18 @@ def iter_showers(
     binning: Geometry | None = None,
     max_deposit_ratio: float | None = DEFAULT_MAX_DEPOSIT_RATIO,
 ) -> Iterator[ShowerData]:
-    """Stream a CaloChallenge file in blocks of ``chunk_events`` showers, each validated."""
+    """Stream a shower file in blocks of ``chunk_events`` showers, each validated.
+
+    Any layout the package knows is read (``data.layouts``): showers come flat in the
+    geometry's voxel order, in MeV, with the layout's per-event conditions.
+    """
     path = Path(path)
+    layout = detect_layout(path)
+    if layout != "calochallenge":
+        from .layouts import iter_layout  # (lazily: the layout modules import this one)
+
+        yield from iter_layout(layout, path, chunk_events, binning, max_deposit_ratio)
+        return
     with open_h5(path) as f:
         inc, sh = _datasets(f, path)
         attrs = {k: _plain(v) for k, v in f.attrs.items()}
@@ -342,10 +366,11 @@ def read_showers(
     binning: Geometry | None = None,
     max_deposit_ratio: float | None = DEFAULT_MAX_DEPOSIT_RATIO,
 ) -> ShowerData:
-    """Read a whole CaloChallenge file into memory (validated).
+    """Read a whole shower file into memory (validated), in any layout the package knows.
 
     Args:
-        path: HDF5 file with ``incident_energies`` and ``showers``.
+        path: a CaloChallenge HDF5 file (``incident_energies`` and ``showers``), or a file in
+            the CaloGAN, LHCb (HDF5 or npz) or ATLAS-cells layout.
         binning: the geometry; if given, the voxel count must match.
         max_deposit_ratio: ceiling of deposit / incident energy; ``None`` disables it.
 
@@ -354,6 +379,7 @@ def read_showers(
             or absurd energies, truncated file.
     """
     path = Path(path)
+    # one block: every layout's reader yields the whole file as one chunk of this size
     blocks = list(iter_showers(path, 1 << 62, binning, max_deposit_ratio))
     if not blocks:
         attrs = read_shower_attrs(path)

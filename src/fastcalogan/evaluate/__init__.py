@@ -14,6 +14,14 @@ from .evaluation import (
 from .neighbours import NeighbourResult, nearest_neighbour_check, normalised_voxels
 from .precision import PrecisionGuard, precision_guard
 from .response import ResponseStats, ResponseSummary, energy_response, response_summary
+from .suites import (
+    Suite,
+    SuiteResult,
+    histogram_entry,
+    register_suite,
+    registered_suites,
+    suites_for,
+)
 from .training import training_curves
 
 __all__ = [
@@ -31,18 +39,24 @@ __all__ = [
     "Reporter",
     "ResponseStats",
     "ResponseSummary",
+    "Suite",
+    "SuiteResult",
     "classifier_test",
     "compare_observables",
     "energy_groups",
     "energy_response",
     "evaluate",
+    "histogram_entry",
     "load_histograms",
     "nearest_neighbour_check",
     "normalised_voxels",
     "precision_guard",
+    "register_suite",
+    "registered_suites",
     "response_resolution",
     "response_summary",
     "roc_auc",
+    "suites_for",
     "training_curves",
     "voxel_inputs",
 ]

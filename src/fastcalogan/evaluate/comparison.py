@@ -93,6 +93,10 @@ def energy_groups(
 def _edges(x: npt.NDArray[np.float64], n_bins: int, log: bool = False) -> npt.NDArray[np.float64]:
     """Reference-based edges; discrete observables get one bin per reference value."""
     uniq = np.unique(x[np.isfinite(x)])
+    if uniq.size > 1:
+        # values that differ by float rounding only (a sum in float32) are one value
+        tol = 1e-6 * float(np.abs(uniq).max())
+        uniq = uniq[np.concatenate([[True], np.diff(uniq) > tol])]
     if 0 < len(uniq) <= min(n_bins, 12):
         if len(uniq) == 1:
             pad = 0.5 * max(abs(float(uniq[0])), 1e-3)

@@ -115,6 +115,9 @@ class EvaluateConfig(StageConfig):
             the query set.
         voxel_threshold_mev: voxel energies above this count as filled (sparsity, spectrum).
         example_showers: individual showers of each sample drawn in the report.
+        suites: observable suites of a detector or study to run
+            (:mod:`fastcalogan.evaluate.suites`); ``None``: every registered suite that
+            applies to the files; ``[]``: none.
     """
 
     particle: str | None = None
@@ -138,6 +141,7 @@ class EvaluateConfig(StageConfig):
     nn_query_events: int = Field(default=1_000, ge=10)
     voxel_threshold_mev: float = Field(default=0.0, ge=0.0)
     example_showers: int = Field(default=3, ge=0, le=10)
+    suites: tuple[str, ...] | None = None
 
     @pydantic.field_validator("particle")
     @classmethod

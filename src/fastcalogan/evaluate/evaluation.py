@@ -30,6 +30,7 @@ from .classifier import classifier_test, voxel_inputs
 from .comparison import EnergyGroup, compare_observables, energy_groups, response_resolution
 from .config import EvaluateConfig
 from .neighbours import nearest_neighbour_check, normalised_voxels
+from .suites import suites_for
 from .training import training_curves
 
 __all__ = [
@@ -65,6 +66,7 @@ METRICS_KEYS = (
     "kpd",
     "classifier",
     "nearest_neighbour",
+    "suites",
     "timing",
 )
 #: Keys of ``metrics["headline"]``.
@@ -234,8 +236,9 @@ def _resolve_binning(
 def _subset(data: ShowerData, n_max: int | None, rng: np.random.Generator) -> ShowerData:
     if n_max is None or data.n_events <= n_max:
         return data
-    idx = np.sort(rng.choice(data.n_events, n_max, replace=False))
-    return ShowerData(data.incident_energies[idx], data.showers[idx], dict(data.attrs))
+    keep = np.zeros(data.n_events, dtype=bool)
+    keep[rng.choice(data.n_events, n_max, replace=False)] = True
+    return data.select(keep)
 
 
 def _matched(
@@ -320,7 +323,7 @@ def evaluate(
     t0 = time.perf_counter()
     out = Path(out_dir)
     reference_path, generated_path = Path(reference_path), Path(generated_path)
-    steps = 4 + len(config.metrics) + (1 if reporter else 0)
+    steps = 5 + len(config.metrics) + (1 if reporter else 0)
     done = 0
 
     def step(what: str) -> None:
@@ -587,6 +590,9 @@ def evaluate(
         t = lap("nearest_neighbour", t)
         step("nearest_neighbour")
 
+    metrics["suites"] = _run_suites(config, ref, gen, binning, ref_attrs, hists, timing, rng)
+    step("suites")
+
     metrics.update(
         schema_version=METRICS_SCHEMA_VERSION,
         fastcalogan_version=__version__,
@@ -625,6 +631,33 @@ def evaluate(
     return EvaluateResult(
         metrics_path, hist_path, report_path, metrics["headline"], seconds, tuple(warnings)
     )
+
+
+def _run_suites(
+    config: EvaluateConfig,
+    ref: ShowerData,
+    gen: ShowerData,
+    geometry: Geometry,
+    attrs: Mapping[str, Any],
+    hists: dict[str, npt.NDArray[Any]],
+    timing: dict[str, float],
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """Run the observable suites that apply (or those named); their histograms go to ``hists``."""
+    out: dict[str, Any] = {}
+    for suite in suites_for(geometry, attrs, config.suites):
+        t = time.perf_counter()
+        result = suite.compute(ref, gen, geometry, rng)
+        hists.update({f"suite/{suite.name}/{k}": v for k, v in result.histograms.items()})
+        out[suite.name] = {
+            "title": suite.title,
+            "note": suite.note,
+            "labels": result.labels,
+            "table": result.table,
+            **result.metrics,
+        }
+        timing[f"suite_{suite.name}"] = time.perf_counter() - t
+    return out
 
 
 def _eta(attrs: Mapping[str, Any]) -> list[float] | None:

@@ -20,7 +20,7 @@ from .catalogue import (
     write_geometry_yaml,
 )
 from .layers import BARREL_LAYERS, LAYER_NAMES, default_layer_names, layer_name
-from .locate import hit_slots
+from .locate import cell_slots, hit_slots
 from .particles import PARTICLES, Particle, get_particle
 from .protocol import Geometry, GeometryLayer
 from .xml import read_binning_xml, write_binning_xml
@@ -38,6 +38,7 @@ __all__ = [
     "GeometryLayer",
     "LayerBinning",
     "Particle",
+    "cell_slots",
     "default_geometry",
     "default_layer_names",
     "geometry_from_mapping",

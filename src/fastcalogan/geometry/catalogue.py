@@ -14,7 +14,8 @@ evaluation outputs all store this mapping::
 
 A Cartesian layer has ``cells: [n_eta, n_phi]`` and ``cell_size_mm: [eta, phi]`` instead of
 ``n_alpha`` and ``r_edges``. ``load_geometry`` accepts a built-in name (``ds1-photons``,
-``ds1-pions``), a CaloChallenge binning XML file, or a YAML (or JSON) file of this mapping.
+``ds1-pions``, ``calogan``, ``lhcb-ecal``, ``atlas-cells``), a CaloChallenge binning XML file,
+or a YAML (or JSON) file of this mapping.
 """
 
 from __future__ import annotations
@@ -44,7 +45,13 @@ __all__ = [
     "write_geometry_yaml",
 ]
 
-BUILTIN_GEOMETRIES: tuple[str, ...] = ("ds1-photons", "ds1-pions")
+BUILTIN_GEOMETRIES: tuple[str, ...] = (
+    "ds1-photons",
+    "ds1-pions",
+    "calogan",
+    "lhcb-ecal",
+    "atlas-cells",
+)
 
 #: Every geometry kind by its serialised ``kind``; files without a ``kind`` are polar.
 GEOMETRY_KINDS: dict[str, type[Geometry]] = {
@@ -131,7 +138,7 @@ def load_geometry(
     """Load a geometry by built-in name, CaloChallenge XML file or YAML/JSON file.
 
     Args:
-        name_or_path: ``ds1-photons``, ``ds1-pions``, or a path.
+        name_or_path: a built-in name (:data:`BUILTIN_GEOMETRIES`) or a path.
         particle: for XML files holding several particles, which one; for any geometry,
             relabel it for this particle (electrons use the photon binning).
         eta: relabel the |eta| slice the geometry is used for.

@@ -587,6 +587,7 @@ def _page(metrics: Mapping[str, Any], h: Mapping[str, npt.NDArray[Any]], title: 
     sections += _energy_sections(metrics, h, obs, mode)
     sections += _shower_sections(binning, h)
     sections += _observable_sections(binning, h, obs)
+    sections += _suite_sections(metrics, h)
     sections += _other_sections(metrics, h)
     env = jinja2.Environment(autoescape=True)
     return env.from_string(_TEMPLATE).render(
@@ -740,8 +741,31 @@ def _energy_sections(
 
 def _shower_sections(geometry: Geometry, h: Mapping[str, npt.NDArray[Any]]) -> list[_Section]:
     out: list[_Section] = []
-    # the mean-shower and example images are drawn in (r, alpha): polar binnings only
     if not isinstance(geometry, Binning):
+        # cell grids: the mean shower of each layer as an image in its own cells
+        if "mean_shower/reference" in h and "mean_shower/generated" in h:
+            mr = np.asarray(h["mean_shower/reference"], dtype=np.float64)
+            mg = np.asarray(h["mean_shower/generated"], dtype=np.float64)
+            images = [
+                (
+                    f"mean shower {name}",
+                    _image_figure(
+                        f"{name} (layer {lid})",
+                        geometry.layer_images(mr[None], lid)[0],
+                        geometry.layer_images(mg[None], lid)[0],
+                        r"$\langle E_\mathrm{cell}/E_\mathrm{inc}\rangle$",
+                    ),
+                )
+                for lid, name in zip(geometry.layer_ids, geometry.layer_names, strict=True)
+            ]
+            out.append(
+                _Section(
+                    "Mean shower per layer",
+                    note="Mean E_cell/E_inc over all events: reference, generated (one colour "
+                    "scale) and their ratio, in the layer's cell grid. Blank: no energy.",
+                    groups=[_Group(images=images, wide=True)],
+                )
+            )
         return out
     binning = geometry
     if "mean_shower/reference" in h and "mean_shower/generated" in h:
@@ -842,6 +866,75 @@ def _mean_layer_figure(lay: Any, ref: npt.NDArray[np.float64], gen: npt.NDArray[
     _colorbar(fig, meshes[2], fig.add_subplot(grid[0, 5]), "generated / reference", log=False)
     fig.suptitle(f"{lay.name} (layer {lay.layer_id})", x=0.02, ha="left", fontsize="x-large")
     return _png(fig)
+
+
+def _image_figure(
+    title: str, ref: npt.NDArray[np.float64], gen: npt.NDArray[np.float64], label: str
+) -> str:
+    """Reference | generated (one log scale) | ratio of two 2-D maps, rows by columns."""
+    ref, gen = np.asarray(ref, dtype=np.float64), np.asarray(gen, dtype=np.float64)
+    fig = Figure(figsize=(12.0, 4.4))
+    grid = fig.add_gridspec(
+        1, 6, width_ratios=(1, 1, 0.05, 0.3, 1, 0.05), wspace=0.12, left=0.04, right=0.93,
+        top=0.82, bottom=0.1,
+    )  # fmt: skip
+    norm = _log_norm(np.concatenate([ref.ravel(), gen.ravel()]))
+    ratio = np.divide(gen, ref, out=np.full_like(gen, np.nan), where=ref > 0)
+    finite = ratio[np.isfinite(ratio) & (ratio > 0)]
+    span = float(np.clip(np.nanmax(np.abs(np.log2(finite))) if finite.size else 1.0, 0.2, 2.0))
+    rnorm = TwoSlopeNorm(1.0, 2.0**-span, 2.0**span)
+    meshes = []
+    for col, (vals, who, n, cmap) in zip(
+        (0, 1, 4),
+        (
+            (np.where(ref > 0, ref, np.nan), "reference", norm, "viridis"),
+            (np.where(gen > 0, gen, np.nan), "generated", norm, "viridis"),
+            (ratio, "generated / reference", rnorm, "RdBu_r"),
+        ),
+        strict=True,
+    ):
+        ax = fig.add_subplot(grid[0, col])
+        meshes.append(ax.pcolormesh(vals, norm=n, cmap=cmap))
+        ax.set_aspect("auto")
+        ax.set_title(who, fontsize="medium")
+        ax.tick_params(labelsize="small")
+    _colorbar(fig, meshes[1], fig.add_subplot(grid[0, 2]), label, log=norm is not None)
+    _colorbar(fig, meshes[2], fig.add_subplot(grid[0, 5]), "generated / reference", log=False)
+    fig.suptitle(title, x=0.02, ha="left", fontsize="x-large")
+    return _png(fig)
+
+
+def _suite_sections(
+    metrics: Mapping[str, Any], h: Mapping[str, npt.NDArray[Any]]
+) -> list[_Section]:
+    """One section per observable suite: its histograms, its images and its table."""
+    out = []
+    for name, suite in (metrics.get("suites") or {}).items():
+        prefix = f"suite/{name}/"
+        keys = sorted({k[len(prefix) :].rsplit("/", 1)[0] for k in h if k.startswith(prefix)})
+        labels = suite.get("labels") or {}
+        panels: list[tuple[str, str]] = []
+        maps: list[tuple[str, str]] = []
+        for key in keys:
+            full = prefix + key
+            label = labels.get(key, key)
+            if f"{full}/edges" in h:
+                panels.append((key, _hist_panel(h, full, xlabel=label, title=key, annotation=None)))
+            elif f"{full}/reference_image" in h:
+                ref, gen = h[f"{full}/reference_image"], h[f"{full}/generated_image"]
+                maps.append((key, _image_figure(key, ref, gen, label)))
+        table = suite.get("table")
+        groups = [_Group(images=panels)] if panels else []
+        groups += [_Group(images=maps, wide=True)] if maps else []
+        out.append(
+            _Section(
+                str(suite.get("title") or name),
+                note=str(suite.get("note") or ""),
+                html=_table(table["rows"], table["header"]) if table else "",
+                groups=groups,
+            )
+        )
+    return out
 
 
 def _mesh(items: Sequence[Any]) -> QuadMesh:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,10 +36,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import torch
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 
 from .._logging import ProgressCallback
-from ..data import chi2_samples, layer_energies, read_showers, total_energy
+from ..data import (
+    Chi2Result,
+    chi2_samples,
+    layer_energies,
+    read_showers,
+    total_energy,
+    wasserstein_1d,
+)
 from ..errors import CheckpointError, ConfigError, ModelError
 from ..geometry import Geometry, get_particle
 from ..train import (
@@ -52,7 +60,7 @@ from ..train import (
     load_checkpoint,
 )
 from .config import SelectConfig
-from .plot import plot_selection
+from .plot import plot_selection, plot_selection_distance
 
 __all__ = ["SelectResult", "select_best", "selected_checkpoint"]
 
@@ -253,10 +261,12 @@ def _reference_histograms(
 def _score(
     model: TrainedGenerator, groups: list[_Group], hists: list[_Histogram], config: SelectConfig
 ) -> tuple[PointScore, ...]:
-    """chi2 and NDF per energy point (or bin) of one checkpoint, in increasing energy."""
+    """chi2, NDF, sample sizes and the E_tot/E_inc Wasserstein distance per energy point (or
+    bin) of one checkpoint, in increasing energy."""
     gen = torch.Generator().manual_seed(config.seed)
     by_point = {g.point: g for g in groups}
-    per_point: dict[float, tuple[float, int]] = {}
+    per_point: dict[float, list[Chi2Result]] = {}
+    distance: dict[float, float] = {}
     generated: dict[float, npt.NDArray[np.float32]] = {}
     for h in hists:
         group = by_point[h.point]
@@ -266,10 +276,29 @@ def _score(
             )
         values = _observables(generated[h.point], group, model.binning, h.layer)
         # under/overflow bins: a checkpoint that misses the window gets a large, finite chi2
-        res = chi2_samples(h.reference, values, h.edges, overflow=True)
-        chi2, ndf = per_point.get(h.point, (0.0, 0))
-        per_point[h.point] = (chi2 + res.chi2, ndf + res.ndf)
-    return tuple(PointScore(e, c, n) for e, (c, n) in sorted(per_point.items()))
+        per_point.setdefault(h.point, []).append(
+            chi2_samples(h.reference, values, h.edges, overflow=True)
+        )
+        if h.layer is None:
+            # the unbinned companion, on the response scale whatever the spectrum
+            scale = 1.0 if group.per_energy else h.point
+            distance[h.point] = wasserstein_1d(h.reference / scale, values / scale)
+    return tuple(
+        PointScore(
+            e,
+            sum(r.chi2 for r in results),
+            sum(r.ndf for r in results),
+            sum(r.n_reference for r in results),
+            sum(r.n_generated for r in results),
+            distance.get(e, float("nan")),
+        )
+        for e, results in sorted(per_point.items())
+    )
+
+
+def _rank(value: float) -> float:
+    """A sort key that puts NaN last."""
+    return value if math.isfinite(value) else math.inf
 
 
 def _ratio(chi2: float, ndf: int) -> float:
@@ -346,7 +375,8 @@ def _select_one(
         )
         if progress is not None:
             progress(i + 1, len(chosen))
-    best = min(rows, key=lambda r: (r.chi2_ndf, r.iteration))
+    # equal chi2/NDF happens at the ceiling (every point saturated): the distance still ranks
+    best = min(rows, key=lambda r: (r.chi2_ndf, _rank(r.wasserstein), r.iteration))
 
     summary: dict[str, Any] = {
         "config": config.model_dump(mode="json"),
@@ -363,10 +393,8 @@ def _select_one(
         }
     best_record = BestCheckpoint.of_row(best, config.figure_of_merit)
     table_path = writer.write_selection(rows, summary, best_record)
-    fig = Figure(figsize=(7, 4.5), layout="constrained")
-    _plot_rows(
-        fig.add_subplot(), rows, best.iteration, f"{run.path.name}: {config.figure_of_merit}"
-    )
+    fig = Figure(figsize=(7, 6.5), layout="constrained")
+    _plot_rows(fig, rows, best.iteration, f"{run.path.name}: {config.figure_of_merit}")
     plot_path = writer.save_figure(fig)
     return SelectResult(
         best_checkpoint=run.path / best.checkpoint,
@@ -380,22 +408,40 @@ def _select_one(
     )
 
 
-def _plot_rows(ax: Any, rows: list[SelectionRow], best_iteration: int, title: str) -> None:
+def _plot_rows(
+    fig: Figure | SubFigure, rows: list[SelectionRow], best_iteration: int, title: str
+) -> None:
+    """chi2/NDF with its ceiling above, the Wasserstein companion below."""
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
     labels = [p.label for p in rows[0].points]
-    per_point = {
-        label: [
-            next((p.chi2_ndf for p in r.points if p.label == label), float("nan")) for r in rows
-        ]
-        for label in labels
-    }
+    iterations = [r.iteration for r in rows]
+
+    def per_point(value: Any) -> dict[str, list[float]]:
+        return {
+            label: [
+                next((value(p) for p in r.points if p.label == label), float("nan")) for r in rows
+            ]
+            for label in labels
+        }
+
     plot_selection(
-        ax,
-        [r.iteration for r in rows],
+        top,
+        iterations,
         [r.chi2_ndf for r in rows],
-        per_point,
+        per_point(lambda p: p.chi2_ndf),
         best_iteration,
         title,
+        ceiling=[r.ceiling for r in rows],
     )
+    top.set_xlabel("")
+    if any(math.isfinite(r.wasserstein) for r in rows):
+        plot_selection_distance(
+            bottom,
+            iterations,
+            [r.wasserstein for r in rows],
+            per_point(lambda p: p.wasserstein),
+            best_iteration,
+        )
 
 
 def selected_checkpoint(run_dir: str | os.PathLike[str]) -> Path | None:
@@ -461,11 +507,11 @@ def select_best(
             "chi2_ndf": _ratio(chi2_sum, ndf_sum),
         }
         table_path = writer.write_selection(all_rows, summary)
-        fig = Figure(figsize=(7 * len(parts), 4.5), layout="constrained")
-        axes = fig.subplots(1, len(parts))
-        for ax, sub, res in zip(np.atleast_1d(axes), parts, results, strict=True):
+        fig = Figure(figsize=(7 * len(parts), 6.5), layout="constrained")
+        panels = fig.subfigures(1, len(parts), squeeze=False)[0]
+        for panel, sub, res in zip(panels, parts, results, strict=True):
             title = f"{sub.path.name}: {config.figure_of_merit}"
-            _plot_rows(ax, list(res.rows), res.best_iteration, title)
+            _plot_rows(panel, list(res.rows), res.best_iteration, title)
         plot_path = writer.save_figure(fig)
     return SelectResult(
         best_checkpoint=results[0].best_checkpoint,

@@ -18,7 +18,8 @@ from scipy.special import betaincinv as beta_ppf
 from scipy.special import gammainc
 
 from ..geometry import Particle
-from .em import draw_profile, spot_count
+from .detector import LayerResponse, Signal, layer_response
+from .em import ACCORDION, SamplingMedium, draw_profile, spot_count
 from .material import TrackMap
 
 __all__ = ["EARLY", "HADRON", "Component", "draw_deposits"]
@@ -105,7 +106,8 @@ class Component:
 
     Attributes:
         kind: ``gflash`` (e.m. profile in X0), ``hadron`` (Gamma in lambda_I) or ``track``.
-        energy: visible energy, shape ``(n, n_layers)``, MeV (layers: ``ACTIVE_LAYERS``).
+        energy: visible energy, shape ``(n, n_layers)``, MeV (layers: the track map's
+            readout layers, ``TrackMap.layer_ids``).
         counts: hits per layer, shape ``(n, n_layers)``.
         start: profile start depth (X0 or lambda_I), shape ``(n,)``.
         shape, rate: Gamma profile shape and rate (per X0 or lambda_I), shape ``(n,)``.
@@ -116,6 +118,7 @@ class Component:
         energy_gev: shower energy for the radial fits, shape ``(n,)`` (``gflash`` only).
         radius_scale: per-event factor on hadronic radii, shape ``(n,)`` (``hadron`` only).
         radius_mm: Moliere radius per layer (``gflash``) or track radius, shape ``(n_layers,)``.
+        medium: GFlash quantities of the radial fits (``gflash`` only).
     """
 
     kind: Literal["gflash", "hadron", "track"]
@@ -130,6 +133,12 @@ class Component:
     energy_gev: F64 = field(default_factory=lambda: np.zeros(0))
     radius_scale: F64 = field(default_factory=lambda: np.zeros(0))
     radius_mm: F64 = field(default_factory=lambda: np.zeros(0))
+    medium: SamplingMedium = ACCORDION
+
+    @property
+    def depth_unit(self) -> Literal["x0", "lambda"]:
+        """Unit of ``start`` and ``bounds``: X0 for e.m. profiles, lambda_I for hadronic ones."""
+        return "lambda" if self.kind == "hadron" else "x0"
 
 
 def _profile(start: F64, shape: F64, rate: F64, layer_bounds: F64) -> tuple[F64, F64, F64]:
@@ -149,9 +158,12 @@ def _fluctuate(rng: np.random.Generator, energy: F64, c: F64) -> F64:
 
     Summed over layers of one medium this gives exactly c/sqrt(E_total) (Gamma variables
     with a common scale add), as Geant4's GFlash ``ApplySampling`` does; ``k`` is floored
-    at :data:`MIN_SAMPLING_SHAPE` for tiny deposits.
+    at :data:`MIN_SAMPLING_SHAPE` for tiny deposits. Without any stochastic term (the
+    energy deposited in absorber and active material alike) nothing is drawn.
     """
     e = np.maximum(energy, 0.0)
+    if not np.any(c > 0):
+        return e
     shape = np.maximum(e / 1e3 / np.maximum(c, 1e-9) ** 2, MIN_SAMPLING_SHAPE)
     return np.where(e > 0.0, rng.gamma(shape, e / shape), 0.0)
 
@@ -184,7 +196,12 @@ def _overlap(lo: F64, hi: F64, bounds: F64) -> F64:
 
 
 def em_deposits(
-    rng: np.random.Generator, particle: Particle, energy: F64, track: TrackMap
+    rng: np.random.Generator,
+    particle: Particle,
+    energy: F64,
+    track: TrackMap,
+    shower: SamplingMedium = ACCORDION,
+    readout: LayerResponse | None = None,
 ) -> list[Component]:
     """E.m. showers of photons (start ~ Exp(9/7 X0)) and electrons (start at 0).
 
@@ -193,13 +210,16 @@ def em_deposits(
         particle: an ``em`` particle.
         energy: incident energies, shape ``(n,)``, MeV.
         track: the material map of the batch's tracks.
+        shower: GFlash quantities of the detector's e.m. showers.
+        readout: what the readout layers record (default: the e.m. scale of their media).
     """
+    resp = readout or layer_response(track.media, "em-scale")
     n = energy.shape[0]
     photon = particle.pdg == 22
     t0: F64 = np.asarray(rng.exponential(9.0 / 7.0, n)) if photon else np.zeros(n)
-    t_max, alpha, beta = draw_profile(energy, rng.standard_normal((2, n)))
+    t_max, alpha, beta = draw_profile(energy, rng.standard_normal((2, n)), shower)
     bounds = track.layer_bounds("x0")
-    c_em = np.array([m.c_em for m in track.media])
+    c_em = resp.c_em
     # early charged tracks: 2 after a conversion, 1 for an electron
     n_tracks = 2.0 if photon else 1.0
     early_total = np.minimum(
@@ -213,10 +233,10 @@ def em_deposits(
     vis = _fluctuate(rng, raw, c_em[None, :])
     early_vis = _fluctuate(rng, early_raw, c_em[None, :])
     e_gev = energy / 1e3
-    shower = Component(
+    em = Component(
         "gflash",
         vis,
-        _spots(spot_count(shower_energy / 1e3), frac, raw),
+        _spots(spot_count(shower_energy / 1e3, shower), frac, raw),
         start=t0,
         shape=alpha,
         rate=beta,
@@ -225,6 +245,7 @@ def em_deposits(
         t_max=t_max,
         energy_gev=e_gev,
         radius_mm=np.array([m.moliere_mm for m in track.media]),
+        medium=shower,
     )
     early = Component(
         "track",
@@ -232,7 +253,7 @@ def em_deposits(
         np.where(early_raw > 0, int(n_tracks), 0).astype(np.int64),
         radius_mm=np.full(len(track.media), EARLY.radius_mm),
     )
-    return [shower, early]
+    return [em, early]
 
 
 def _mip_track(track: TrackMap, kinetic: F64, x_int: F64) -> tuple[F64, F64, npt.NDArray[np.bool_]]:
@@ -258,7 +279,12 @@ def _mip_track(track: TrackMap, kinetic: F64, x_int: F64) -> tuple[F64, F64, npt
 
 
 def hadron_deposits(
-    rng: np.random.Generator, particle: Particle, kinetic: F64, track: TrackMap
+    rng: np.random.Generator,
+    particle: Particle,
+    kinetic: F64,
+    track: TrackMap,
+    shower: SamplingMedium = ACCORDION,
+    readout: LayerResponse | None = None,
 ) -> list[Component]:
     """Pion-model showers: MIP track, first interaction, e.m. and hadronic parts.
 
@@ -268,7 +294,10 @@ def hadron_deposits(
             their rest mass at the end of the track).
         kinetic: kinetic energies, shape ``(n,)``, MeV.
         track: the material map of the batch's tracks.
+        shower: GFlash quantities of the e.m. part.
+        readout: what the readout layers record (default: the e.m. scale of their media).
     """
+    resp = readout or layer_response(track.media, "em-scale")
     h = HADRON
     n, n_lay = kinetic.shape[0], track.active.shape[0]
     # --- draws, always in this order and these shapes
@@ -286,8 +315,7 @@ def hadron_deposits(
     loss = loss * _saturate(loss.sum(axis=1), kinetic, knee=0.9)[:, None]
     e_shower = np.where(interacts, kinetic - loss.sum(axis=1), 0.0) + particle.deposit_offset
     e_shower = np.maximum(e_shower, 0.0)
-    mip_scale = np.array([m.mip_scale for m in track.media])
-    mip_vis = loss[:, track.active] * mip_scale[None, :]
+    mip_vis = loss[:, track.active] * resp.mip_scale[None, :]
     # --- e.m. fraction [Groom07], Beta-distributed around its mean
     e0, m = _BARYON.get(abs(particle.pdg), (h.e0_gev, h.m))
     e_gev = np.maximum(e_shower / 1e3, 1e-3)
@@ -304,7 +332,7 @@ def hadron_deposits(
     e_em_late = e_em_all - e_em
     # --- e.m. part: GFlash from the interaction point, alpha reduced
     start_x0 = track.lambda_to_x0(np.minimum(end, track.lambda_edges[:, -1] + 10.0))
-    t_max, alpha, beta = draw_profile(e_em, em_normals, alpha_scale=h.alpha_scale)
+    t_max, alpha, beta = draw_profile(e_em, em_normals, shower, alpha_scale=h.alpha_scale)
     rel_x0, cdf_em, frac_em = _profile(start_x0, alpha, beta, track.layer_bounds("x0"))
     raw_em = (e_em * response)[:, None] * frac_em
     # --- hadronic part: Gamma in lambda_I with Bock's a and d, times the local h/e
@@ -313,7 +341,7 @@ def hadron_deposits(
     d_bock = np.maximum(0.9099 - 0.0237 * ln_e, 0.3) * np.exp(h.d_sigma * g[1])
     start_l = np.minimum(end, track.lambda_edges[:, -1] + 10.0)
     rel_l, cdf_h, frac_h = _profile(start_l, a_bock, d_bock, track.layer_bounds("lambda"))
-    h_over_e = np.array([m.h_over_e for m in track.media])
+    h_over_e = resp.h_over_e
     # visible share of the non-e.m. energy: q h/e with q in [0, 1/max(h/e)], mean 1
     q_max = 1.0 / h_over_e.max()
     rel = np.minimum(
@@ -328,8 +356,7 @@ def hadron_deposits(
     s_ln = np.sqrt(np.log1p(width**2))
     radius_scale = np.exp(s_ln * g[2] - 0.5 * s_ln**2)
     # --- sampling fluctuations
-    c_em = np.array([m.c_em for m in track.media])
-    c_had = np.array([m.c_had for m in track.media])
+    c_em, c_had = resp.c_em, resp.c_had
     vis_em = _fluctuate(rng, raw_em, c_em[None, :])
     vis_h = _fluctuate(rng, raw_h, c_had[None, :]) + _fluctuate(rng, raw_late, c_em[None, :])
     # a shower's visible energy cannot exceed its energy: saturate smoothly above 80 %
@@ -345,7 +372,7 @@ def hadron_deposits(
     em = Component(
         "gflash",
         vis_em,
-        _spots(spot_count(e_em / 1e3), frac_em, raw_em),
+        _spots(spot_count(e_em / 1e3, shower), frac_em, raw_em),
         start=start_x0,
         shape=alpha,
         rate=beta,
@@ -354,6 +381,7 @@ def hadron_deposits(
         t_max=t_max,
         energy_gev=np.maximum(e_em / 1e3, 1e-3),
         radius_mm=moliere,
+        medium=shower,
     )
     had = Component(
         "hadron",
@@ -372,12 +400,33 @@ def hadron_deposits(
 
 
 def draw_deposits(
-    rng: np.random.Generator, particle: Particle, energy: F64, track: TrackMap
+    rng: np.random.Generator,
+    particle: Particle,
+    energy: F64,
+    track: TrackMap,
+    shower: SamplingMedium = ACCORDION,
+    signal: Signal = "em-scale",
 ) -> list[Component]:
-    """The components of a batch of showers (e.m. or pion model by particle)."""
+    """The components of a batch of showers (e.m. or pion model by particle).
+
+    Args:
+        rng: the batch's generator.
+        particle: the particle.
+        energy: incident (hadrons: kinetic) energies, shape ``(n,)``, MeV.
+        track: the material map of the batch's tracks.
+        shower: GFlash quantities of the detector's e.m. showers.
+        signal: how the readout layers record energy (``em-scale``, ``active``, ``total``).
+    """
+    response = layer_response(track.media, signal)
     if particle.shower == "em":
-        return em_deposits(rng, particle, energy, track)
-    return hadron_deposits(rng, particle, energy, track)
+        comps = em_deposits(rng, particle, energy, track, shower, response)
+    else:
+        comps = hadron_deposits(rng, particle, energy, track, shower, response)
+    if np.any(response.scale != 1.0):
+        # the active medium's share, applied after the fluctuations of the e.m.-scale signal
+        for comp in comps:
+            comp.energy = comp.energy * response.scale[None, :]
+    return comps
 
 
 def hadron_radius(comp: Component, depth: F64, events: I64 | slice) -> F64:

@@ -29,6 +29,9 @@ class SamplingMedium:
         f_s: sampling frequency F_s = X0_eff / (d_abs + d_act).
         e_hat: e/mip ratio ``1 / (1 + 0.007 (Z_pas - Z_act))``.
         c_s: stochastic term used to count spots, sqrt(GeV).
+        homogeneous: use the fits of homogeneous media for the spreads and the correlation
+            of (ln T, ln alpha) (with ``f_s = inf`` and ``e_hat = 1`` the means follow too):
+            the profile of the energy deposited in absorber and active material alike.
     """
 
     z_eff: float
@@ -36,6 +39,7 @@ class SamplingMedium:
     f_s: float
     e_hat: float
     c_s: float
+    homogeneous: bool = False
 
 
 #: Pb 1.53 mm + Fe 0.4 mm + LAr 4.2 mm accordion [design note section 3].
@@ -59,11 +63,16 @@ def profile_parameters(
     z = medium.z_eff
     t_hom = ln_y - 0.812
     mean_ln_t = np.log(np.maximum(t_hom - 0.55 / medium.f_s - 0.69 * (1.0 - medium.e_hat), 0.5))
-    sigma_ln_t = np.minimum(1.0 / (-2.5 + 1.25 * ln_y), 0.5)
     a_hom = 0.81 + (0.458 + 2.26 / z) * ln_y
     mean_ln_a = np.log(np.maximum(a_hom - 0.476 / medium.f_s, 1.1))
-    sigma_ln_a = np.minimum(1.0 / (-0.82 + 0.79 * ln_y), 0.5)
-    rho = 0.784 - 0.023 * ln_y
+    if medium.homogeneous:
+        sigma_ln_t = np.minimum(1.0 / (-1.4 + 1.26 * ln_y), 0.5)
+        sigma_ln_a = np.minimum(1.0 / (-0.58 + 0.86 * ln_y), 0.5)
+        rho = 0.705 - 0.023 * ln_y
+    else:
+        sigma_ln_t = np.minimum(1.0 / (-2.5 + 1.25 * ln_y), 0.5)
+        sigma_ln_a = np.minimum(1.0 / (-0.82 + 0.79 * ln_y), 0.5)
+        rho = 0.784 - 0.023 * ln_y
     return mean_ln_t, sigma_ln_t, mean_ln_a, sigma_ln_a, rho
 
 

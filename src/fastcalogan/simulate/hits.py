@@ -16,9 +16,8 @@ from scipy.special import gammaincinv
 
 from .deposits import Component, hadron_radius
 from .em import radial_parameters
-from .material import ACTIVE_LAYERS
 
-__all__ = ["HitArrays", "deposit_hits"]
+__all__ = ["HitArrays", "component_spots", "deposit_hits"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -34,9 +33,16 @@ class HitArrays:
     energy: F64
 
 
-def _component_hits(
+def component_spots(
     rng: np.random.Generator, comp: Component, li: int
-) -> tuple[npt.NDArray[np.int64], F64, F64, F64] | None:
+) -> tuple[npt.NDArray[np.int64], F64, F64, F64, F64 | None] | None:
+    """The spots of one component in one layer, or ``None`` without any.
+
+    Returns:
+        ``(event, r, alpha, energy, depth)``: per spot the event index, the distance from the
+        shower axis (mm), the angle (rad), the energy (MeV) and the depth from the profile
+        start (X0 or lambda_I; ``None`` for tracks, whose depth is not drawn).
+    """
     counts = comp.counts[:, li]
     m = int(counts.sum())
     if m == 0:
@@ -45,6 +51,7 @@ def _component_hits(
     u = rng.random((4, m))
     v = np.minimum(u[2], 1.0 - 1e-12)
     shape = np.sqrt(v / (1.0 - v))
+    depth: F64 | None = None
     if comp.kind == "track":
         r = comp.radius_mm[li] * shape
     else:
@@ -53,24 +60,29 @@ def _component_hits(
         depth = gammaincinv(comp.shape[event], q) / comp.rate[event]
         if comp.kind == "gflash":
             tau = depth / comp.t_max[event]
-            r_core, r_tail, p_core = radial_parameters(tau, comp.energy_gev[event])
+            r_core, r_tail, p_core = radial_parameters(tau, comp.energy_gev[event], comp.medium)
             radius = np.where(u[1] < p_core, r_core, r_tail) * comp.radius_mm[li]
         else:
             radius = hadron_radius(comp, depth, event)
         r = radius * shape
     alpha = (2.0 * u[3] - 1.0) * np.pi
     energy = comp.energy[event, li] / counts[event]
-    return event, r, alpha, energy
+    return event, r, alpha, energy, depth
 
 
-def deposit_hits(rng: np.random.Generator, components: list[Component]) -> HitArrays:
-    """Hits of a batch of showers, drawn layer by layer and component by component."""
+def deposit_hits(
+    rng: np.random.Generator, components: list[Component], layer_ids: tuple[int, ...]
+) -> HitArrays:
+    """Hits of a batch of showers, drawn layer by layer and component by component.
+
+    ``layer_ids`` is the readout layer id of each position of the components' layer axis.
+    """
     parts: list[tuple[npt.NDArray[np.int64], F64, F64, F64, int]] = []
-    for li, layer_id in enumerate(ACTIVE_LAYERS):
+    for li, layer_id in enumerate(layer_ids):
         for comp in components:
-            got = _component_hits(rng, comp, li)
+            got = component_spots(rng, comp, li)
             if got is not None:
-                parts.append((*got, layer_id))
+                parts.append((*got[:4], layer_id))
     if not parts:
         z = np.zeros(0)
         return HitArrays(

@@ -18,9 +18,8 @@ from ..data import HitShowers
 from ..geometry import Binning, hit_slots
 from .deposits import Component, hadron_radius
 from .em import radial_parameters
-from .material import ACTIVE_LAYERS
 
-__all__ = ["N_SUBSLICES", "deposit_voxels", "radial_cdf", "voxelise_hits"]
+__all__ = ["N_SUBSLICES", "deposit_voxels", "depth_subslices", "radial_cdf", "voxelise_hits"]
 
 F64 = npt.NDArray[np.float64]
 #: depth sub-slices per layer over which the radial profile is averaged
@@ -33,13 +32,51 @@ def _two_radius_cdf(r2: F64, r_core: F64, r_tail: F64, p_core: F64) -> F64:
     return p_core[..., None] * r2 / (r2 + rc2) + (1.0 - p_core[..., None]) * r2 / (r2 + rt2)
 
 
-def radial_cdf(comp: Component, layer: int, r_edges: F64) -> F64:
+def depth_subslices(comp: Component, layer: int, n_sub: int = N_SUBSLICES) -> tuple[F64, F64]:
+    """Sub-slices of a layer weighted by the component's longitudinal profile.
+
+    Args:
+        comp: a ``gflash`` or ``hadron`` component.
+        layer: position of the layer on the component's layer axis.
+        n_sub: number of equal sub-slices.
+
+    Returns:
+        ``(weight, mid)``: each sub-slice's share of the layer's profile (summing to 1) and
+        its mid-depth from the profile start (X0 or lambda_I), each shape ``(n, n_sub)``.
+    """
+    lo, hi = comp.bounds[:, layer, 0], comp.bounds[:, layer, 1]
+    frac = np.linspace(0.0, 1.0, n_sub + 1)
+    edges = lo[:, None] + (hi - lo)[:, None] * frac[None, :]  # (n, S+1)
+    weight = np.diff(gammainc(comp.shape[:, None], comp.rate[:, None] * edges), axis=1)
+    total = weight.sum(axis=1, keepdims=True)
+    weight = np.where(total > 0, weight / np.where(total > 0, total, 1.0), 1.0 / n_sub)
+    mid = 0.5 * (edges[:, 1:] + edges[:, :-1])
+    return weight, mid
+
+
+def lateral_kernels(comp: Component, layer: int, mid: F64) -> list[tuple[F64, F64]]:
+    """The lateral profile at depths ``mid`` as ``(weight, radius_mm)`` kernels.
+
+    Each kernel is ``2r R^2/(r^2+R^2)^2`` with radius ``R``; the profile is their weighted
+    sum (GFlash: core and tail; hadronic part: one median radius). Shapes are ``mid``'s.
+    """
+    if comp.kind == "gflash":
+        tau = mid / comp.t_max[:, None]
+        r_core, r_tail, p_core = radial_parameters(tau, comp.energy_gev[:, None], comp.medium)
+        rm = comp.radius_mm[layer]
+        return [(p_core, r_core * rm), (1.0 - p_core, r_tail * rm)]
+    radius = hadron_radius(comp, mid, slice(None))
+    return [(np.ones_like(radius), radius)]
+
+
+def radial_cdf(comp: Component, layer: int, r_edges: F64, n_sub: int = N_SUBSLICES) -> F64:
     """Share of a component's layer energy within each radial edge.
 
     Args:
         comp: the component.
-        layer: position of the layer in ``ACTIVE_LAYERS``.
+        layer: position of the layer on the component's layer axis (``TrackMap.layer_ids``).
         r_edges: radial edges in mm, shape ``(k,)``.
+        n_sub: depth sub-slices over which the profile is averaged.
 
     Returns:
         CDF at the edges, shape ``(n, k)``.
@@ -49,55 +86,71 @@ def radial_cdf(comp: Component, layer: int, r_edges: F64) -> F64:
     if comp.kind == "track":
         radius = np.full((n, 1), comp.radius_mm[layer])
         return _two_radius_cdf(r2, radius, radius, np.ones((n, 1)))[:, 0, :]
-    lo, hi = comp.bounds[:, layer, 0], comp.bounds[:, layer, 1]
-    frac = np.linspace(0.0, 1.0, N_SUBSLICES + 1)
-    edges = lo[:, None] + (hi - lo)[:, None] * frac[None, :]  # (n, S+1)
-    weight = np.diff(gammainc(comp.shape[:, None], comp.rate[:, None] * edges), axis=1)
-    total = weight.sum(axis=1, keepdims=True)
-    weight = np.where(total > 0, weight / np.where(total > 0, total, 1.0), 1.0 / N_SUBSLICES)
-    mid = 0.5 * (edges[:, 1:] + edges[:, :-1])
+    weight, mid = depth_subslices(comp, layer, n_sub)
     if comp.kind == "gflash":
-        tau = mid / comp.t_max[:, None]
-        r_core, r_tail, p_core = radial_parameters(tau, comp.energy_gev[:, None])
-        rm = comp.radius_mm[layer]
-        cdf = _two_radius_cdf(r2, r_core * rm, r_tail * rm, p_core)
+        (p_core, r_core), (_, r_tail) = lateral_kernels(comp, layer, mid)
+        cdf = _two_radius_cdf(r2, r_core, r_tail, p_core)
     else:
-        radius = hadron_radius(comp, mid, slice(None))
+        ((_, radius),) = lateral_kernels(comp, layer, mid)
         cdf = _two_radius_cdf(r2, radius, radius, np.ones_like(radius))
     return np.einsum("ns,nsk->nk", weight, cdf)
 
 
-def deposit_voxels(rng: np.random.Generator, components: list[Component], binning: Binning) -> F64:
-    """Voxel energies of a batch, shape ``(n, binning.n_voxels)``, MeV.
+def deposit_voxels(
+    rng: np.random.Generator,
+    components: list[Component],
+    binning: Binning,
+    layer_ids: tuple[int, ...],
+    n_sub: tuple[int, ...] | None = None,
+) -> tuple[F64, F64]:
+    """Voxel energies of a batch in a polar binning around the shower axis.
 
-    Layers of the binning the barrel track does not cross stay empty; layers the track
-    crosses but the binning lacks are dropped.
+    Layers of the binning the track does not cross stay empty; layers the track crosses but
+    the binning lacks are dropped.
+
+    Args:
+        rng: the batch's generator.
+        components: the batch's components (layer axis ``layer_ids``).
+        binning: the polar binning.
+        layer_ids: the readout layer id of each position of the components' layer axis.
+        n_sub: depth sub-slices of each position of the layer axis (default
+            :data:`N_SUBSLICES` each).
+
+    Returns:
+        ``(voxels, overflow)``: shape ``(n, binning.n_voxels)`` and ``(n, binning.n_layers)``
+        (energy beyond each layer's last radial edge), MeV.
     """
     n = components[0].energy.shape[0]
     out = np.zeros((n, binning.n_voxels))
-    for lay_binning, (off, end) in zip(
-        binning.layers,
-        zip(binning.layer_offsets[:-1], binning.layer_offsets[1:], strict=True),
-        strict=True,
+    overflow = np.zeros((n, binning.n_layers))
+    for pos, (lay_binning, (off, end)) in enumerate(
+        zip(
+            binning.layers,
+            zip(binning.layer_offsets[:-1], binning.layer_offsets[1:], strict=True),
+            strict=True,
+        )
     ):
-        if lay_binning.layer_id not in ACTIVE_LAYERS:
+        if lay_binning.layer_id not in layer_ids:
             continue
-        li = ACTIVE_LAYERS.index(lay_binning.layer_id)
+        li = layer_ids.index(lay_binning.layer_id)
         n_a = lay_binning.n_alpha
         for comp in components:
             counts = comp.counts[:, li]
             if not counts.any():
                 continue
-            cdf = radial_cdf(comp, li, np.asarray(lay_binning.r_edges))
+            slices = N_SUBSLICES if n_sub is None else n_sub[li]
+            cdf = radial_cdf(comp, li, np.asarray(lay_binning.r_edges), slices)
             p_r = np.clip(np.diff(cdf, axis=1), 0.0, None) / n_a
             p = np.tile(p_r, (1, n_a))
             p_out = np.clip(1.0 - p.sum(axis=1, keepdims=True), 0.0, None)
             pvals = np.concatenate([p, p_out], axis=1)
             pvals /= pvals.sum(axis=1, keepdims=True)
-            spots = rng.multinomial(counts, pvals)[:, :-1]
+            drawn = rng.multinomial(counts, pvals)
+            spots = drawn[:, :-1]
             per_spot = np.divide(comp.energy[:, li], counts, out=np.zeros(n), where=counts > 0)
             out[:, off:end] += spots * per_spot[:, None]
-    return out
+            overflow[:, pos] += drawn[:, -1] * per_spot
+    return out, overflow
 
 
 def voxelise_hits(hits: HitShowers, binning: Binning) -> F64:

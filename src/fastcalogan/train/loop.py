@@ -26,7 +26,7 @@ import torch
 from .. import __version__
 from .._heap import retain_freed_memory
 from .._logging import log_to_file
-from .._provenance import git_hash
+from .._provenance import file_sha256, git_hash, host, library_versions
 from ..data import ShowerData, geometry_of_file, read_showers
 from ..errors import CheckpointError, ConfigError, DataFormatError
 from ..geometry import Geometry, geometry_from_mapping, geometry_to_mapping, get_particle
@@ -95,6 +95,7 @@ class _Inputs:
     eta: tuple[float, float]
     data_path: Path
     conditions: npt.NDArray[np.float64]
+    data_sha256: str | None = None
 
 
 def _read_inputs(config: TrainConfig, path: Path) -> _Inputs:
@@ -123,7 +124,24 @@ def _read_inputs(config: TrainConfig, path: Path) -> _Inputs:
     unused = [name for name in data.condition_names if name not in config.preprocess.conditions]
     if unused:
         log.info("%s: conditions not used by preprocess.conditions: %s", path, ", ".join(unused))
-    return _Inputs(data, binning, particle, eta, path, conditions)
+    return _Inputs(data, binning, particle, eta, path, conditions, file_sha256(path))
+
+
+def _device_name(device: torch.device) -> str:
+    """``cpu``, or ``cuda:0 (NVIDIA H200)``: what run.json records as the training device."""
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return str(device)
+
+
+def _environment(inputs: _Inputs, device: torch.device) -> dict[str, Any]:
+    """The provenance fields of run.json beside the package version and git commit."""
+    return {
+        "data_sha256": inputs.data_sha256,
+        "versions": library_versions(),
+        "device": _device_name(device),
+        "host": host(),
+    }
 
 
 def _in_range(energies: npt.NDArray[np.float64], lo: float, hi: float) -> npt.NDArray[np.bool_]:
@@ -348,6 +366,14 @@ class _Trainer:
             self.writer.write_preprocess(self.preprocessor)
             self.writer.write_binning(self.inputs.binning)
         self.writer.write_config(self.config.model_dump(mode="json"))
+        previous = None if fresh else self.writer.folder.info()
+        if previous is not None and previous.data_sha256 not in (None, self.inputs.data_sha256):
+            log.warning(
+                "%s: the training data changed since the run started (SHA-256 %s, was %s)",
+                self.inputs.data_path,
+                self.inputs.data_sha256,
+                previous.data_sha256,
+            )
         self.writer.write_info(
             RunInfo(
                 data=str(self.inputs.data_path),
@@ -359,6 +385,7 @@ class _Trainer:
                 energy_range=self.preprocessor.energy_range,
                 fastcalogan_version=__version__,
                 git_hash=git_hash(),
+                **_environment(self.inputs, resolve_device(self.config.device)),
             )
         )
 
@@ -454,6 +481,8 @@ def _train_split(
             binning=inputs.binning.name,
             family=config.family,
             fastcalogan_version=__version__,
+            git_hash=git_hash(),
+            **_environment(inputs, resolve_device(config.device)),
         )
     )
     last, new, secs = 0, 0, 0.0

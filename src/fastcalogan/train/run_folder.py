@@ -36,6 +36,7 @@ from typing import Any
 import yaml
 
 from .._fileio import atomic_path, write_json, write_text
+from ..data import Chi2Result
 from ..errors import CheckpointError
 from ..geometry import Geometry, write_geometry_yaml
 from ..preprocess import Preprocessor
@@ -56,6 +57,10 @@ _CHECKPOINT_NAME = re.compile(r"^ckpt-(\d{8,})\.pt$")
 _POINT_RATIO = "chi2_ndf E="
 _POINT_CHI2 = "chi2 E="
 _POINT_NDF = "ndf E="
+# sample sizes and the unbinned companion; absent from tables written before they existed
+_POINT_N_REF = "n_ref E="
+_POINT_N_GEN = "n_gen E="
+_POINT_W1 = "w1 E="
 
 
 def _energy_text(energy: float) -> str:
@@ -73,23 +78,54 @@ def _number(value: Any, key: str, source: str) -> float:
         raise CheckpointError(f"{source}: {key} must be a number, found {value!r}") from err
 
 
+def _optional(record: Mapping[str, Any], key: str, default: float, source: str) -> float:
+    """A number of a table column that older tables lack (``default`` then, or when empty)."""
+    value = record.get(key)
+    if value is None or value == "":
+        return default
+    return _number(value, key, source)
+
+
 # ----- the selection table ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class PointScore:
-    """chi2 and NDF of one energy point of one checkpoint.
+    """chi2 and NDF of one energy point of one checkpoint, with what they need to be read.
 
-    >>> PointScore(1024.0, 6.0, 3).chi2_ndf, PointScore(1024.0, 6.0, 3).label
-    (2.0, 'E=1024')
+    chi2/NDF of two finite samples cannot exceed ``(N + M) / NDF`` (:attr:`ceiling`): near it
+    the samples barely overlap and the number says only that (:attr:`saturated`). The 1-D
+    Wasserstein distance of E_tot/E_inc (:attr:`wasserstein`) has no ceiling and does not grow
+    with the sample size, so it still ranks checkpoints there.
+
+    >>> p = PointScore(1024.0, 6.0, 3, n_reference=100, n_generated=100)
+    >>> p.chi2_ndf, p.label, round(p.ceiling, 1), p.saturated
+    (2.0, 'E=1024', 66.7, False)
     """
 
     energy: float
     chi2: float
     ndf: int
+    n_reference: float = 0.0
+    n_generated: float = 0.0
+    wasserstein: float = math.nan
 
     @property
     def chi2_ndf(self) -> float:
         """chi2 / NDF, infinite without degrees of freedom."""
-        return self.chi2 / self.ndf if self.ndf > 0 else math.inf
+        return self._result.chi2_ndf
+
+    @property
+    def ceiling(self) -> float:
+        """The largest chi2/NDF these sample sizes allow, ``(N + M) / NDF``."""
+        return self._result.ceiling
+
+    @property
+    def saturated(self) -> bool:
+        """chi2 is close to its ceiling: the two samples barely overlap."""
+        return self._result.saturated
+
+    @property
+    def _result(self) -> Chi2Result:
+        return Chi2Result(self.chi2, self.ndf, self.n_reference, self.n_generated)
 
     @property
     def label(self) -> str:
@@ -121,6 +157,27 @@ class SelectionRow:
         """Total chi2 / NDF (infinite without degrees of freedom)."""
         return self.chi2 / self.ndf if self.ndf > 0 else math.inf
 
+    @property
+    def ceiling(self) -> float:
+        """The largest total chi2/NDF the sample sizes allow: summed ``N + M`` over summed NDF."""
+        return Chi2Result(
+            self.chi2,
+            self.ndf,
+            sum(p.n_reference for p in self.points),
+            sum(p.n_generated for p in self.points),
+        ).ceiling
+
+    @property
+    def n_saturated(self) -> int:
+        """Energy points whose chi2/NDF is close to its ceiling."""
+        return sum(p.saturated for p in self.points)
+
+    @property
+    def wasserstein(self) -> float:
+        """Mean over energy points of the 1-D Wasserstein distance of E_tot/E_inc."""
+        values = [p.wasserstein for p in self.points if math.isfinite(p.wasserstein)]
+        return sum(values) / len(values) if values else math.nan
+
     def to_record(self) -> dict[str, Any]:
         """The row as the table stores it (CSV columns and JSON keys), in column order."""
         record: dict[str, Any] = {} if self.range is None else {"range": self.range}
@@ -130,11 +187,21 @@ class SelectionRow:
             chi2=self.chi2,
             ndf=self.ndf,
             chi2_ndf=self.chi2_ndf,
+            chi2_ndf_ceiling=self.ceiling,
+            n_saturated=self.n_saturated,
+            w1=self.wasserstein,
         )
-        for prefix in (_POINT_RATIO, _POINT_CHI2, _POINT_NDF):
+        columns = {
+            _POINT_RATIO: lambda p: p.chi2_ndf,
+            _POINT_CHI2: lambda p: p.chi2,
+            _POINT_NDF: lambda p: p.ndf,
+            _POINT_N_REF: lambda p: p.n_reference,
+            _POINT_N_GEN: lambda p: p.n_generated,
+            _POINT_W1: lambda p: p.wasserstein,
+        }
+        for prefix, value in columns.items():
             for p in self.points:
-                value = {_POINT_RATIO: p.chi2_ndf, _POINT_CHI2: p.chi2, _POINT_NDF: p.ndf}[prefix]
-                record[prefix + _energy_text(p.energy)] = value
+                record[prefix + _energy_text(p.energy)] = value(p)
         return record
 
     @classmethod
@@ -151,6 +218,9 @@ class SelectionRow:
                     e,
                     _number(record[_POINT_CHI2 + _energy_text(e)], "chi2", source),
                     int(record[_POINT_NDF + _energy_text(e)]),
+                    _optional(record, _POINT_N_REF + _energy_text(e), 0.0, source),
+                    _optional(record, _POINT_N_GEN + _energy_text(e), 0.0, source),
+                    _optional(record, _POINT_W1 + _energy_text(e), math.nan, source),
                 )
                 for e in energies
             )
@@ -197,7 +267,10 @@ class RunInfo:
     """``run.json``: what a run was trained on; a split run's also lists its sub-runs.
 
     Every field is optional on reading (hand-made and older folders hold fewer); a split run
-    must list its ``subruns``.
+    must list its ``subruns``. Provenance: ``fastcalogan_version``, ``git_hash``,
+    ``data_sha256`` (SHA-256 of the training data file), ``versions`` (fastcalogan, Python,
+    torch, numpy, h5py, onnx, onnxruntime), ``device`` (``cpu``, ``cuda:0 (GPU name)``) and
+    ``host`` (the machine's name).
     """
 
     data: str | None = None
@@ -212,6 +285,10 @@ class RunInfo:
     subruns: tuple[str, ...] = ()
     fastcalogan_version: str | None = None
     git_hash: str | None = None
+    data_sha256: str | None = None
+    versions: Mapping[str, str | None] | None = None
+    device: str | None = None
+    host: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document (fields that are unset are left out)."""
@@ -219,7 +296,11 @@ class RunInfo:
         for key, value in vars(self).items():
             if value is None or value == ():
                 continue
-            out[key] = [list(v) for v in value] if key == "ranges" else value
+            if key == "ranges":
+                value = [list(v) for v in value]
+            elif key == "versions":
+                value = dict(value)
+            out[key] = value
         return out
 
     @classmethod
@@ -254,6 +335,14 @@ class RunInfo:
                 subruns=subruns,
                 fastcalogan_version=data.get("fastcalogan_version"),
                 git_hash=data.get("git_hash"),
+                data_sha256=None if data.get("data_sha256") is None else str(data["data_sha256"]),
+                versions=(
+                    None
+                    if data.get("versions") is None
+                    else {str(k): v if v is None else str(v) for k, v in data["versions"].items()}
+                ),
+                device=None if data.get("device") is None else str(data["device"]),
+                host=None if data.get("host") is None else str(data["host"]),
             )
         except (KeyError, TypeError, ValueError, IndexError) as err:
             raise CheckpointError(
