@@ -22,6 +22,7 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -151,11 +152,37 @@ def generation(device: str, batch: int) -> list[dict[str, Any]]:
     return rows
 
 
+def _write(path: Path, doc: dict[str, Any]) -> None:
+    """Write what is measured so far (a later section may not finish in time)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1))
+    tmp.replace(path)
+
+
+def _section(doc: dict[str, Any], name: str, run: Callable[[], Any]) -> None:
+    """Run one section; a failure is recorded in the document and the next section runs."""
+    t0 = time.perf_counter()
+    try:
+        doc[name] = run()
+    except Exception as err:  # one broken section must not lose the others
+        doc.setdefault("errors", {})[name] = f"{type(err).__name__}: {err}"
+        print(f"{name}: FAILED: {type(err).__name__}: {err}", flush=True)
+        doc["failed"] = True
+    doc.setdefault("section_seconds", {})[name] = round(time.perf_counter() - t0, 1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", type=Path, default=Path("gpu_bench.json"), help="JSON")
     parser.add_argument("--device", default="cuda", help="cuda (default) or cpu")
     parser.add_argument("--quick", action="store_true", help="tiny runs (checks the script)")
+    parser.add_argument(
+        "--budget-s",
+        type=float,
+        default=300.0,
+        help="wall-time budget: ensemble sizes that would start after 60 %% of it are skipped",
+    )
     args = parser.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         print("no CUDA device: nothing to measure", file=sys.stderr)
@@ -166,29 +193,53 @@ def main(argv: list[str] | None = None) -> int:
         "schema": "fastcalogan-gpu-bench-1",
         "device": torch.cuda.get_device_name(0) if args.device == "cuda" else platform.processor(),
         "torch": torch.__version__,
+        "failed": False,
     }
     with tempfile.TemporaryDirectory(prefix="fastcalogan-gpu-") as tmp:
         folder = Path(tmp)
         data = synthetic_showers("fastcalogan", folder, per_point=50 if quick else 1000)
-        doc["single_gan"] = single_gan(data, folder, args.device, 8 if quick else 800)
-        print(json.dumps(doc["single_gan"], indent=1), flush=True)
+        _section(
+            doc, "single_gan", lambda: single_gan(data, folder, args.device, 8 if quick else 800)
+        )
+        print(json.dumps(doc.get("single_gan"), indent=1), flush=True)
+        _write(args.output, doc)
         sizes = [1, 2] if quick else [1, 4, 16, 64]
-        doc["ensembles"] = ensembles(data, folder, args.device, sizes, 8 if quick else 3200)
-        best = max(doc["ensembles"], key=lambda r: r["gan_iterations_per_s"])
-        doc["campaign"] = {
-            "gans": CAMPAIGN_GANS,
-            "iterations": ITERATIONS,
-            "best_members": best["members"],
-            "gpu_hours": best["campaign_gpu_hours"],
-            "goal_gpu_hours": 24,
-        }
-        doc["generation"] = generation(args.device, 1000 if quick else 100_000)
+        deadline = t0 + 0.6 * args.budget_s
+        rows: list[dict[str, Any]] = []
+        doc["ensembles"] = rows
+        for size in sizes:
+            if time.perf_counter() > deadline:
+                print(f"ensemble K={size}: skipped (over the time budget)", flush=True)
+                doc.setdefault("skipped", []).append(f"ensemble K={size}")
+                continue
+            got: dict[str, Any] = {}
+            _section(
+                got,
+                f"ensemble_k{size}",
+                lambda size=size: ensembles(
+                    data, folder, args.device, [size], 8 if quick else 3200
+                ),
+            )
+            rows += got.pop(f"ensemble_k{size}", [])
+            if got.get("errors"):
+                doc.setdefault("errors", {}).update(got["errors"])
+                doc["failed"] = True
+            _write(args.output, doc)
+        if rows:
+            best = max(rows, key=lambda r: r["gan_iterations_per_s"])
+            doc["campaign"] = {
+                "gans": CAMPAIGN_GANS,
+                "iterations": ITERATIONS,
+                "best_members": best["members"],
+                "gpu_hours": best["campaign_gpu_hours"],
+                "goal_gpu_hours": 24,
+            }
+        _section(doc, "generation", lambda: generation(args.device, 1000 if quick else 100_000))
     doc["seconds"] = time.perf_counter() - t0
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(doc, indent=1))
-    print(json.dumps(doc["campaign"], indent=1))
+    _write(args.output, doc)
+    print(json.dumps(doc.get("campaign"), indent=1))
     print(f"written {args.output} in {doc['seconds']:.0f} s")
-    return 0
+    return 1 if doc["failed"] else 0
 
 
 if __name__ == "__main__":
