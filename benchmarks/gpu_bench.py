@@ -197,7 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="fastcalogan-gpu-") as tmp:
         folder = Path(tmp)
+        t_data = time.perf_counter()
         data = synthetic_showers("fastcalogan", folder, per_point=50 if quick else 1000)
+        doc["section_seconds"] = {"data": round(time.perf_counter() - t_data, 1)}
         _section(
             doc, "single_gan", lambda: single_gan(data, folder, args.device, 8 if quick else 800)
         )
@@ -221,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
                 ),
             )
             rows += got.pop(f"ensemble_k{size}", [])
+            doc["section_seconds"].update(got.get("section_seconds", {}))
             if got.get("errors"):
                 doc.setdefault("errors", {}).update(got["errors"])
                 doc["failed"] = True

@@ -36,7 +36,8 @@ if [ -z "$PY" ]; then
 fi
 
 # the project from the source tree, and the wheels of what this machine lacks
-if ! "$PY" -c "import fastcalogan.train" >/dev/null 2>&1; then
+if ! "$PY" -c "import importlib.util as u, sys
+sys.exit(0 if u.find_spec('fastcalogan') and u.find_spec('pydantic') else 1)"; then
     if compgen -G ".whl/*.whl" >/dev/null; then
         SITE=${TMPDIR:-/tmp}/fastcalogan-gpu-site
         "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
@@ -46,24 +47,38 @@ if ! "$PY" -c "import fastcalogan.train" >/dev/null 2>&1; then
         export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
     fi
 fi
-if ! "$PY" -c "import fastcalogan.train" 2>"$OUT_DIR/import_error.log"; then
+
+# deterministic cuBLAS products (the trainer sets this too; here for every test process)
+export CUBLAS_WORKSPACE_CONFIG=${CUBLAS_WORKSPACE_CONFIG:-:4096:8}
+export PYTHONUNBUFFERED=1
+# the environment, and whether the project imports there
+if ! "$PY" - >"$OUT_DIR/environment.txt" 2>"$OUT_DIR/import_error.log" <<'PYEOF'
+import subprocess
+import sys
+
+import torch
+
+print("python:", sys.executable, sys.version.split()[0])
+print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))
+query = "--query-gpu=name,driver_version,memory.total,clocks.max.sm"
+try:
+    print(subprocess.run(["nvidia-smi", query, "--format=csv"], capture_output=True,
+                         text=True, timeout=30).stdout.strip())
+except (OSError, subprocess.SubprocessError):
+    print("nvidia-smi: not available")
+import fastcalogan.train
+
+print("fastcalogan from", fastcalogan.train.__file__)
+PYEOF
+then
+    cat "$OUT_DIR/environment.txt"
     echo "gpu_check: fastcalogan does not import with $PY (see $OUT_DIR/import_error.log);" \
         "fetch the missing packages with benchmarks/gpu_wheels.sh and bring .whl/ along" \
         | tee "$OUT_DIR/gpu_check.log"
     tail -3 "$OUT_DIR/import_error.log"
     exit 2
 fi
-
-# deterministic cuBLAS products (the trainer sets this too; here for every test process)
-export CUBLAS_WORKSPACE_CONFIG=${CUBLAS_WORKSPACE_CONFIG:-:4096:8}
-export PYTHONUNBUFFERED=1
-{
-    echo "python: $PY ($("$PY" -c 'import sys; print(sys.version.split()[0])'))"
-    "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, \
-torch.cuda.get_device_name(0))"
-    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv \
-        2>/dev/null || true
-} | tee "$OUT_DIR/environment.txt"
+cat "$OUT_DIR/environment.txt"
 
 status=0
 # both parts run whatever the other gives. Another library stack than the development
