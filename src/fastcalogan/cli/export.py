@@ -26,8 +26,9 @@ from ._options import output_option
     type=click.Choice(["fp32", "int8"]),
     default="fp32",
     show_default=True,
-    help="int8: dynamic int8 quantisation of the matrix products (about 2.5x the fp32 "
-    "throughput at batch 10k; the showers change at the per-cent level).",
+    help="int8: dynamic int8 quantisation of the matrix products (1.6-2.3x the fp32 "
+    "throughput at batch 10k; the showers change at the per-cent level: run bench's "
+    "fidelity guard, docs/onnx.md).",
 )
 def export_cmd(
     run_dir: Path,
