@@ -209,3 +209,35 @@ def test_settings_a_step_would_refuse_stop_the_run_before_any_work(
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_ensemble_groups_train_tasks_together(tmp_path: Path) -> None:
+    from fastcalogan.campaign import DEFAULT_STEPS, read_status
+    from fastcalogan.campaign.run import _groups, _run_group_on_worker
+
+    spec = {
+        **TINY_REAL,
+        "eta": [[0.20, 0.25], [0.25, 0.30]],
+        "layers": {"relevant_layers": False},
+        "train": {**TINY_REAL["train"], "ensemble": 2},
+    }
+    config = parse(spec, CampaignConfig, "test")
+    tasks = plan_tasks(config)
+    assert [[t.name for t in g] for g in _groups(tasks, 2)] == [[t.name for t in tasks]]
+    # the real chain up to training (selection and export read the run folders as usual)
+    chain = DEFAULT_STEPS[:3]
+    assert [s.name for s in chain] == ["data", "layers", "train"]
+    outcomes = _run_group_on_worker(config, tasks, str(tmp_path), chain)
+    assert [o.state for o in outcomes] == ["done", "done"]
+    for task in tasks:
+        log = (tmp_path / task.name / "train" / "train.log").read_text()
+        assert "training an ensemble of 2 fastcalogan GANs" in log
+        status = read_status(tmp_path / task.name)
+        assert status is not None and status["steps"]["train"]["outputs"]["last_iteration"] == 4
+        assert status["steps"]["train"]["outputs"]["checkpoints"] == 2
+    # the grouping is not a training setting: the same fingerprints as a campaign without it
+    from fastcalogan.campaign.engine import fingerprint
+
+    alone = parse({**spec, "train": TINY_REAL["train"]}, CampaignConfig, "test")
+    train_step = next(s for s in DEFAULT_STEPS if s.name == "train")
+    assert fingerprint(train_step, config, tasks[0]) == fingerprint(train_step, alone, tasks[0])

@@ -24,6 +24,12 @@ TINY = [
     "1",
     "--train-batch",
     "4",
+    "--ensemble-sizes",
+    "1,2",
+    "--fidelity-events",
+    "150",
+    "--ensemble-gan-iterations",
+    "2",
     "--simulate-events",
     "5",
     "--rss-events",
@@ -57,6 +63,8 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
         "generation fastcalogan",
         "training fastcalogan",
         "training fastcalogan, after",
+        "ensemble fastcalogan",
+        "ensemble fastcalogan, after",
     ]
     gen = data["generation"]
     assert {(g["backend"], g["batch"]) for g in gen} == {
@@ -66,13 +74,37 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
     (tr,) = data["training"]
     assert tr["preset"] == "fastcalogan" and tr["batch_size"] == 4 and tr["iterations"] == 1
     assert tr["flops_per_iteration"] > 0 and tr["fraction_of_flop_limit"] > 0
-    # one iteration, 5 critic steps and a generator step: per critic step the generator
-    # (4 products), the critic over real+fake+interpolates (4), the explicit input gradient
-    # (3) and the backward (2 per product but the first layer's input); the generator step
-    # runs the generator and the critic (4 + 4), the critic's input gradients (4, its weights
-    # are frozen) and the generator's backward (4 weights + 3 inputs)
-    assert tr["matmuls_per_iteration"] == 5 * (4 + 4 + 3 + 7 + 6) + (4 + 4 + 4 + 7)
+    # one iteration, 5 critic steps and a generator step (the written-out critic step):
+    # per critic step the generator (4 products), the critic over real+fake+interpolates (4),
+    # the top-down pass of the loss rows and the penalty's input gradient (2 over all rows, 1
+    # at the interpolates), the penalty's backward (3) and one product per weight gradient
+    # (4); the generator step runs the generator and the critic (4 + 4), the critic's input
+    # gradient (3) and the generator's backward (4 weights + 3 inputs)
+    assert tr["critic_step"] == "fused"
+    assert tr["matmuls_per_iteration"] == 5 * (4 + 4 + 3 + 3 + 4) + (4 + 4 + 3 + 7)
+    # the FLOP limit counts the recipe's FLOPs on the reference (autograd) path
+    assert tr["reference_flops_per_iteration"] > tr["flops_per_iteration"]
+    assert tr["fraction_of_flop_limit"] > tr["fraction_of_peak_executed"]
+    plain = tr["plain_loop"]
+    assert plain["iterations_per_s"] > 0 and plain["flops_per_iteration"] > 0
+    assert tr["ratio_to_plain_loop"] == pytest.approx(
+        tr["iterations_per_s"] / plain["iterations_per_s"]
+    )
     assert 0 < tr["matmul_share_of_iteration"] and tr["matmul_fraction_of_peak"] > 0
+    # ensembles: GANs x iterations per second, against one GAN through the same trainer
+    assert [(e["members"], e["iterations"]) for e in data["ensemble"]] == [(1, 2), (2, 2)]
+    for e in data["ensemble"]:
+        assert e["gan_iterations_per_s"] == pytest.approx(e["members"] * e["iterations_per_s"])
+    assert data["ensemble"][0]["speedup_over_first"] == 1.0
+    assert "ensemble K=2 b=4" in result.output and "GAN it/s" in result.output
+    assert data["gpu"].startswith("no GPU was available") or "CUDA" in data["gpu"]
+    # reduced precision: the same backend in fp32 and bf16 / int8, with the fidelity guard
+    reduced = {(r["backend"], r["precision"]): r for r in data["reduced_precision"]}
+    assert set(reduced) == {("torch", "bf16"), ("onnxruntime", "int8")}
+    for r in reduced.values():
+        assert r["us_per_shower"] > 0 and r["speedup_over_fp32"] > 0
+        assert r["guard"]["n_events"] == 150 and 0 <= r["guard"]["auc"] <= 1
+    assert "guard" in result.output and "int8" in result.output
     assert [s["particle"] for s in data["reference_simulator"]] == ["photon", "pion"]
     (mem,) = data["memory"]
     assert mem["weights_bytes"] == 4 * mem["parameters"] and mem["onnx_bytes"] > 0

@@ -19,8 +19,10 @@ from ..generate import ExportConfig, export_generators
 from .config import BenchConfig, BenchResult
 from .sections import (
     detector_simulator,
+    ensemble_rows,
     generation_rows,
     generation_rss,
+    reduced_precision_rows,
     reference_simulator,
     speed_table,
     training_row,
@@ -46,6 +48,15 @@ def _machine() -> dict[str, Any]:
     }
 
 
+def _gpu_statement() -> str:
+    if torch.cuda.is_available():
+        return f"CUDA device {torch.cuda.get_device_name(0)}: generation timed on it"
+    return (
+        "no GPU was available: CPU numbers only (benchmarks/gpu_check.sh runs the GPU tests "
+        "and benchmarks on a machine with one)"
+    )
+
+
 def bench(
     config: BenchConfig, out_path: str | os.PathLike[str], progress: ProgressCallback | None = None
 ) -> BenchResult:
@@ -68,7 +79,7 @@ def bench(
     PathPlan().read(config_source(config), "config file").write(out_path, "benchmark").check()
     t0 = time.perf_counter()
     load_before = os.getloadavg()
-    sections = 1 + 3 * len(config.presets) + 2
+    sections = 1 + 5 * len(config.presets) + 2
     done = 0
 
     def step() -> None:
@@ -84,6 +95,8 @@ def bench(
     main_threads = config.threads[0]
     generation: list[dict[str, Any]] = []
     training: list[dict[str, Any]] = []
+    ensembles: list[dict[str, Any]] = []
+    reduced: list[dict[str, Any]] = []
     memory: list[dict[str, Any]] = []
     detectors: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="fastcalogan-bench-") as tmp:
@@ -98,8 +111,16 @@ def bench(
             if timed is not None:
                 detectors.append(timed)
             step()
+            # the precision guard compares showers of the energy alone (no conditions)
+            if config.reduced_precision and not model.condition_names:
+                reduced += reduced_precision_rows(config, preset, model, onnx_path, main_threads)
+            step()
             with torch_threads(main_threads):
                 training.append(training_row(config, preset, folder, main_threads, peaks))
+            step()
+            if config.ensemble_sizes:
+                with torch_threads(main_threads):
+                    ensembles += ensemble_rows(config, preset, folder, main_threads, peaks)
             step()
             entry: dict[str, Any] = {
                 "preset": preset,
@@ -129,6 +150,9 @@ def bench(
         "matmul_peak": peaks,
         "generation": generation,
         "training": training,
+        "ensemble": ensembles,
+        "reduced_precision": reduced,
+        "gpu": _gpu_statement(),
         "reference_simulator": simulator,
         "detector_simulator": detectors,
         "speed_table": speed_table(generation, detectors),
@@ -180,10 +204,54 @@ def bench_table(data: dict[str, Any]) -> list[tuple[str, ...]]:
                 "torch",
                 str(t["threads"]),
                 f"{t['iterations_per_s']:.3g} it/s",
-                f"{frac:.0%} of FLOP limit (matmuls alone: {t['matmul_fraction_of_peak']:.0%} "
-                f"of peak, {t['matmul_share_of_iteration']:.0%} of the iteration)"
-                if frac is not None
-                else "",
+                (
+                    f"{frac:.0%} of FLOP limit (executed FLOPs: "
+                    f"{t['fraction_of_peak_executed']:.0%} of peak; matmuls alone: "
+                    f"{t['matmul_fraction_of_peak']:.0%} of peak, "
+                    f"{t['matmul_share_of_iteration']:.0%} of the iteration)"
+                    if frac is not None
+                    else ""
+                )
+                + (
+                    f"; plain PyTorch loop {t['plain_loop']['iterations_per_s']:.3g} it/s "
+                    f"({t['plain_loop']['fraction_of_flop_limit']:.0%}): "
+                    f"x{t['ratio_to_plain_loop']:.2f}"
+                    if t.get("plain_loop")
+                    else ""
+                ),
+            )
+        )
+    for r in data.get("reduced_precision", []):
+        guard = r.get("guard")
+        text = (
+            f"x{r['speedup_over_fp32']:.2f} its fp32, x{r['speedup_over_best_fp32']:.2f} best fp32"
+        )
+        if guard:
+            text += (
+                f"; guard {'pass' if guard['passed'] else 'FAIL'}: AUC {guard['auc']:.3f}"
+                f"+-{guard['auc_error']:.3f}, E_tot chi2/NDF {guard['etot_chi2_ndf_reduced']:.2f}"
+                f" vs {guard['etot_chi2_ndf_fp32']:.2f} (+-{guard['etot_chi2_ndf_error']:.2f})"
+            )
+        rows.append(
+            (
+                f"generate b={r['batch']} {r['precision']}",
+                r["preset"],
+                r["backend"],
+                str(r["threads"]),
+                f"{r['us_per_shower']:.3g} us/shower",
+                text,
+            )
+        )
+    for e in data.get("ensemble", []):
+        speedup = e.get("speedup_over_first")
+        rows.append(
+            (
+                f"ensemble K={e['members']} b={e['batch_size']}",
+                e["preset"],
+                "torch",
+                str(e["threads"]),
+                f"{e['gan_iterations_per_s']:.3g} GAN it/s",
+                f"x{speedup:.2f} the one-GAN rate" if speedup is not None else "",
             )
         )
     for row in data.get("speed_table", []):

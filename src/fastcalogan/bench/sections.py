@@ -15,15 +15,32 @@ import numpy as np
 import torch
 
 from ..data import DS1_ENERGIES
-from ..generate import GeneratorGraph, OnnxSimulator
+from ..evaluate import precision_guard
+from ..generate import (
+    ExportConfig,
+    GeneratorGraph,
+    OnnxSimulator,
+    Simulator,
+    export_generators,
+)
 from ..geometry import load_geometry
-from ..models import get_preset
+from ..models import fused_critic_supported, get_preset
 from ..simulate import DETECTORS, simulate_showers, simulate_voxels
-from ..train import TrainConfig, TrainedGenerator, showers_from_noise, train
+from ..train import (
+    EnsembleMember,
+    TrainConfig,
+    TrainedGenerator,
+    ensemble_supported,
+    showers_from_noise,
+    train,
+    train_ensemble,
+)
 from .config import BenchConfig
+from .plain import plain_loop_supported, plain_wgan_gp
 from .synthetic import preset_energies, synthetic_showers
 from .timing import (
     FlopCount,
+    cpu_clock,
     forward_flops,
     matmul_peak,
     matmul_seconds,
@@ -34,8 +51,10 @@ from .timing import (
 
 __all__ = [
     "detector_simulator",
+    "ensemble_rows",
     "generation_rows",
     "generation_rss",
+    "reduced_precision_rows",
     "reference_simulator",
     "speed_table",
     "training_row",
@@ -166,12 +185,13 @@ def _runner(
 class _ChunkClock:
     """Progress callback of :func:`train` that times each chunk of ``log_every`` iterations."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
         self.last: tuple[int, float] | None = None
         self.rates: list[float] = []
 
     def __call__(self, done: int, total: int, status: str = "") -> None:
-        now = time.perf_counter()
+        now = self.clock()
         if self.last is not None and done > self.last[0]:
             self.rates.append((done - self.last[0]) / (now - self.last[1]))
         self.last = (done, now)
@@ -183,9 +203,16 @@ def training_row(
     """Iterations/s of the real training loop, next to the FLOP limit and the matmuls alone.
 
     The speed is the median over chunks of the timed iterations (a burst of load from
-    elsewhere spoils a chunk, not the number); the peak is the best of a GEMM measured just
+    elsewhere spoils a chunk, not the number), in iterations per second of the process's CPU
+    time on one thread (:func:`cpu_clock`); the peak is the best of a GEMM measured just
     before and just after (both appended to ``peaks``), so that a slow moment cannot lower
     the limit.
+
+    The FLOP limit is the peak over the recipe's FLOPs per iteration, counted on the
+    reference path (``critic_step: autograd`` for the MLP WGAN-GP: the critic's backward
+    over all ``3B`` rows); ``fraction_of_peak_executed`` uses the FLOPs the measured path
+    executes instead (the written-out critic step skips a sixth of them). The plain PyTorch
+    loop of the same recipe (:mod:`.plain`) runs next, timed the same way.
     """
     data = synthetic_showers(preset, folder, per_point=200)
     recipe = get_preset(preset)
@@ -206,11 +233,25 @@ def training_row(
             folder / f"flops-{preset}",
         )
     flops = counter.total
+    reference_flops = flops
+    critic_step = None
+    if plain_loop_supported(preset):
+        critic_step = "fused" if fused_critic_supported(recipe.model) else "autograd"  # type: ignore[arg-type]
+        with FlopCount() as reference:
+            train(
+                TrainConfig.model_validate(
+                    {**common, "iterations": 1, "objective": {"critic_step": "autograd"}}
+                ),
+                data,
+                folder / f"flops-reference-{preset}",
+            )
+        reference_flops = reference.total
     run = folder / f"train-{preset}"
     train(TrainConfig.model_validate({**common, "iterations": config.train_warmup}), data, run)
     chunk = max(1, config.train_iterations // 8)
-    clock = _ChunkClock()
-    before = matmul_peak(config.gemm_size, threads)
+    timer = cpu_clock(threads)
+    clock = _ChunkClock(timer)
+    before = matmul_peak(config.gemm_size, threads, clock=timer)
     result = train(
         TrainConfig.model_validate(
             {
@@ -223,14 +264,26 @@ def training_row(
         run,
         progress=clock,
     )
-    after = matmul_peak(config.gemm_size, threads)
+    plain = (
+        plain_wgan_gp(preset, batch, config.train_iterations, chunk)
+        if config.plain_loop and plain_loop_supported(preset)
+        else None
+    )
+    after = matmul_peak(config.gemm_size, threads, clock=timer)
     peaks += [
         {"section": f"training {preset}", **before},
         {"section": f"training {preset}, after", **after},
     ]
-    matmul_s = matmul_seconds(counter.matmuls)
+    matmul_s = matmul_seconds(counter.matmuls, clock=timer)
     peak = max(before["gflops_best"], after["gflops_best"])
     its = float(np.median(clock.rates)) if clock.rates else result.iterations_per_s
+    limit = peak * 1e9 / reference_flops if reference_flops else None
+    plain_row = None
+    if plain is not None:
+        plain_row = {
+            **plain,
+            "fraction_of_flop_limit": plain["iterations_per_s"] / limit if limit else None,
+        }
     return {
         "preset": preset,
         "batch_size": batch,
@@ -242,16 +295,178 @@ def training_row(
         "iterations_per_s": its,
         "iterations_per_s_overall": result.iterations_per_s,
         "seconds_per_iteration": 1.0 / its if its > 0 else None,
+        "clock": "process CPU time" if timer is time.process_time else "wall",
+        "critic_step": critic_step,
         "flops_per_iteration": flops,
+        "reference_flops_per_iteration": reference_flops,
         "gflops": flops * its / 1e9,
-        "flop_limit_iterations_per_s": peak * 1e9 / flops if flops else None,
-        "fraction_of_flop_limit": flops * its / 1e9 / peak if flops else None,
+        "flop_limit_iterations_per_s": limit,
+        "fraction_of_flop_limit": its / limit if limit else None,
+        "fraction_of_peak_executed": flops * its / 1e9 / peak if flops else None,
+        "plain_loop": plain_row,
+        "ratio_to_plain_loop": its / plain["iterations_per_s"] if plain else None,
         "peak_gflops": peak,
         "matmuls_per_iteration": len(counter.matmuls),
         "matmul_seconds_per_iteration": matmul_s,
         "matmul_fraction_of_peak": flops / matmul_s / 1e9 / peak if matmul_s > 0 else None,
         "matmul_share_of_iteration": matmul_s * its,
     }
+
+
+def ensemble_rows(
+    config: BenchConfig, preset: str, folder: Path, threads: int, peaks: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """GANs x iterations per second of :func:`~fastcalogan.train.train_ensemble` for each
+    ensemble size in ``config.ensemble_sizes`` (members: one data file, seeds 0..K-1).
+
+    Each size runs ``ensemble_gan_iterations / K`` timed iterations (at least 2) after a
+    warm-up call, timed per chunk like :func:`training_row`; the speed-up is over the first
+    size's rate (one GAN through the same trainer).
+    """
+    recipe = get_preset(preset)
+    batch = config.train_batch or recipe.batch_size
+    common: dict[str, Any] = {
+        "preset": preset,
+        "batch_size": batch,
+        "checkpoint_every": 10**9,
+        "device": "cpu",
+        "threads": threads,
+        "seed": 0,
+    }
+    if ensemble_supported(TrainConfig.model_validate(common).resolved()) is not None:
+        return []
+    data = synthetic_showers(preset, folder, per_point=200)
+    timer = cpu_clock(threads)
+    before = matmul_peak(config.gemm_size, threads, clock=timer)
+    rows: list[dict[str, Any]] = []
+    for size in config.ensemble_sizes:
+        members = [
+            EnsembleMember(data, folder / f"ensemble-{preset}-{size}" / f"seed{k}", seed=k)
+            for k in range(size)
+        ]
+        warm = TrainConfig.model_validate({**common, "iterations": 1, "log_every": 10**9})
+        train_ensemble(warm, members)
+        iterations = max(2, config.ensemble_gan_iterations // size)
+        chunk = max(1, iterations // 4)
+        clock = _ChunkClock(timer)
+        result = train_ensemble(
+            TrainConfig.model_validate(
+                {**common, "iterations": 1 + iterations, "log_every": chunk}
+            ),
+            members,
+            progress=clock,
+        )
+        its = float(np.median(clock.rates)) if clock.rates else result.runs[0].iterations_per_s
+        rows.append(
+            {
+                "preset": preset,
+                "members": size,
+                "batch_size": batch,
+                "threads": threads,
+                "iterations": iterations,
+                "clock": "process CPU time" if timer is time.process_time else "wall",
+                "iterations_per_s": its,
+                "gan_iterations_per_s": its * size,
+            }
+        )
+        log.info("%s ensemble of %d: %.3g GAN iterations/s", preset, size, its * size)
+    after = matmul_peak(config.gemm_size, threads, clock=timer)
+    peaks += [
+        {"section": f"ensemble {preset}", **before},
+        {"section": f"ensemble {preset}, after", **after},
+    ]
+    base = rows[0]["gan_iterations_per_s"] if rows else 0.0
+    for row in rows:
+        row["speedup_over_first"] = row["gan_iterations_per_s"] / base if base > 0 else None
+    return rows
+
+
+def reduced_precision_rows(
+    config: BenchConfig,
+    preset: str,
+    model: TrainedGenerator,
+    onnx_path: Path,
+    threads: int,
+) -> list[dict[str, Any]]:
+    """Throughput of bf16 (torch) and int8 (onnxruntime) generation against float32, and
+    their fidelity guard (:func:`~fastcalogan.evaluate.precision_guard`).
+
+    Speed: time per shower at batch ``config.reduced_batch`` of the same backend in float32
+    and in reduced precision, measured alternately (CPU time on one thread); the ratio is
+    also given against the faster float32 backend. Fidelity: ``config.fidelity_events``
+    showers at the dataset-1 energies from the same noise in both precisions, against a
+    float32 sample of other noise.
+    """
+    batch = config.reduced_batch
+    lo, hi = model.energy_range
+    noise, energy, _ = _inputs(model, batch, lo, hi)
+    flat = energy.reshape(-1)
+    int8_path = onnx_path.with_name(f"{onnx_path.stem}-int8.onnx")
+    export_generators([model], ExportConfig(verify=False, precision="int8"), int8_path)
+    sessions = {
+        "fp32": OnnxSimulator(onnx_path, threads),
+        "int8": OnnxSimulator(int8_path, threads),
+    }
+    z_np, e_np = noise.numpy(), energy.numpy()
+
+    def torch_runner(precision: str) -> Callable[[], Any]:
+        return lambda: showers_from_noise(
+            model.generator, model.preprocessor, noise, flat, None, precision
+        )
+
+    def onnx_runner(session: OnnxSimulator) -> Callable[[], Any]:
+        return lambda: session.run(z_np, e_np)
+
+    runners: dict[tuple[str, str], Callable[[], Any]] = {
+        ("torch", "fp32"): torch_runner("fp32"),
+        ("torch", "bf16"): torch_runner("bf16"),
+        ("onnxruntime", "fp32"): onnx_runner(sessions["fp32"]),
+        ("onnxruntime", "int8"): onnx_runner(sessions["int8"]),
+    }
+    timer = cpu_clock(threads)
+    seconds: dict[tuple[str, str], list[float]] = {key: [] for key in runners}
+    with torch_threads(threads), torch.inference_mode():
+        for _ in range(3):  # rounds: the backends alternate, so load hits them alike
+            for key, fn in runners.items():
+                seconds[key].append(median_time(fn, config.repeats, 1, config.point_seconds, timer))
+    us = {key: float(np.median(v)) / batch * 1e6 for key, v in seconds.items()}
+    best_fp32 = min(us[("torch", "fp32")], us[("onnxruntime", "fp32")])
+    guards: dict[str, dict[str, Any]] = {}
+    if config.fidelity_events:
+        points = np.asarray(DS1_ENERGIES, dtype=np.float64)
+        points = points[(points >= lo) & (points <= hi)]
+        energies = np.resize(points, config.fidelity_events)
+        torch_sim = Simulator([model])
+        with torch_threads(threads):
+            full = torch_sim.simulate(energies, 0)
+            reference = torch_sim.simulate(energies, 1)
+            bf16 = Simulator([model], precision="bf16").simulate(energies, 0)
+            ort_full = sessions["fp32"].simulate(energies, 0)
+            int8 = sessions["int8"].simulate(energies, 0)
+            guards["bf16"] = precision_guard(full, bf16, reference, energies).to_dict()
+            guards["int8"] = precision_guard(ort_full, int8, reference, energies).to_dict()
+    rows = []
+    for (backend, p), value in us.items():
+        if p == "fp32":
+            continue
+        same = us[(backend, "fp32")]
+        rows.append(
+            {
+                "preset": preset,
+                "backend": backend,
+                "precision": p,
+                "threads": threads,
+                "batch": batch,
+                "us_per_shower": value,
+                "fp32_us_per_shower": same,
+                "best_fp32_us_per_shower": best_fp32,
+                "speedup_over_fp32": same / value,
+                "speedup_over_best_fp32": best_fp32 / value,
+                "guard": guards.get(p),
+            }
+        )
+        log.info("%s %s %s: %.3g us/shower (x%.2f fp32)", preset, backend, p, value, same / value)
+    return rows
 
 
 def reference_simulator(config: BenchConfig, particle: str, threads: int) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from torch.utils.flop_counter import FlopCounterMode, flop_registry
 __all__ = [
     "FlopCount",
     "count_flops",
+    "cpu_clock",
     "forward_flops",
     "matmul_peak",
     "matmul_seconds",
@@ -23,26 +24,47 @@ __all__ = [
 ]
 
 
-def median_time(fn: Callable[[], Any], repeats: int, inner: int, budget: float) -> float:
+def median_time(
+    fn: Callable[[], Any],
+    repeats: int,
+    inner: int,
+    budget: float,
+    clock: Callable[[], float] = time.perf_counter,
+) -> float:
     """Median over repeats of the seconds of ``inner`` calls of ``fn`` (warm).
 
     At most ``repeats`` repeats, fewer (3 at least) when they would exceed ``budget`` seconds.
+    ``clock``: wall time by default, :func:`cpu_clock` for CPU-time measurements.
     """
     for _ in range(min(3, inner) + 1):
         fn()
     times: list[float] = []
     while len(times) < repeats:
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(inner):
             fn()
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
         if len(times) >= 3 and sum(times) > budget:
             break
     return float(np.median(times))
 
 
-def matmul_peak(n: int, threads: int, repeats: int = 5) -> dict[str, float]:
+def cpu_clock(threads: int) -> Callable[[], float]:
+    """The clock of a measurement with ``threads`` threads: the process's CPU time for one
+    (a shared machine's load then slows the work, not the clock), wall time for more."""
+    return time.process_time if threads == 1 else time.perf_counter
+
+
+def matmul_peak(
+    n: int, threads: int, repeats: int = 5, clock: Callable[[], float] = time.perf_counter
+) -> dict[str, float]:
     """fp32 throughput of an ``n x n x n`` GEMM with ``threads`` torch threads.
+
+    Args:
+        n: the matrices' size.
+        threads: torch threads.
+        repeats: timed products (the best is the peak).
+        clock: wall time by default; :func:`cpu_clock` for CPU-time measurements.
 
     Returns:
         ``{"gflops_best", "gflops_median", "n", "threads"}`` (best of repeats is the peak).
@@ -55,9 +77,9 @@ def matmul_peak(n: int, threads: int, repeats: int = 5) -> dict[str, float]:
         torch.mm(a, b, out=c)
         times = []
         for _ in range(repeats):
-            t0 = time.perf_counter()
+            t0 = clock()
             torch.mm(a, b, out=c)
-            times.append(time.perf_counter() - t0)
+            times.append(max(clock() - t0, 1e-9))
     flops = 2.0 * n**3
     return {
         "n": n,
@@ -80,6 +102,7 @@ class torch_threads:
 
 
 _MATMULS = (torch.ops.aten.mm.default, torch.ops.aten.addmm.default)
+_BATCHED_MATMULS = (torch.ops.aten.bmm, torch.ops.aten.baddbmm)
 
 
 class FlopCount(TorchDispatchMode):
@@ -88,7 +111,8 @@ class FlopCount(TorchDispatchMode):
     :class:`FlopCounterMode` itself tracks modules with autograd hooks that refuse the
     double backward of the gradient penalty (``autograd.grad(create_graph=True)``); this mode
     applies the same per-op formulas without module tracking. The operand shapes of every
-    matrix product are kept in ``matmuls`` (``(m, k, n)``), to time them alone.
+    matrix product are kept in ``matmuls`` (``(m, k, n)``, one per member of a batched
+    product), to time them alone.
     """
 
     def __init__(self) -> None:
@@ -105,6 +129,11 @@ class FlopCount(TorchDispatchMode):
         if func in _MATMULS:
             a, b = args[-2], args[-1]
             self.matmuls.append((int(a.shape[0]), int(a.shape[1]), int(b.shape[1])))
+        elif func._overloadpacket in _BATCHED_MATMULS:
+            # one product per member of the stack
+            a, b = args[:2] if func._overloadpacket is torch.ops.aten.bmm else args[1:3]
+            shape = (int(a.shape[1]), int(a.shape[2]), int(b.shape[2]))
+            self.matmuls += [shape] * int(a.shape[0])
         return out
 
 
@@ -128,7 +157,11 @@ def read_bandwidth(n_bytes: int, threads: int, repeats: int = 15) -> float:
         return n_bytes / median_time(a.sum, repeats, inner, 0.5) * inner
 
 
-def matmul_seconds(shapes: list[tuple[int, int, int]], repeats: int = 3) -> float:
+def matmul_seconds(
+    shapes: list[tuple[int, int, int]],
+    repeats: int = 3,
+    clock: Callable[[], float] = time.perf_counter,
+) -> float:
     """Median seconds of the matrix products ``shapes`` alone, on contiguous operands."""
     g = torch.Generator().manual_seed(0)
     operands = [
@@ -139,7 +172,7 @@ def matmul_seconds(shapes: list[tuple[int, int, int]], repeats: int = 3) -> floa
         for a, b in operands:
             torch.mm(a, b)
 
-    return median_time(run, repeats, inner=1, budget=0.0)
+    return median_time(run, repeats, inner=1, budget=0.0, clock=clock)
 
 
 def forward_flops(fn: Callable[[], Any]) -> int:

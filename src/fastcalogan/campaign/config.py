@@ -143,11 +143,17 @@ class TrainSettings(StageConfig):
         overrides: further :class:`fastcalogan.train.TrainConfig` fields, e.g.
             ``{checkpoint_every: 500, batch_size: 64}``; each task's ``TrainConfig`` is built
             from them (with its seed, particle and slice) and validated before any work.
+        ensemble: train up to this many tasks' GANs together in one worker, with stacked
+            weights (:func:`fastcalogan.train.train_ensemble`): tasks of one particle whose
+            showers have the same width, for presets that allow ensembles (the MLP WGAN-GP
+            with a ReLU critic, e.g. ``fastcalogan``). Each task keeps its own folder and
+            steps; 1 trains each task alone.
     """
 
     preset: str = "fastcalogan"
     iterations: int = Field(default=1_000, ge=1, le=100_000_000)
     overrides: dict[str, Any] = Field(default_factory=dict)
+    ensemble: int = Field(default=1, ge=1, le=1024)
 
 
 class SelectSettings(StageConfig):

@@ -19,7 +19,7 @@ from .config import CampaignConfig, ClusterConfig
 from .engine import Step, TaskOutcome, run_task, task_finished
 from .manifest import MANIFEST_FILE, write_manifest
 from .plan import TaskSpec, check_campaign, plan_tasks
-from .steps import DEFAULT_STEPS
+from .steps import DEFAULT_STEPS, ensemble_train
 
 __all__ = ["CampaignResult", "campaign_directory", "run_campaign"]
 
@@ -85,6 +85,31 @@ def _run_on_worker(
     """What a Dask worker runs: one task, with the cluster's torch threads."""
     _set_torch_threads(config.cluster)
     return run_task(config, task, campaign_dir, steps)
+
+
+def _run_group_on_worker(
+    config: CampaignConfig, tasks: list[TaskSpec], campaign_dir: str, steps: Sequence[Step]
+) -> list[TaskOutcome]:
+    """What a Dask worker runs for a group of tasks (``train.ensemble`` > 1): their steps
+    before training, their GANs as ensembles, then each task's whole chain (its train step
+    finds the run finished)."""
+    _set_torch_threads(config.cluster)
+    names = [s.name for s in steps]
+    before = list(steps[: names.index("train")])
+    for task in tasks:
+        run_task(config, task, campaign_dir, before)
+    ensemble_train(config, tasks, campaign_dir)
+    return [run_task(config, task, campaign_dir, steps) for task in tasks]
+
+
+def _groups(tasks: Sequence[TaskSpec], size: int) -> list[list[TaskSpec]]:
+    """Tasks of one particle in groups of at most ``size``, in the campaign's order."""
+    by_particle: dict[str, list[TaskSpec]] = {}
+    for task in tasks:
+        by_particle.setdefault(task.particle, []).append(task)
+    return [
+        group[i : i + size] for group in by_particle.values() for i in range(0, len(group), size)
+    ]
 
 
 def run_campaign(
@@ -175,35 +200,52 @@ def _run_locked(
         if on_dashboard:
             on_dashboard(link)
         futures = {}
-        for task in todo:
-            future = client.submit(
-                _run_on_worker,
-                config,
-                task,
-                str(campaign_dir),
-                chain,
-                key=f"{task.name.replace('/', '-')}-{os.urandom(4).hex()}",
-                retries=config.cluster.retries,
-                pure=False,
-            )
-            futures[future] = task
+        grouped = config.train.ensemble > 1 and "train" in [s.name for s in chain]
+        if grouped:
+            for group in _groups(todo, config.train.ensemble):
+                future = client.submit(
+                    _run_group_on_worker,
+                    config,
+                    group,
+                    str(campaign_dir),
+                    chain,
+                    key=f"{group[0].name.replace('/', '-')}-group-{os.urandom(4).hex()}",
+                    retries=config.cluster.retries,
+                    pure=False,
+                )
+                futures[future] = group
+        else:
+            for task in todo:
+                future = client.submit(
+                    _run_on_worker,
+                    config,
+                    task,
+                    str(campaign_dir),
+                    chain,
+                    key=f"{task.name.replace('/', '-')}-{os.urandom(4).hex()}",
+                    retries=config.cluster.retries,
+                    pure=False,
+                )
+                futures[future] = [task]
         completed, failed = 0, []
         for future in as_completed(futures):
-            task = futures[future]
+            group = futures[future]
             try:
-                outcome = future.result()
+                result = future.result()
             except Exception as err:  # reported per task, the others go on
-                failed.append((task.name, f"{type(err).__name__}: {err}"))
-                log.error("campaign %s: task %s failed: %s", config.name, task.name, err)
+                for task in group:
+                    failed.append((task.name, f"{type(err).__name__}: {err}"))
+                    log.error("campaign %s: task %s failed: %s", config.name, task.name, err)
             else:
-                completed += 1
-                log.info(
-                    "campaign %s: task %s done in %.1f s (ran %s)",
-                    config.name,
-                    task.name,
-                    outcome.seconds,
-                    ", ".join(outcome.ran) or "nothing",
-                )
+                for outcome in result if isinstance(result, list) else [result]:
+                    completed += 1
+                    log.info(
+                        "campaign %s: task %s done in %.1f s (ran %s)",
+                        config.name,
+                        outcome.task,
+                        outcome.seconds,
+                        ", ".join(outcome.ran) or "nothing",
+                    )
             if progress:
                 progress(already + completed + len(failed), len(tasks))
         return completed, failed, link

@@ -27,6 +27,7 @@ from .plan import TaskSpec, binning_label, task_binning
 __all__ = [
     "DEFAULT_STEPS",
     "data_step",
+    "ensemble_train",
     "export_step",
     "layers_step",
     "response_step",
@@ -187,13 +188,12 @@ def layers_step(ctx: TaskContext) -> dict[str, Any]:
 
 # ----- train, select, export -----------------------------------------------------------------
 def _train_settings(config: CampaignConfig, task: TaskSpec) -> Any:
-    return config.train.model_dump(mode="json")
+    # how tasks are grouped into ensembles is not a setting of their training
+    return config.train.model_dump(mode="json", exclude={"ensemble"})
 
 
-def train_step(ctx: TaskContext) -> dict[str, Any]:
-    """Train (or resume) the task's GAN in ``train/`` on the relevant-layer showers."""
-    from ..train import train
-
+def _train_inputs(ctx: TaskContext) -> tuple[Path, Any]:
+    """The task's training showers and its TrainConfig with the layer step's binning."""
     showers = ctx.path(ctx.output("layers", "showers_path"))
     layers = ctx.outputs.get("layers", {})
     binning = (
@@ -203,6 +203,69 @@ def train_step(ctx: TaskContext) -> dict[str, Any]:
     if config.binning is None and binning is not None:
         # the one field the driver cannot know: the layer step's binning (a str field)
         config = config.model_copy(update={"binning": binning})
+    return showers, config
+
+
+def ensemble_train(
+    config: CampaignConfig, tasks: list[TaskSpec], campaign_dir: str | Path
+) -> list[list[str]]:
+    """Train the GANs of ``tasks`` together where they can be, before their chains run.
+
+    Each task's steps before ``train`` must be done (their outputs are read from the status
+    file). Tasks whose showers have the same width and whose runs stand at the same
+    iteration form one ensemble (:func:`fastcalogan.train.train_ensemble`) in their own
+    ``train/`` folders; the train step of each then finds its run finished and records it.
+    Tasks left alone (another width, a preset that allows no ensemble) train in their own
+    train step as usual.
+
+    Returns:
+        The task names of each ensemble trained.
+    """
+    from ..train import (
+        EnsembleMember,
+        RunFolder,
+        checkpoint_iteration,
+        ensemble_supported,
+        train_ensemble,
+    )
+    from .engine import read_status
+
+    groups: dict[tuple[Any, ...], list[tuple[TaskSpec, EnsembleMember]]] = {}
+    for task in tasks:
+        folder = (Path(campaign_dir) / task.name).resolve()
+        status = read_status(folder) or {}
+        outputs = {k: dict(v.get("outputs", {})) for k, v in status.get("steps", {}).items()}
+        ctx = TaskContext(config, task, folder, outputs=outputs)
+        showers, train_config = _train_inputs(ctx)
+        if ensemble_supported(train_config.resolved()) is not None:
+            continue
+        run = RunFolder(folder / "train")
+        found = run.checkpoints() if run.checkpoint_dir.is_dir() else []
+        start = checkpoint_iteration(found[-1]) if found else 0
+        if start >= train_config.iterations:
+            continue
+        layers = outputs.get("layers", {})
+        width = layers.get("n_voxels") or layers.get("binning")
+        member = EnsembleMember(showers, folder / "train", config=train_config)
+        groups.setdefault((task.particle, width, start), []).append((task, member))
+    trained = []
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        names = [t.name for t, _ in members]
+        log.info("training the GANs of %s as one ensemble", ", ".join(names))
+        first = members[0][1].config
+        assert first is not None
+        train_ensemble(first, [m for _, m in members])
+        trained.append(names)
+    return trained
+
+
+def train_step(ctx: TaskContext) -> dict[str, Any]:
+    """Train (or resume) the task's GAN in ``train/`` on the relevant-layer showers."""
+    from ..train import train
+
+    showers, config = _train_inputs(ctx)
     run_dir = ctx.folder / "train"
     result = train(config, showers, run_dir, progress=ctx.progress)
     return {

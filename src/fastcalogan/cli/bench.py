@@ -31,6 +31,28 @@ def _ints(text: str | None, option: str) -> tuple[int, ...] | None:
 @click.option("--gemm-size", type=int, default=None, help="n of the n^3 GEMM of the peak.")
 @click.option("--train-iterations", type=int, default=None, help="Timed training iterations.")
 @click.option("--train-batch", type=int, default=None, help="Training batch (default: preset's).")
+@click.option(
+    "--ensemble-sizes",
+    default=None,
+    help="GANs per ensemble to time, e.g. 1,4,16 (0: skip the ensemble section).",
+)
+@click.option(
+    "--ensemble-gan-iterations",
+    type=int,
+    default=None,
+    help="Timed GAN iterations per ensemble size (an ensemble of K runs this / K).",
+)
+@click.option(
+    "--fidelity-events",
+    type=int,
+    default=None,
+    help="Showers per sample of the reduced-precision fidelity guard (0: no guard).",
+)
+@click.option(
+    "--no-reduced-precision",
+    is_flag=True,
+    help="Skip the bf16/int8 generation section.",
+)
 @click.option("--simulate-events", type=int, default=None, help="Reference-simulator showers.")
 @click.option("--rss-events", type=int, default=None, help="Showers of the RSS run (0: skip).")
 @click.pass_context
@@ -45,6 +67,10 @@ def bench_cmd(
     gemm_size: int | None,
     train_iterations: int | None,
     train_batch: int | None,
+    ensemble_sizes: str | None,
+    ensemble_gan_iterations: int | None,
+    fidelity_events: int | None,
+    no_reduced_precision: bool,
     simulate_events: int | None,
     rss_events: int | None,
 ) -> None:
@@ -70,6 +96,14 @@ def bench_cmd(
         "gemm_size": gemm_size,
         "train_iterations": train_iterations,
         "train_batch": train_batch,
+        "ensemble_sizes": (
+            tuple(k for k in _ints(ensemble_sizes, "--ensemble-sizes") or () if k != 0)
+            if ensemble_sizes is not None
+            else None
+        ),
+        "ensemble_gan_iterations": ensemble_gan_iterations,
+        "fidelity_events": fidelity_events,
+        "reduced_precision": False if no_reduced_precision else None,
         "simulate_events": simulate_events,
         "rss_events": rss_events,
     }
@@ -89,6 +123,7 @@ def bench_cmd(
     stdout_console().print(table)
     load = result.data["load_average"]
     console.print(f"load average before {load['before'][0]:.2f}, after {load['after'][0]:.2f}")
+    console.print(result.data["gpu"])
     click.echo(str(result.path))
 
 

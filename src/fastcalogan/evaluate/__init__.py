@@ -17,6 +17,7 @@ from .evaluation import (
 )
 from .lhcb import LhcbRegressorSuite, LhcbShowerSuite, lhcb_observables, regressor_residuals
 from .neighbours import NeighbourResult, nearest_neighbour_check, normalised_voxels
+from .precision import PrecisionGuard, precision_guard
 from .response import ResponseStats, ResponseSummary, energy_response, response_summary
 from .suites import (
     Suite,
@@ -44,6 +45,7 @@ __all__ = [
     "LhcbRegressorSuite",
     "LhcbShowerSuite",
     "NeighbourResult",
+    "PrecisionGuard",
     "Reporter",
     "ResponseStats",
     "ResponseSummary",
@@ -61,6 +63,7 @@ __all__ = [
     "load_histograms",
     "nearest_neighbour_check",
     "normalised_voxels",
+    "precision_guard",
     "register_suite",
     "registered_suites",
     "regressor_residuals",

@@ -2,7 +2,7 @@
 
 from .api import GenerateResult, GenerationRequest, ds1_summary, generate, generation_request
 from .config import GenerateConfig
-from .export import ExportConfig, ExportResult, export_generators, export_onnx
+from .export import ExportConfig, ExportResult, export_generators, export_onnx, quantise_int8
 from .graph import GeneratorGraph
 from .onnx_runtime import OnnxSimulator, create_session, generate_onnx
 from .simulator import Simulator
@@ -23,4 +23,5 @@ __all__ = [
     "generate",
     "generate_onnx",
     "generation_request",
+    "quantise_int8",
 ]

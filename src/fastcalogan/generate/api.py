@@ -151,7 +151,7 @@ def generate(
     """
     t0 = time.perf_counter()
     source = Path(config.checkpoint) if config.checkpoint else Path(run_dir)
-    sim = Simulator.load(source, config.device)
+    sim = Simulator.load(source, config.device, config.precision)
     particle = config.particle or sim.particle
     attrs = {
         "particle": particle,
@@ -161,6 +161,7 @@ def generate(
         "seed": config.seed,
         "generator": "fastcalogan",
         "source": str(source),
+        "precision": config.precision,
         "checkpoints": ",".join(str(p) for p in sim.checkpoints),
     }
     checkpoints = tuple(p for p in sim.checkpoints if p is not None)

@@ -34,6 +34,10 @@ class GenerateConfig(StageConfig):
             their rest mass to the deposit).
         checkpoint: a checkpoint file to use instead of the selected (or latest) one.
         chunk_events: showers generated and written per block (bounds memory).
+        precision: the network's arithmetic with torch: ``fp32``, or ``bf16`` (bfloat16
+            matrix products: about 1.9x the fp32 throughput at batch 10k on an AVX-512 BF16
+            CPU; the label and the inversion to MeV stay float32). An exported model's
+            precision is chosen at export (``export --precision int8``).
     """
 
     energies: Literal["ds1"] | tuple[float, ...] | None = None
@@ -46,6 +50,7 @@ class GenerateConfig(StageConfig):
     particle: str | None = None
     checkpoint: str | None = None
     chunk_events: int = pydantic.Field(default=100_000, ge=1)
+    precision: Literal["fp32", "bf16"] = "fp32"
 
     @pydantic.field_validator("energies")
     @classmethod

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ from .graph import (
 )
 from .onnx_runtime import create_session
 
-__all__ = ["ExportConfig", "ExportResult", "export_generators", "export_onnx"]
+__all__ = ["ExportConfig", "ExportResult", "export_generators", "export_onnx", "quantise_int8"]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,14 @@ class ExportConfig(StageConfig):
             rounding gives about 1e-7 on trained generators, but up to a few 1e-5 on showers
             whose total-energy node sits just above its ReLU's zero (untrained weights).
         verify_events: rows of that check.
+        precision: ``fp32``, or ``int8``: onnxruntime's dynamic quantisation of the matrix
+            products (int8 weights per output channel, uint8 activations quantised per call;
+            VNNI instructions where the CPU has them: about 2.5x the fp32 throughput at batch
+            10k for the FastCaloGAN generator). The fp32 graph is checked against torch
+            with ``rtol`` first, then the quantised one with ``int8_rtol``.
+        int8_rtol: tolerance of the quantised model against torch, relative to each
+            shower's largest voxel (quantisation changes the showers at the per-cent level;
+            ``fastcalogan bench`` runs the fidelity guard on whole samples).
     """
 
     opset: int = pydantic.Field(default=17, ge=13, le=21)
@@ -77,6 +86,8 @@ class ExportConfig(StageConfig):
     verify: bool = True
     rtol: float = pydantic.Field(default=1e-3, gt=0, le=0.1)
     verify_events: int = pydantic.Field(default=64, ge=1, le=100_000)
+    precision: Literal["fp32", "int8"] = "fp32"
+    int8_rtol: float = pydantic.Field(default=0.1, gt=0, le=1.0)
 
 
 @dataclass(frozen=True)
@@ -275,6 +286,71 @@ def _example_inputs_for_trace(graph: GeneratorGraph) -> tuple[torch.Tensor, ...]
     return noise, energy, torch.zeros(n, len(graph.condition_names))
 
 
+def _verify(
+    models: Sequence[TrainedGenerator],
+    config: ExportConfig,
+    path: Path,
+    rtol: float,
+    what: str,
+    shown: Path | None = None,
+) -> float:
+    """The written model against torch on seeded inputs: the largest difference relative to
+    each shower's largest voxel, or :class:`ModelError` beyond ``rtol`` (naming ``shown``, the
+    file the user asked for, else ``path``)."""
+    noise, energy, conditions = _example_inputs(
+        models, max(1, config.verify_events // len(models)), seed=12345
+    )
+    reference = _torch_reference(models, noise, energy, conditions)
+    session = create_session(path, threads=1)
+    feed = {INPUT_NAMES[0]: noise.numpy(), INPUT_NAMES[1]: energy.numpy()}
+    if conditions is not None:
+        feed[CONDITIONS_INPUT] = conditions.numpy()
+    got = session.run([OUTPUT_NAME], feed)[0]
+    diff = relative_difference(got, reference)
+    if not diff <= rtol:
+        raise ModelError(
+            f"{shown or path}: {what} output differs from torch by {diff:.3g} relative "
+            f"(tolerance {rtol:g})"
+        )
+    return diff
+
+
+class _QuieterQuantiser(logging.Filter):
+    """onnxruntime's quantiser advises its pre-processing on the root logger at every call:
+    the graph here is small and already folded."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
+
+
+def quantise_int8(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> Path:
+    """Dynamic int8 quantisation of an exported model's matrix products (onnxruntime).
+
+    Weights become int8 per output channel; activations are quantised to uint8 per call
+    (``DynamicQuantizeLinear``), and products run as ``MatMulInteger`` (VNNI where the CPU
+    has it). Everything else (label, output head, inversion) stays float32.
+
+    Args:
+        source: a float32 model written by :func:`export_generators`.
+        target: the quantised model, written atomically.
+
+    Returns:
+        ``target``.
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    target = Path(target)
+    quieter = _QuieterQuantiser()
+    root = logging.getLogger()
+    root.addFilter(quieter)
+    try:
+        with atomic_path(target) as tmp:
+            quantize_dynamic(Path(source), tmp, weight_type=QuantType.QInt8, per_channel=True)
+    finally:
+        root.removeFilter(quieter)
+    return target
+
+
 def export_generators(
     models: Sequence[TrainedGenerator],
     config: ExportConfig,
@@ -303,31 +379,27 @@ def export_generators(
     graph = GeneratorGraph(models)
     binning = models[0].binning
     binning_file: Path | None = None
-    diff: float | None = None
     # the model is written and checked in its temporary file and published after its sidecar
     # (which records its checksum): a failed check replaces nothing
-    with atomic_path(out) as tmp:
-        _write_onnx(graph, config, tmp)
-        if config.verify:
-            noise, energy, conditions = _example_inputs(
-                models, max(1, config.verify_events // len(models)), seed=12345
-            )
-            reference = _torch_reference(models, noise, energy, conditions)
-            session = create_session(tmp, threads=1)
-            feed = {INPUT_NAMES[0]: noise.numpy(), INPUT_NAMES[1]: energy.numpy()}
-            if conditions is not None:
-                feed[CONDITIONS_INPUT] = conditions.numpy()
-            got = session.run([OUTPUT_NAME], feed)[0]
-            diff = relative_difference(got, reference)
-            if not diff <= config.rtol:
-                raise ModelError(
-                    f"{out}: ONNX output differs from torch by {diff:.3g} relative "
-                    f"(tolerance {config.rtol:g})"
-                )
+    with (
+        atomic_path(out) as tmp,
+        tempfile.TemporaryDirectory(prefix="fastcalogan-export-") as work,
+    ):
+        fp32 = tmp if config.precision == "fp32" else Path(work) / "fp32.onnx"
+        _write_onnx(graph, config, fp32)
+        diff = _verify(models, config, fp32, config.rtol, "ONNX", out) if config.verify else None
+        diff_fp32 = diff
+        if config.precision == "int8":
+            quantise_int8(fp32, tmp)
+            if config.verify:
+                diff = _verify(models, config, tmp, config.int8_rtol, "the int8 model", out)
         if binning.name not in BUILTIN_GEOMETRIES:
             binning_file = write_geometry_yaml(binning, out.with_suffix(".binning.yaml"))
         sidecar = _sidecar(models, config, binning_file)
+        sidecar["precision"] = config.precision
         sidecar["max_rel_diff"] = diff
+        if config.precision != "fp32":
+            sidecar["max_rel_diff_fp32"] = diff_fp32
         parameter_bytes = sum(int(p.numel()) * 4 for p in graph.parameters())
         sidecar["parameter_bytes"] = parameter_bytes
         sidecar["onnx_sha256"] = file_sha256(tmp)

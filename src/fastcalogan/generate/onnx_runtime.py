@@ -110,6 +110,8 @@ class OnnxSimulator:
             raise ModelError(
                 f"{side}: unreadable 'conditions' input (expected names and transforms): {err}"
             ) from err
+        #: ``fp32`` or ``int8`` (``export --precision``); older sidecars are fp32
+        self.precision = str(self.sidecar.get("precision", "fp32"))
         self.session = create_session(self.path, threads)
 
     def _verify(self, side: Path) -> None:
@@ -269,6 +271,11 @@ def generate_onnx(
     Returns:
         Path, counts and speed (``checkpoints`` holds the ONNX file).
     """
+    if config.precision != "fp32":
+        raise ModelError(
+            f"precision: {config.precision} applies to the torch generator (RUN_DIR); an "
+            "exported model's precision is chosen at export (export --precision int8)"
+        )
     t0 = time.perf_counter()
     sim = OnnxSimulator(onnx_path, threads)
     attrs = {
@@ -279,5 +286,6 @@ def generate_onnx(
         "seed": config.seed,
         "generator": "fastcalogan-onnx",
         "source": str(onnx_path),
+        "precision": sim.precision,
     }
     return write_generated(sim, config, out_path, attrs, (Path(onnx_path),), t0)

@@ -21,7 +21,7 @@ import torch
 from ..errors import ModelError
 from ..geometry import Geometry, get_particle
 from ..preprocess import ConditionsLike
-from ..train import EnergyRouting, RunFolder, TrainedGenerator
+from ..train import PRECISIONS, EnergyRouting, RunFolder, TrainedGenerator
 
 __all__ = ["Simulator"]
 
@@ -69,9 +69,19 @@ class Simulator:
     Args:
         models: one generator per energy range, ranges in increasing energy.
         source: the run folder or checkpoint the models came from.
+        precision: the networks' arithmetic, ``fp32`` or ``bf16`` (see
+            :func:`~fastcalogan.train.showers_from_noise`).
     """
 
-    def __init__(self, models: Sequence[TrainedGenerator], source: Path | None = None) -> None:
+    def __init__(
+        self,
+        models: Sequence[TrainedGenerator],
+        source: Path | None = None,
+        precision: str = "fp32",
+    ) -> None:
+        if precision not in PRECISIONS:
+            raise ModelError(f"precision must be one of {list(PRECISIONS)}, found {precision!r}")
+        self.precision = precision
         if not models:
             raise ModelError("a simulator needs at least one generator")
         first = models[0]
@@ -88,14 +98,19 @@ class Simulator:
         self.source = source
 
     @classmethod
-    def load(cls, source: str | os.PathLike[str], device: str | torch.device = "auto") -> Simulator:
+    def load(
+        cls,
+        source: str | os.PathLike[str],
+        device: str | torch.device = "auto",
+        precision: str = "fp32",
+    ) -> Simulator:
         """Load a run folder (its selected checkpoint, else the latest) or a checkpoint file.
 
         Split runs (``range-k`` sub-folders) load one generator per range.
         """
         path = Path(source)
         if path.is_file():
-            return cls([TrainedGenerator.from_checkpoint(path, device)], path)
+            return cls([TrainedGenerator.from_checkpoint(path, device)], path, precision)
         run = RunFolder.open(path, or_checkpoint=True)
         return cls(
             [
@@ -103,6 +118,7 @@ class Simulator:
                 for part in run.parts()
             ],
             path,
+            precision,
         )
 
     # ----- description -----------------------------------------------------------------------
@@ -175,7 +191,7 @@ class Simulator:
             idx = np.flatnonzero(which == k)
             if idx.size:
                 given = values[idx] if values.shape[1] else None
-                out[idx] = model.sample(energies[idx], noise_gen, batch_size, given)
+                out[idx] = model.sample(energies[idx], noise_gen, batch_size, given, self.precision)
         return add_rest_mass(out, offset)
 
     def __repr__(self) -> str:

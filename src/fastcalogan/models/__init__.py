@@ -41,7 +41,7 @@ from .lhcb import (
 from .locally_connected import LocallyConnected2d
 from .registry import families, get_family, get_preset, preset_names, register_family
 from .vae_mlp import VaeMlp, VaeMlpConfig, VaeObjectiveConfig
-from .wgan_gp_mlp import WganGpMlp, WganGpObjectiveConfig
+from .wgan_gp_mlp import WganGpMlp, WganGpObjectiveConfig, fused_critic_supported
 
 register_family(WganGpMlp())
 register_family(VaeMlp())
@@ -90,6 +90,7 @@ __all__ = [
     "build_models",
     "critic_terms",
     "families",
+    "fused_critic_supported",
     "get_family",
     "get_preset",
     "gradient_penalty",

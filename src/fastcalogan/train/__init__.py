@@ -2,6 +2,13 @@
 
 from .checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
 from .config import INJECTION_ORDER_LOG2, PHOTON_SPLIT_RANGES, SPLIT_RANGES, TrainConfig
+from .ensemble import (
+    EnsembleMember,
+    EnsembleResult,
+    ensemble_members,
+    ensemble_supported,
+    train_ensemble,
+)
 from .loop import TrainProgress, TrainResult, train
 from .routing import EnergyRouting
 from .run_folder import (
@@ -16,16 +23,25 @@ from .run_folder import (
     checkpoint_path,
     list_checkpoints,
 )
-from .sampling import TrainedGenerator, model_shape, resolve_device, showers_from_noise
+from .sampling import (
+    PRECISIONS,
+    TrainedGenerator,
+    model_shape,
+    resolve_device,
+    showers_from_noise,
+)
 from .schedule import InjectionSchedule, injection_schedule
 
 __all__ = [
     "CHECKPOINT_FORMAT",
     "INJECTION_ORDER_LOG2",
     "PHOTON_SPLIT_RANGES",
+    "PRECISIONS",
     "SPLIT_RANGES",
     "BestCheckpoint",
     "EnergyRouting",
+    "EnsembleMember",
+    "EnsembleResult",
     "InjectionSchedule",
     "PartScore",
     "PointScore",
@@ -39,6 +55,8 @@ __all__ = [
     "TrainedGenerator",
     "checkpoint_iteration",
     "checkpoint_path",
+    "ensemble_members",
+    "ensemble_supported",
     "injection_schedule",
     "list_checkpoints",
     "load_checkpoint",
@@ -47,4 +65,5 @@ __all__ = [
     "save_checkpoint",
     "showers_from_noise",
     "train",
+    "train_ensemble",
 ]

@@ -90,6 +90,12 @@ class TrainConfig(StageConfig):
         seed: seed of initialisation, batch sampling and noise.
         device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
         deterministic: ask PyTorch for deterministic algorithms.
+        cuda_graph: on CUDA, capture an ensemble's iteration (all critic and generator steps
+            and the Adam updates of every member) as one CUDA graph and replay it
+            (:func:`~fastcalogan.train.train_ensemble`; ``fastcalogan train`` trains on CUDA
+            through it whenever the preset allows an ensemble, one member or more).
+        precision: matrix products on CUDA: ``fp32``, or ``tf32`` (TensorFloat-32 inputs,
+            float32 sums: faster, about 1e-3 relative rounding; ignored on the CPU).
         threads: CPU threads of PyTorch during the run (restored after); ``None`` keeps the
             current setting. Use 1 per process when several trainings share the cores: two
             threads on a busy 2-core machine are many times slower than one.
@@ -132,6 +138,8 @@ class TrainConfig(StageConfig):
     seed: int = pydantic.Field(default=0, ge=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     deterministic: bool = True
+    cuda_graph: bool = True
+    precision: Literal["fp32", "tf32"] = "fp32"
     threads: int | None = pydantic.Field(default=None, ge=1, le=1024)
 
     @pydantic.model_validator(mode="before")

@@ -29,6 +29,7 @@ import torch
 from .. import __version__
 from .._config import config_source
 from .._fileio import PathPlan, check_free_space, format_size
+from .._heap import retain_freed_memory
 from .._logging import log_to_file
 from .._provenance import file_sha256, git_hash, host, library_versions
 from ..data import ShowerData, geometry_label_mismatch, geometry_of_file, read_showers
@@ -45,7 +46,7 @@ from ..preprocess import Preprocessor, build_preprocessor
 from .checkpoint import CHECKPOINT_FORMAT, load_checkpoint, nonfinite_weight, save_checkpoint
 from .config import SPLIT_RANGES, TrainConfig
 from .run_folder import RunFolder, RunInfo, RunWriter
-from .sampling import model_shape, resolve_device
+from .sampling import deterministic_cublas, model_shape, resolve_device
 from .schedule import InjectionSchedule, injection_schedule
 
 __all__ = ["TrainProgress", "TrainResult", "train"]
@@ -337,9 +338,12 @@ class _Batches:
         self._pool = self._pools[n]
         return n
 
+    def draw_indices(self) -> npt.NDArray[np.int64]:
+        """Row indices of one batch (what :meth:`draw` gathers; the ensemble trainer too)."""
+        return self._pool[self.rng.integers(0, self._pool.size, size=self.batch_size)]
+
     def _indices(self) -> torch.Tensor:
-        idx = self._pool[self.rng.integers(0, self._pool.size, size=self.batch_size)]
-        return torch.from_numpy(idx).to(self.device)
+        return torch.from_numpy(self.draw_indices()).to(self.device)
 
     def draw(self) -> Batch:
         """Showers and their labels."""
@@ -781,9 +785,11 @@ def train(
     inputs = _read_inputs(config, data_path)
     config = config.model_copy(update={"data": str(data_path)})
     t0 = time.perf_counter()
+    retain_freed_memory()  # recycled tensors without page faults: about 4 % of an iteration
     previous = torch.are_deterministic_algorithms_enabled()
     previous_threads = torch.get_num_threads()
     device = resolve_device(config.device)
+    deterministic_cublas(device, config.deterministic)
     fresh = not folder.path.exists()
     try:
         with folder.writing() as writer, log_to_file(folder.train_log):

@@ -24,7 +24,9 @@ from ..preprocess import ConditionsLike, FittedBoxCox, FittedCondition, Preproce
 from .checkpoint import load_checkpoint
 
 __all__ = [
+    "PRECISIONS",
     "TrainedGenerator",
+    "deterministic_cublas",
     "model_shape",
     "resolve_device",
     "showers_from_noise",
@@ -42,12 +44,29 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device(device)
 
 
+#: Arithmetic of the sampling network: ``fp32``, or ``bf16`` (bfloat16 matrix products
+#: under ``torch.autocast``: AVX-512 BF16 on CPUs that have it, tensor cores on GPUs).
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
+
+
+def deterministic_cublas(device: torch.device, deterministic: bool) -> None:
+    """Let cuBLAS run deterministically when deterministic algorithms are asked for on CUDA.
+
+    PyTorch refuses (or warns about) cuBLAS products under
+    ``torch.use_deterministic_algorithms(True)`` unless ``CUBLAS_WORKSPACE_CONFIG`` is set
+    before cuBLAS starts; this sets the documented value ``:4096:8`` when it is unset.
+    """
+    if deterministic and device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+
+
 def showers_from_noise(
     generator: nn.Module,
     preprocessor: Preprocessor,
     noise: torch.Tensor,
     incident_energies: torch.Tensor,
     conditions: torch.Tensor | None = None,
+    precision: str = "fp32",
 ) -> torch.Tensor:
     """Sampling-network output for ``noise`` at ``incident_energies``, back in MeV voxels.
 
@@ -58,12 +77,20 @@ def showers_from_noise(
         incident_energies: shape ``(batch,)``, MeV (kinetic energy for hadrons).
         conditions: shape ``(batch, k)``, the preprocessing's conditions
             (``preprocessor.condition_names``) in physical units; ``None`` without.
+        precision: ``fp32``, or ``bf16``: the network's matrix products in bfloat16
+            (autocast); the label and the inversion to MeV stay in float32.
 
     Returns:
-        Voxel energies, shape ``(batch, n_voxels)``, MeV.
+        Voxel energies, shape ``(batch, n_voxels)``, MeV, float32.
     """
     energies = incident_energies.to(noise.device)
     label = preprocessor.label_torch(energies, conditions)
+    if precision == "bf16":
+        with torch.autocast(noise.device.type, dtype=torch.bfloat16):
+            out = generator(noise, label)
+        return preprocessor.inverse_torch(out.float(), energies)
+    if precision != "fp32":
+        raise ModelError(f"precision must be one of {list(PRECISIONS)}, found {precision!r}")
     return preprocessor.inverse_torch(generator(noise, label), energies)
 
 
@@ -206,6 +233,7 @@ class TrainedGenerator:
         generator: torch.Generator,
         batch_size: int = 10_000,
         conditions: ConditionsLike | None = None,
+        precision: str = "fp32",
     ) -> npt.NDArray[np.float32]:
         """Showers at the given energies, noise drawn from ``generator`` batch by batch.
 
@@ -216,6 +244,8 @@ class TrainedGenerator:
             conditions: the events' conditions in physical units, required when the model
                 has any (:attr:`condition_names`): a mapping name -> ``(n,)`` (other names
                 are ignored) or an array ``(n, k)`` in the order of :attr:`condition_names`.
+            precision: the network's arithmetic (:data:`PRECISIONS`, see
+                :func:`showers_from_noise`).
 
         Returns:
             Voxel energies, shape ``(n, n_voxels)``, MeV, float32.
@@ -240,7 +270,7 @@ class TrainedGenerator:
                     else None
                 )
                 showers = showers_from_noise(
-                    self.generator, self.preprocessor, z, e.to(self.device), c
+                    self.generator, self.preprocessor, z, e.to(self.device), c, precision
                 )
                 out[start : start + e.shape[0]] = showers.cpu().numpy()
         return out
