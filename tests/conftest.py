@@ -96,9 +96,22 @@ TINY_MODEL = {"latent_dim": 4, "generator_hidden": [8], "critic_hidden": [8]}
 TINY_FAMILY_SETTINGS: dict[str, dict[str, Any]] = {
     "wgan-gp-mlp": {"model": TINY_MODEL, "n_critic": 2},
     "vae-mlp": {"model": {"latent_dim": 3, "encoder_hidden": [8], "decoder_hidden": [8]}},
+    "flow-gan": {
+        "model": {
+            "flow_transforms": 1,
+            "flow_hidden": 8,
+            "flow_depth": 1,
+            "flow_bins": 4,
+            "energy_degree": 2,
+            "latent": 4,
+            "generator_hidden": [8],
+            "critic_hidden": [8],
+        },
+        "objective": {"flow_steps": 2, "n_critic": 1, "fit_events": 64},
+    },
 }
 #: A preset of each family, for tests parametrised over families.
-FAMILY_PRESETS = {"wgan-gp-mlp": "fastcalogan", "vae-mlp": "vae-mlp"}
+FAMILY_PRESETS = {"wgan-gp-mlp": "fastcalogan", "vae-mlp": "vae-mlp", "flow-gan": "fast-photon"}
 
 
 def fabricate_showers(

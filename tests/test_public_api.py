@@ -239,6 +239,9 @@ PUBLIC_API: dict[str, list[str]] = {
         "BatchSource",
         "Critic",
         "CriticTerms",
+        "FlowGan",
+        "FlowGanConfig",
+        "FlowGanObjectiveConfig",
         "Generator",
         "ModelConfig",
         "ModelFamily",
@@ -266,11 +269,13 @@ PUBLIC_API: dict[str, list[str]] = {
     "preprocess": [
         "ConditionTransform",
         "ConditionsLike",
+        "EnergyDecoder",
         "FittedCondition",
         "PreprocessConfig",
         "Preprocessor",
         "build_preprocessor",
         "condition_matrix",
+        "fit_standardisation",
     ],
     "report": [
         "GENERATED_STYLE",

@@ -27,17 +27,21 @@ from fastcalogan.train import TrainConfig
 
 
 def test_registry_lists_the_built_in_families() -> None:
-    assert [f.name for f in families()] == ["wgan-gp-mlp", "vae-mlp"]
+    assert [f.name for f in families()] == ["wgan-gp-mlp", "vae-mlp", "flow-gan"]
     assert preset_names() == (
         "fastcalogan",
         "caloshowergan-photon",
         "caloshowergan-pion",
         "vae-mlp",
+        "fast-photon",
+        "fast-pion",
     )
     assert get_preset("caloshowergan-pion").particle == "pion"
+    assert get_preset("fast-pion").particle == "pion"
     assert get_family("vae-mlp").default_preset().name == "vae-mlp"
     with pytest.raises(
-        ModelError, match=r"unknown model family 'gan' \(registered: wgan-gp-mlp, vae-mlp\)"
+        ModelError,
+        match=r"unknown model family 'gan' \(registered: wgan-gp-mlp, vae-mlp, flow-gan\)",
     ):
         get_family("gan")
     with pytest.raises(ModelError, match="unknown preset 'x'"):
@@ -50,11 +54,12 @@ def test_models_command_lists_one_line_per_family() -> None:
     result = CliRunner().invoke(cli, ["models"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 3
     assert lines[0].startswith("wgan-gp-mlp") and lines[0].endswith(
         "presets: fastcalogan, caloshowergan-photon, caloshowergan-pion"
     )
     assert lines[1].startswith("vae-mlp") and lines[1].endswith("presets: vae-mlp")
+    assert lines[2].startswith("flow-gan") and lines[2].endswith("presets: fast-photon, fast-pion")
 
 
 def test_preset_and_family_pick_each_other() -> None:
@@ -75,7 +80,10 @@ def test_preset_and_family_pick_each_other() -> None:
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"family": "gan"}, r"t\.yaml: family: Input should be 'wgan-gp-mlp' or 'vae-mlp'"),
+        (
+            {"family": "gan"},
+            r"t\.yaml: family: Input should be 'wgan-gp-mlp', 'vae-mlp' or 'flow-gan'",
+        ),
         (
             {"family": "vae-mlp", "preset": "fastcalogan"},
             "preset fastcalogan is a recipe of family wgan-gp-mlp, not vae-mlp",
@@ -120,7 +128,7 @@ def test_wider_conditions_fit_both_families() -> None:
     for family in families():
         config = family.default_preset().model.model_copy(update={"latent_dim": 4})
         sampler = family.build_sampler(config, shape).eval()
-        noise = family.noise(config).sample(6, torch.Generator().manual_seed(1))
+        noise = family.noise(config, shape).sample(6, torch.Generator().manual_seed(1))
         out = sampler(noise, torch.rand(6, 5))
         assert out.shape == (6, 14)
         objective = family.build_objective(

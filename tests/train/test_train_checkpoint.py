@@ -161,6 +161,6 @@ def test_a_checkpoint_of_an_unknown_family_is_one_error(run: Path) -> None:
     state = load_checkpoint(list_checkpoints(run)[-1])
     with pytest.raises(
         CheckpointError,
-        match=r"<checkpoint>: unknown model family 'flow-x' \(registered: wgan-gp-mlp, vae-mlp\); a newer fastcalogan may read it",
+        match=r"<checkpoint>: unknown model family 'flow-x' \(registered: wgan-gp-mlp, vae-mlp, flow-gan\); a newer fastcalogan may read it",
     ):
         TrainedGenerator.from_checkpoint({**state, "family": "flow-x"}, "cpu")

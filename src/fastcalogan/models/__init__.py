@@ -2,11 +2,13 @@
 
 A family (:class:`ModelFamily`) owns its ``nn.Module`` networks, its training objective and
 how its sampling network comes back from a checkpoint; the registry finds families and their
-presets by name. Built in: ``wgan-gp-mlp`` (FastCaloGAN, CaloShowerGAN) and ``vae-mlp``.
+presets by name. Built in: ``wgan-gp-mlp`` (FastCaloGAN, CaloShowerGAN), ``vae-mlp`` and
+``flow-gan`` (energy flow + shape GAN, the fast recipe).
 """
 
 from .config import PRESETS, ModelConfig
 from .family import Batch, BatchSource, ModelFamily, ModelShape, NoiseSpec, Objective, Preset
+from .flow_gan import FlowGan, FlowGanConfig, FlowGanObjectiveConfig
 from .gan import (
     Critic,
     CriticTerms,
@@ -23,6 +25,7 @@ from .wgan_gp_mlp import WganGpMlp, WganGpObjectiveConfig
 
 register_family(WganGpMlp())
 register_family(VaeMlp())
+register_family(FlowGan())
 
 __all__ = [
     "PRESETS",
@@ -30,6 +33,9 @@ __all__ = [
     "BatchSource",
     "Critic",
     "CriticTerms",
+    "FlowGan",
+    "FlowGanConfig",
+    "FlowGanObjectiveConfig",
     "Generator",
     "ModelConfig",
     "ModelFamily",

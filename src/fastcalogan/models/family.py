@@ -265,8 +265,9 @@ class ModelFamily(abc.ABC, Generic[NetworkConfigT, ObjectiveConfigT]):
     presets: ClassVar[tuple[Preset, ...]]
 
     @abc.abstractmethod
-    def noise(self, config: NetworkConfigT) -> NoiseSpec:
-        """The sampling network's noise input."""
+    def noise(self, config: NetworkConfigT, shape: ModelShape | None = None) -> NoiseSpec:
+        """The sampling network's noise input (``shape``: of the data, for families whose
+        noise width depends on it, such as one base column per layer of an energy flow)."""
 
     @abc.abstractmethod
     def build_sampler(self, config: NetworkConfigT, shape: ModelShape, seed: int = 0) -> nn.Module:
