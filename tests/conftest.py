@@ -119,11 +119,25 @@ TINY_FAMILY_SETTINGS: dict[str, dict[str, Any]] = {
         "objective": {"n_critic": 2},
         "preprocess": {"kind": "caloshowergan"},
     },
+    "flow-gan": {
+        "model": {
+            "flow_transforms": 1,
+            "flow_hidden": 8,
+            "flow_depth": 1,
+            "flow_bins": 4,
+            "energy_degree": 2,
+            "latent": 4,
+            "generator_hidden": [8],
+            "critic_hidden": [8],
+        },
+        "objective": {"flow_steps": 2, "n_critic": 1, "fit_events": 64},
+    },
 }
 #: A preset of each family, for tests parametrised over families.
 FAMILY_PRESETS = {
     "wgan-gp-mlp": "fastcalogan",
     "vae-mlp": "vae-mlp",
+    "flow-gan": "fast-photon",
     "atlas18-vae": "atlas18-vae",
     "atlas18-wgan": "atlas18-wgan",
 }

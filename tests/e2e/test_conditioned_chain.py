@@ -21,7 +21,7 @@ from fastcalogan.select import SelectConfig, select_best
 from fastcalogan.train import TrainConfig, list_checkpoints, load_checkpoint, train
 
 
-@pytest.mark.parametrize("preset", ["fastcalogan", "vae-mlp"])
+@pytest.mark.parametrize("preset", ["fastcalogan", "vae-mlp", "fast-photon"])
 def test_conditioned_model_through_every_stage(
     preset: str,
     tmp_path: Path,

@@ -18,6 +18,8 @@ def test_demo_quick_runs_the_whole_chain(demo_quick: tuple[Path, str]) -> None:
     assert f"report:            {out / 'report' / 'index.html'}" in output
 
     summary = json.loads((out / "demo.json").read_text())
+    # the fast recipe is the demo's default, and its report says so
+    assert (summary["preset"], summary["family"]) == ("fast-photon", "flow-gan")
     photons = load_geometry("ds1-photons")
     # every shower file is a CaloChallenge file with the dataset-1 photon binning
     for key in ("training_file", "reference_file", "generated_file", "voxelised_hits"):
@@ -44,3 +46,4 @@ def test_demo_quick_runs_the_whole_chain(demo_quick: tuple[Path, str]) -> None:
     assert set(METRICS_KEYS) <= set(metrics)
     html = Path(summary["report"]).read_text()
     assert html.count("data:image/png;base64,") >= 10
+    assert "<h1>demo: fast-photon (flow-gan), photons |eta| 0.20-0.25</h1>" in html

@@ -213,7 +213,7 @@ def test_sidecar_describes_the_model(trained: Callable[[str], Path], tmp_path: P
     ]
 
 
-@pytest.mark.parametrize("preset", ["fastcalogan", "vae-mlp"])
+@pytest.mark.parametrize("preset", ["fastcalogan", "vae-mlp", "fast-photon"])
 def test_onnx_simulator_reproduces_the_torch_simulator(
     trained: Callable[[str], Path], tmp_path: Path, preset: str
 ) -> None:
@@ -262,7 +262,7 @@ def test_export_and_generate_onnx_cli(trained: Callable[[str], Path], tmp_path: 
     assert res.exit_code == 2 and "give either RUN_DIR or --onnx" in res.output
 
 
-@pytest.mark.parametrize("preset", ["fastcalogan", "vae-mlp"])
+@pytest.mark.parametrize("preset", ["fastcalogan", "vae-mlp", "fast-photon"])
 def test_split_run_folder_exports_every_range(
     tmp_path: Path, tiny_file: Path, tiny_config: Callable[..., TrainConfig], preset: str
 ) -> None:

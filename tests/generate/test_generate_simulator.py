@@ -96,7 +96,7 @@ def test_antiprotons_add_their_rest_mass(
     )
 
 
-@pytest.mark.parametrize("preset", ["fastcalogan", "vae-mlp"])
+@pytest.mark.parametrize("preset", ["fastcalogan", "vae-mlp", "fast-photon"])
 def test_split_run_routes_energies(
     tmp_path: Path,
     tiny_binning: Binning,

@@ -30,6 +30,7 @@ def test_registry_lists_the_built_in_families() -> None:
     assert [f.name for f in families()] == [
         "wgan-gp-mlp",
         "vae-mlp",
+        "flow-gan",
         "calogan",
         "lhcb-wgan-gp",
         "lhcb-regressor",
@@ -41,6 +42,8 @@ def test_registry_lists_the_built_in_families() -> None:
         "caloshowergan-photon",
         "caloshowergan-pion",
         "vae-mlp",
+        "fast-photon",
+        "fast-pion",
         "calogan",
         "lhcb-wgan-gp",
         "lhcb-regressor",
@@ -48,10 +51,11 @@ def test_registry_lists_the_built_in_families() -> None:
         "atlas18-wgan",
     )
     assert get_preset("caloshowergan-pion").particle == "pion"
+    assert get_preset("fast-pion").particle == "pion"
     assert get_family("vae-mlp").default_preset().name == "vae-mlp"
     with pytest.raises(
         ModelError,
-        match=r"unknown model family 'gan' \(registered: wgan-gp-mlp, vae-mlp, calogan, lhcb",
+        match=r"unknown model family 'gan' \(registered: wgan-gp-mlp, vae-mlp, flow-gan, calogan",
     ):
         get_family("gan")
     with pytest.raises(ModelError, match="unknown preset 'x'"):
@@ -64,15 +68,16 @@ def test_models_command_lists_one_line_per_family() -> None:
     result = CliRunner().invoke(cli, ["models"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert len(lines) == 7
+    assert len(lines) == 8
     assert lines[0].startswith("wgan-gp-mlp") and lines[0].endswith(
         "presets: fastcalogan, caloshowergan-photon, caloshowergan-pion"
     )
     assert lines[1].startswith("vae-mlp") and lines[1].endswith("presets: vae-mlp")
-    assert lines[2].startswith("calogan") and lines[2].endswith("presets: calogan")
-    assert lines[3].startswith("lhcb-wgan-gp") and lines[3].endswith("presets: lhcb-wgan-gp")
-    assert lines[4].startswith("lhcb-regressor") and lines[4].endswith("presets: lhcb-regressor")
-    assert lines[5].startswith("atlas18-vae") and lines[6].startswith("atlas18-wgan")
+    assert lines[2].startswith("flow-gan") and lines[2].endswith("presets: fast-photon, fast-pion")
+    assert lines[3].startswith("calogan") and lines[3].endswith("presets: calogan")
+    assert lines[4].startswith("lhcb-wgan-gp") and lines[4].endswith("presets: lhcb-wgan-gp")
+    assert lines[5].startswith("lhcb-regressor") and lines[5].endswith("presets: lhcb-regressor")
+    assert lines[6].startswith("atlas18-vae") and lines[7].startswith("atlas18-wgan")
 
 
 def test_preset_and_family_pick_each_other() -> None:
@@ -95,7 +100,7 @@ def test_preset_and_family_pick_each_other() -> None:
     [
         (
             {"family": "gan"},
-            r"t\.yaml: family: Input should be 'wgan-gp-mlp', 'vae-mlp', 'calogan', 'lhcb",
+            r"t\.yaml: family: Input should be 'wgan-gp-mlp', 'vae-mlp', 'flow-gan', 'calogan'",
         ),
         (
             {"family": "vae-mlp", "preset": "fastcalogan"},
@@ -153,7 +158,7 @@ def test_wider_conditions_fit_both_families() -> None:
         )
         config = family.default_preset().model.model_copy(update={"latent_dim": 4})
         sampler = family.build_sampler(config, fits).eval()
-        noise = family.noise(config).sample(6, torch.Generator().manual_seed(1))
+        noise = family.noise(config, fits).sample(6, torch.Generator().manual_seed(1))
         out = sampler(noise, torch.rand(6, 5))
         assert out.shape == (6, 14)
         objective = family.build_objective(

@@ -152,7 +152,7 @@ def test_plot_draws_on_the_given_axis() -> None:
     assert len(artists) == 3 and ax.get_yscale() == "log"
 
 
-@pytest.mark.parametrize("preset", ["fastcalogan", "vae-mlp"])
+@pytest.mark.parametrize("preset", ["fastcalogan", "vae-mlp", "fast-photon"])
 def test_every_family_selects_through_the_same_entry_point(
     preset: str,
     tmp_path: Path,

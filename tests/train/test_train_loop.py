@@ -81,7 +81,9 @@ def test_example_configs_load(name: str) -> None:
     assert config.preset == name.removeprefix("train-").removesuffix(".yaml")
 
 
-@pytest.mark.parametrize(("preset", "status"), [("fastcalogan", "D "), ("vae-mlp", "loss ")])
+@pytest.mark.parametrize(
+    ("preset", "status"), [("fastcalogan", "D "), ("vae-mlp", "loss "), ("fast-photon", "NLL ")]
+)
 def test_run_folder_contents(
     tmp_path: Path,
     tiny_file: Path,
@@ -114,7 +116,7 @@ def test_injection_limits_the_training_points(
     assert [int(r.split(",")[-1]) for r in rows] == [1, 1, 2, 2, 3]
 
 
-@pytest.mark.parametrize("preset", ["caloshowergan-pion", "vae-mlp"])
+@pytest.mark.parametrize("preset", ["caloshowergan-pion", "vae-mlp", "fast-photon"])
 def test_trained_generator_round_trip(
     tmp_path: Path, tiny_file: Path, tiny_config: Callable[..., TrainConfig], preset: str
 ) -> None:

@@ -75,7 +75,7 @@ def test_killed_and_resumed_run_ends_bit_identical(
     ).read_text()
 
 
-@pytest.mark.parametrize("preset", ["fastcalogan", "vae-mlp"])
+@pytest.mark.parametrize("preset", ["fastcalogan", "vae-mlp", "fast-photon"])
 def test_half_then_extended_run_matches(
     tmp_path: Path, tiny_file: Path, tiny_config: Callable[..., TrainConfig], preset: str
 ) -> None:

@@ -13,11 +13,11 @@ from ..models import preset_names
 
 __all__ = ["DEFAULT_RECIPES", "QualityConfig", "QualityResult"]
 
-#: The recipes a bench compares by default, per particle: the paper's and CaloShowerGAN's.
-#: A new recipe (a preset of any model family) is one more entry here.
+#: The recipes a bench compares by default, per particle: the fast recipe (``flow-gan``), the
+#: paper's and CaloShowerGAN's. A new recipe (a preset of any model family) is one more entry.
 DEFAULT_RECIPES: dict[str, tuple[str, ...]] = {
-    "photon": ("fastcalogan", "caloshowergan-photon"),
-    "pion": ("fastcalogan", "caloshowergan-pion"),
+    "photon": ("fast-photon", "fastcalogan", "caloshowergan-photon"),
+    "pion": ("fast-pion", "fastcalogan", "caloshowergan-pion"),
 }
 
 

@@ -261,6 +261,8 @@ def _write_onnx(graph: GeneratorGraph, config: ExportConfig, target: Path) -> No
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx.*")
         warnings.filterwarnings("ignore", message=".*TorchScript-based ONNX export.*")
+        # strided slices (a normalising flow's spline parameters) are left unfolded: harmless
+        warnings.filterwarnings("ignore", message="Constant folding - Only steps=1")
         # the TorchScript exporter is pinned: it traces the data-dependent routing of split
         # runs (NonZero, ScatterND) and matched torch to float32 rounding on every preset
         torch.onnx.export(

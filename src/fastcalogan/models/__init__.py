@@ -3,8 +3,9 @@
 A family (:class:`ModelFamily`) owns its ``nn.Module`` networks, its training objective and
 how its sampling network comes back from a checkpoint; the registry finds families and their
 presets by name. Built in: ``wgan-gp-mlp`` (FastCaloGAN, CaloShowerGAN), ``vae-mlp``,
-``calogan`` (CaloGAN), and the LHCb ECAL GAN ``lhcb-wgan-gp`` with its regressor
-``lhcb-regressor``.
+``flow-gan`` (energy flow + shape GAN, the fast recipe), ``calogan`` (CaloGAN), the LHCb ECAL
+GAN ``lhcb-wgan-gp`` with its regressor ``lhcb-regressor``, and the ATLAS 2018 study's
+``atlas18-vae`` and ``atlas18-wgan``.
 """
 
 from .atlas2018 import (
@@ -18,6 +19,7 @@ from .atlas2018 import (
 from .calogan import CaloGan, CaloGanConfig, CaloGanObjectiveConfig
 from .config import PRESETS, ModelConfig
 from .family import Batch, BatchSource, ModelFamily, ModelShape, NoiseSpec, Objective, Preset
+from .flow_gan import FlowGan, FlowGanConfig, FlowGanObjectiveConfig
 from .gan import (
     Critic,
     CriticTerms,
@@ -45,6 +47,7 @@ from .wgan_gp_mlp import WganGpMlp, WganGpObjectiveConfig, fused_critic_supporte
 
 register_family(WganGpMlp())
 register_family(VaeMlp())
+register_family(FlowGan())
 register_family(CaloGan())
 register_family(LhcbWganGp())
 register_family(LhcbRegressor())
@@ -66,6 +69,9 @@ __all__ = [
     "CaloGanObjectiveConfig",
     "Critic",
     "CriticTerms",
+    "FlowGan",
+    "FlowGanConfig",
+    "FlowGanObjectiveConfig",
     "Generator",
     "LhcbGanConfig",
     "LhcbGanObjectiveConfig",

@@ -445,7 +445,7 @@ class AtlasVae(ModelFamily[AtlasVaeConfig, AtlasVaeObjectiveConfig]):
         ),
     )
 
-    def noise(self, config: AtlasVaeConfig) -> NoiseSpec:
+    def noise(self, config: AtlasVaeConfig, shape: ModelShape | None = None) -> NoiseSpec:
         """Standard normal noise of ``latent_dim`` (the prior)."""
         return NoiseSpec("normal", config.latent_dim, 0.0, 1.0)
 
@@ -659,7 +659,7 @@ class AtlasWgan(ModelFamily[AtlasWganConfig, AtlasWganObjectiveConfig]):
         ),
     )
 
-    def noise(self, config: AtlasWganConfig) -> NoiseSpec:
+    def noise(self, config: AtlasWganConfig, shape: ModelShape | None = None) -> NoiseSpec:
         """The generator's noise (normal of ``latent_dim`` in the preset)."""
         return noise_spec(config)
 

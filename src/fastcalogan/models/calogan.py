@@ -255,7 +255,7 @@ class CaloGan(ModelFamily[CaloGanConfig, CaloGanObjectiveConfig]):
         ),
     )
 
-    def noise(self, config: CaloGanConfig) -> NoiseSpec:
+    def noise(self, config: CaloGanConfig, shape: ModelShape | None = None) -> NoiseSpec:
         """N(0, 1) of ``latent_dim``."""
         return NoiseSpec("normal", config.latent_dim, 0.0, 1.0)
 

@@ -273,14 +273,17 @@ class ModelFamily(abc.ABC, Generic[NetworkConfigT, ObjectiveConfigT]):
     network_config: type[NetworkConfigT]
     #: Validates the ``objective:`` section (losses and optimisers; may change on resume).
     objective_config: type[ObjectiveConfigT]
-    #: Columns of ``losses.csv`` between ``iteration`` and ``active_points``.
+    #: Columns of ``losses.csv`` between ``iteration`` and ``active_points``; a column of a
+    #: phase or term that did not run in an iteration is NaN (the trainer's divergence guard
+    #: stops on any infinite value or when every column is NaN).
     loss_columns: ClassVar[tuple[str, ...]]
     #: The family's recipes; the first is its default.
     presets: ClassVar[tuple[Preset, ...]]
 
     @abc.abstractmethod
-    def noise(self, config: NetworkConfigT) -> NoiseSpec:
-        """The sampling network's noise input."""
+    def noise(self, config: NetworkConfigT, shape: ModelShape | None = None) -> NoiseSpec:
+        """The sampling network's noise input (``shape``: of the data, for families whose
+        noise width depends on it, such as one base column per layer of an energy flow)."""
 
     @abc.abstractmethod
     def build_sampler(self, config: NetworkConfigT, shape: ModelShape, seed: int = 0) -> nn.Module:

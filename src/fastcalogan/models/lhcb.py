@@ -449,7 +449,7 @@ class LhcbWganGp(ModelFamily[LhcbGanConfig, LhcbGanObjectiveConfig]):
         ),
     )
 
-    def noise(self, config: LhcbGanConfig) -> NoiseSpec:
+    def noise(self, config: LhcbGanConfig, shape: ModelShape | None = None) -> NoiseSpec:
         """Standard normal noise of ``latent_dim``."""
         return NoiseSpec("normal", config.latent_dim, 0.0, 1.0)
 
@@ -585,7 +585,7 @@ class LhcbRegressor(ModelFamily[LhcbRegressorConfig, LhcbRegressorObjectiveConfi
         ),
     )
 
-    def noise(self, config: LhcbRegressorConfig) -> NoiseSpec:
+    def noise(self, config: LhcbRegressorConfig, shape: ModelShape | None = None) -> NoiseSpec:
         """Not used: a regressor run has no generator."""
         return NoiseSpec("normal", 1)
 

@@ -180,7 +180,7 @@ class VaeMlp(ModelFamily[VaeMlpConfig, VaeObjectiveConfig]):
         ),
     )
 
-    def noise(self, config: VaeMlpConfig) -> NoiseSpec:
+    def noise(self, config: VaeMlpConfig, shape: ModelShape | None = None) -> NoiseSpec:
         """Standard normal noise of ``latent_dim`` (the prior)."""
         return NoiseSpec("normal", config.latent_dim, 0.0, 1.0)
 

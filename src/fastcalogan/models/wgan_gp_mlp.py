@@ -299,7 +299,7 @@ class WganGpMlp(ModelFamily[ModelConfig, WganGpObjectiveConfig]):
         ),
     )
 
-    def noise(self, config: ModelConfig) -> NoiseSpec:
+    def noise(self, config: ModelConfig, shape: ModelShape | None = None) -> NoiseSpec:
         """Uniform or normal noise of ``latent_dim``."""
         return noise_spec(config)
 

@@ -675,7 +675,10 @@ class _Trainer:
             out_of_time = config.max_seconds is not None and now - start >= config.max_seconds
             if done % config.log_every == 0 or done == end or out_of_time:
                 values = [float(v.item()) for v in losses]
-                if not all(math.isfinite(v) for v in values):
+                # NaN alone is a phase that did not run this iteration (the seam's convention,
+                # e.g. a frozen flow); all NaN or any inf is divergence (NaN weights are also
+                # refused at every checkpoint)
+                if any(math.isinf(v) for v in values) or all(math.isnan(v) for v in values):
                     named = ", ".join(
                         f"{c} {v:g}" for c, v in zip(self.family.loss_columns, values, strict=False)
                     )

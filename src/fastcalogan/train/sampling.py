@@ -215,7 +215,8 @@ class TrainedGenerator:
     @property
     def noise(self) -> NoiseSpec:
         """The sampling network's noise input."""
-        return get_family(self.family).noise(self.model_config)
+        shape = model_shape(self.preprocessor, self.binning)
+        return get_family(self.family).noise(self.model_config, shape)
 
     @property
     def energy_range(self) -> tuple[float, float]:
