@@ -17,12 +17,14 @@ REPO = Path(__file__).resolve().parents[2]
 TINY = {
     "vae": [
         "iterations=3",
+        "batch_size=32",
         "checkpoint_every=1",
         "model.encoder_hidden=[16]",
         "model.decoder_hidden=[16]",
     ],
     "wgan": [
         "iterations=3",
+        "batch_size=32",
         "checkpoint_every=1",
         "objective.n_critic=1",
         "model.generator_hidden=[16]",
