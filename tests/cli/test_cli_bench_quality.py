@@ -84,7 +84,11 @@ def test_two_recipes_side_by_side(tmp_path: Path, tiny_file: Path, tiny_referenc
 
 def test_recipes_and_options() -> None:
     assert QualityConfig().recipe_names == DEFAULT_RECIPES["photon"]
-    assert QualityConfig(particle="pion").recipe_names == ("fastcalogan", "caloshowergan-pion")
+    assert QualityConfig(particle="pion").recipe_names == (
+        "fast-pion",
+        "fastcalogan",
+        "caloshowergan-pion",
+    )
     assert QualityConfig.quick().budget_seconds < QualityConfig().budget_seconds
     with pytest.raises(ValueError, match="unknown recipe"):
         QualityConfig(recipes=("nope",))

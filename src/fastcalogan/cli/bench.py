@@ -137,7 +137,7 @@ def bench_cmd(
     "recipes",
     multiple=True,
     help="A recipe (preset) to train; repeat for several (default: the particle's list, "
-    "fastcalogan and caloshowergan-<particle>).",
+    "fast-<particle>, fastcalogan and caloshowergan-<particle>).",
 )
 @click.option(
     "--particle",

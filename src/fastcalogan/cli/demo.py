@@ -43,6 +43,8 @@ _SETTINGS: dict[str, dict[str, int]] = {
         "injection_every": 1,
         "select_events": 20,
         "generate_events": 20,
+        # the tiny sample (242 events) is smaller than the fast recipe's batch of 256
+        "batch_size": 32,
     },
 }
 
@@ -149,6 +151,7 @@ def demo_cmd(output: Path, quick: bool, preset: str, iterations: int | None, see
         injection_every=s["injection_every"],
         log_every=max(1, s["checkpoint_every"] // 5),
         seed=seed,
+        batch_size=s.get("batch_size"),
         objective=_objective(preset, s["iterations"]),
     )
     with progress_bar("train", config.iterations) as update:
