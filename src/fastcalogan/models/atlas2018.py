@@ -48,6 +48,7 @@ from .config import ModelConfig
 from .family import BatchSource, ModelFamily, ModelShape, NoiseSpec, Objective, Preset
 from .gan import Critic, build_generator, build_models, critic_terms, noise_spec
 from .heads import activation
+from .vae_mlp import EncoderObjective
 from .wgan_gp_mlp import fold_batch_norm
 
 __all__ = [
@@ -334,7 +335,7 @@ class CellDecoder(nn.Module):
         return self.activate(self.logits(z, label))
 
 
-class AtlasVaeObjective(Objective):
+class AtlasVaeObjective(EncoderObjective):
     """One step of the ATLAS VAE: reconstruction, KL and the energy terms; one RMSProp update.
 
     Args:
@@ -346,6 +347,7 @@ class AtlasVaeObjective(Objective):
     """
 
     sampler: CellDecoder
+    encoder: CellEncoder
 
     def __init__(
         self,
@@ -405,18 +407,6 @@ class AtlasVaeObjective(Objective):
         terms[0].backward()
         self.optimizer.step()
         return terms
-
-    def state_dict(self) -> dict[str, Any]:
-        """The encoder's weights and the optimiser's state."""
-        return {
-            "encoder": {k: v.detach().cpu() for k, v in self.encoder.state_dict().items()},
-            "optimizer": self.optimizer.state_dict(),
-        }
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore :meth:`state_dict`'s output."""
-        self.encoder.load_state_dict(state["encoder"])
-        self.optimizer.load_state_dict(state["optimizer"])
 
 
 class AtlasVae(ModelFamily[AtlasVaeConfig, AtlasVaeObjectiveConfig]):

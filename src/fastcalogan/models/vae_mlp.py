@@ -107,7 +107,27 @@ class Decoder(nn.Module):
         return self.head(self.net(torch.cat([z, label], dim=1)))
 
 
-class VaeObjective(Objective):
+class EncoderObjective(Objective):
+    """A VAE-style objective's training state besides the sampling network (the decoder):
+    its ``encoder`` and its one ``optimizer``."""
+
+    encoder: nn.Module
+    optimizer: torch.optim.Optimizer
+
+    def state_dict(self) -> dict[str, Any]:
+        """The encoder's weights and the optimiser's state."""
+        return {
+            "encoder": {k: v.detach().cpu() for k, v in self.encoder.state_dict().items()},
+            "optimizer": self.optimizer.state_dict(),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s output."""
+        self.encoder.load_state_dict(state["encoder"])
+        self.optimizer.load_state_dict(state["optimizer"])
+
+
+class VaeObjective(EncoderObjective):
     """One VAE step: encode, reparametrise, decode, reconstruction + beta KL, one Adam update.
 
     Args:
@@ -145,18 +165,6 @@ class VaeObjective(Objective):
         loss.backward()
         self.optimizer.step()
         return (loss, reconstruction, kl)
-
-    def state_dict(self) -> dict[str, Any]:
-        """The encoder's weights and the optimiser's state."""
-        return {
-            "encoder": {k: v.detach().cpu() for k, v in self.encoder.state_dict().items()},
-            "optimizer": self.optimizer.state_dict(),
-        }
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore :meth:`state_dict`'s output."""
-        self.encoder.load_state_dict(state["encoder"])
-        self.optimizer.load_state_dict(state["optimizer"])
 
 
 class VaeMlp(ModelFamily[VaeMlpConfig, VaeObjectiveConfig]):
