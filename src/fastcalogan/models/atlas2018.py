@@ -47,8 +47,7 @@ from ..preprocess import ConditionTransform, PreprocessConfig
 from .config import ModelConfig
 from .family import BatchSource, ModelFamily, ModelShape, NoiseSpec, Objective, Preset
 from .gan import Critic, build_generator, build_models, critic_terms, noise_spec
-from .heads import activation
-from .vae_mlp import EncoderObjective
+from .vae_mlp import Encoder, EncoderObjective, mlp
 from .wgan_gp_mlp import fold_batch_norm
 
 __all__ = [
@@ -232,15 +231,6 @@ def cell_space_bounds(transform: str) -> tuple[float, float]:
     return float(ends[0]), float(ends[1])
 
 
-def _mlp(n_in: int, hidden: Sequence[int], n_out: int, act: str) -> nn.Sequential:
-    blocks: list[nn.Module] = []
-    for width in hidden:
-        blocks += [nn.Linear(n_in, width), activation(act)]
-        n_in = width
-    blocks.append(nn.Linear(n_in, n_out))
-    return nn.Sequential(*blocks)
-
-
 # ----- the conditional VAE ------------------------------------------------------------------
 
 
@@ -282,23 +272,9 @@ class AtlasVaeObjectiveConfig(StageConfig):
     rmsprop_alpha: float = pydantic.Field(default=0.9, gt=0, lt=1)
 
 
-class CellEncoder(nn.Module):
-    """Cells ``x`` (B, n_features) and label (B, n_conditions) -> latent mean, log-variance."""
-
-    def __init__(self, config: AtlasVaeConfig, n_features: int, n_conditions: int) -> None:
-        super().__init__()
-        self.latent_dim = config.latent_dim
-        self.net = _mlp(
-            n_features + n_conditions,
-            config.encoder_hidden,
-            2 * config.latent_dim,
-            config.activation,
-        )
-
-    def forward(self, x: torch.Tensor, label: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(mean, log_variance)``, each ``(B, latent_dim)``."""
-        out = self.net(torch.cat([x, label], dim=1))
-        return out[:, : self.latent_dim], out[:, self.latent_dim :]
+class CellEncoder(Encoder):
+    """Cells ``x`` (B, n_features) and label (B, n_conditions) -> latent mean, log-variance
+    (the conditional VAE's encoder, on cells)."""
 
 
 class CellDecoder(nn.Module):
@@ -311,7 +287,7 @@ class CellDecoder(nn.Module):
     def __init__(self, config: AtlasVaeConfig, n_features: int, n_conditions: int) -> None:
         super().__init__()
         self.output = config.output
-        self.net = _mlp(
+        self.net = mlp(
             config.latent_dim + n_conditions, config.decoder_hidden, n_features, config.activation
         )
         if config.output == "sigmoid":

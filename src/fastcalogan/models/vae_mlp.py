@@ -14,7 +14,7 @@ adds energy terms to this loss.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import pydantic
 import torch
@@ -55,7 +55,8 @@ class VaeObjectiveConfig(StageConfig):
     beta_kl: float = pydantic.Field(default=1.0, ge=0)
 
 
-def _mlp(n_in: int, hidden: Sequence[int], n_out: int, act: str) -> nn.Sequential:
+def mlp(n_in: int, hidden: Sequence[int], n_out: int, act: str) -> nn.Sequential:
+    """Linear layers with ``act`` after each hidden one (the VAE networks' trunk)."""
     blocks: list[nn.Module] = []
     for width in hidden:
         blocks += [nn.Linear(n_in, width), activation(act)]
@@ -64,13 +65,24 @@ def _mlp(n_in: int, hidden: Sequence[int], n_out: int, act: str) -> nn.Sequentia
     return nn.Sequential(*blocks)
 
 
+class EncoderSettings(Protocol):
+    """What an encoder is built from (``VaeMlpConfig``, the ATLAS 2018 VAE's config)."""
+
+    @property
+    def latent_dim(self) -> int: ...
+    @property
+    def encoder_hidden(self) -> Sequence[int]: ...
+    @property
+    def activation(self) -> str: ...
+
+
 class Encoder(nn.Module):
     """Shower ``x`` (B, n_features) and label (B, n_conditions) -> latent mean and log-variance."""
 
-    def __init__(self, config: VaeMlpConfig, n_features: int, n_conditions: int = 1) -> None:
+    def __init__(self, config: EncoderSettings, n_features: int, n_conditions: int = 1) -> None:
         super().__init__()
         self.latent_dim = config.latent_dim
-        self.net = _mlp(
+        self.net = mlp(
             n_features + n_conditions,
             config.encoder_hidden,
             2 * config.latent_dim,
@@ -97,7 +109,7 @@ class Decoder(nn.Module):
         n_conditions: int = 1,
     ) -> None:
         super().__init__()
-        self.net = _mlp(
+        self.net = mlp(
             config.latent_dim + n_conditions, config.decoder_hidden, n_features, config.activation
         )
         self.head = OutputHead(layer_sizes)
