@@ -167,7 +167,7 @@ class Beam:
 class Incidence(ABC):
     """How particles enter a detector; draws the :class:`Tracks` of a batch.
 
-    A subclass implements :meth:`_tracks` (or, as before, :meth:`draw` itself).
+    A subclass implements :meth:`_tracks`; one that overrides :meth:`draw` itself works too.
     """
 
     #: names of the per-event conditions the incidence stores (``Tracks.conditions`` columns)
