@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..data import ALIGNMENT_NAMES
-from .detector import EtaSlice, Incidence, Tracks
+from .detector import Beam, EtaRange, Tracks
 
 __all__ = [
     "ALIGNMENT_NAMES",
@@ -146,32 +146,19 @@ def window_position(
 
 
 @dataclass(frozen=True)
-class AtlasCellsIncidence(Incidence):
+class AtlasCellsIncidence(EtaRange):
     """Photons in an |eta| slice of the barrel, read in cell windows around the impact cell.
 
     Draws |eta| as :class:`~fastcalogan.simulate.EtaSlice` does, then phi uniformly; stores
     the alignments (:data:`ALIGNMENT_NAMES`) as conditions.
     """
 
-    eta_min: float
-    eta_max: float
     condition_names: tuple[str, ...] = ALIGNMENT_NAMES
 
-    def __post_init__(self) -> None:
-        EtaSlice(self.eta_min, self.eta_max)  # same validity and messages
-
-    def draw(
-        self,
-        rng: np.random.Generator,
-        energies: F64,
-        layer_ids: tuple[int, ...],
-        mass_mev: float,
-        first_event: int = 0,
-    ) -> Tracks:
+    def _tracks(self, rng: np.random.Generator, beam: Beam) -> Tracks:
         """|eta| and phi per event; the shower axis in each window's frame."""
-        n = energies.shape[0]
-        lo, hi = self.eta_min, self.eta_max
-        eta = np.asarray(rng.uniform(lo, hi, n) if lo < hi else np.full(n, lo), dtype=np.float64)
+        n, layer_ids = beam.n, beam.layer_ids
+        eta = self._abs_eta(rng, n)
         phi = np.asarray(rng.uniform(0.0, 2.0 * math.pi, n), dtype=np.float64)
         centres, alignment = window_centres(eta, phi)
         origin = np.zeros((n, len(layer_ids), 2))
@@ -184,9 +171,5 @@ class AtlasCellsIncidence(Incidence):
         return Tracks(np.cosh(eta), origin_mm=origin, conditions=alignment.astype(np.float64))
 
     def describe(self) -> str:
-        """``|eta| 0.20-0.25, cells around the impact cell``."""
-        return f"|eta| {self.eta_min:.2f}-{self.eta_max:.2f}, cell windows around the impact cell"
-
-    def with_eta(self, eta_min: float, eta_max: float) -> AtlasCellsIncidence:
-        """The same windows in another |eta| slice."""
-        return AtlasCellsIncidence(eta_min, eta_max)
+        """``|eta| 0.20-0.25, cell windows around the impact cell``."""
+        return f"{super().describe()}, cell windows around the impact cell"

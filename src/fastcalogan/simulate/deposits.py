@@ -153,6 +153,89 @@ def _profile(start: F64, shape: F64, rate: F64, layer_bounds: F64) -> tuple[F64,
 MIN_SAMPLING_SHAPE = 4.0
 
 
+@dataclass(frozen=True)
+class Primaries:
+    """A batch's incident particles and what they shower in: the input of a shower model.
+
+    Attributes:
+        particle: the particle.
+        energy: incident (hadrons: kinetic) energies, shape ``(n,)``, MeV.
+        track: the material map of the batch's tracks.
+        shower: GFlash quantities of the detector's e.m. showers.
+        readout: what the readout layers record.
+    """
+
+    particle: Particle
+    energy: F64
+    track: TrackMap
+    shower: SamplingMedium
+    readout: LayerResponse
+
+    @property
+    def n_layers(self) -> int:
+        """Number of readout layers."""
+        return len(self.track.media)
+
+    def track_component(
+        self, visible: F64, deposited: F64, hits: int, radius_mm: float
+    ) -> Component:
+        """Charged tracks: ``hits`` per layer where ``deposited`` > 0, of median radius
+        ``radius_mm``; ``visible`` and ``deposited`` shape ``(n, n_layers)``."""
+        counts = np.where(deposited > 0, hits, 0).astype(np.int64)
+        return Component("track", visible, counts, radius_mm=np.full(self.n_layers, radius_mm))
+
+
+@dataclass(frozen=True)
+class _GFlashProfile:
+    """Individual GFlash longitudinal profiles of a batch and their share in each layer.
+
+    Attributes:
+        start: start depth (X0), shape ``(n,)``.
+        t_max, alpha, beta: GFlash T (X0), alpha and beta (1/X0), shape ``(n,)``.
+        bounds, cdf: layer bounds relative to the start and the profile CDF at them, shape
+            ``(n, n_layers, 2)``.
+        fraction: share of the profile in each layer, shape ``(n, n_layers)``.
+    """
+
+    start: F64
+    t_max: F64
+    alpha: F64
+    beta: F64
+    bounds: F64
+    cdf: F64
+    fraction: F64
+
+    @staticmethod
+    def draw(
+        energy: F64, normals: F64, start: F64, primaries: Primaries, alpha_scale: float = 1.0
+    ) -> _GFlashProfile:
+        """Profiles of showers of ``energy`` (MeV) from two normals each, starting at ``start``."""
+        t_max, alpha, beta = draw_profile(energy, normals, primaries.shower, alpha_scale)
+        rel, cdf, frac = _profile(start, alpha, beta, primaries.track.layer_bounds("x0"))
+        return _GFlashProfile(start, t_max, alpha, beta, rel, cdf, frac)
+
+    def component(
+        self, visible: F64, raw: F64, spot_energy_gev: F64, energy_gev: F64, primaries: Primaries
+    ) -> Component:
+        """The e.m. shower component: ``visible`` energy per layer, spots by the shower energy
+        ``spot_energy_gev`` spread as the ``raw`` (unfluctuated) energy, radial fits at
+        ``energy_gev``."""
+        return Component(
+            "gflash",
+            visible,
+            _spots(spot_count(spot_energy_gev, primaries.shower), self.fraction, raw),
+            start=self.start,
+            shape=self.alpha,
+            rate=self.beta,
+            bounds=self.bounds,
+            cdf=self.cdf,
+            t_max=self.t_max,
+            energy_gev=energy_gev,
+            radius_mm=np.array([m.moliere_mm for m in primaries.track.media]),
+            medium=primaries.shower,
+        )
+
+
 def _fluctuate(rng: np.random.Generator, energy: F64, c: F64) -> F64:
     """Sampling fluctuation E -> Gamma(k, E/k) with k = E/c^2 (GeV), so sigma/E = c/sqrt(E).
 
@@ -195,31 +278,19 @@ def _overlap(lo: F64, hi: F64, bounds: F64) -> F64:
     return np.maximum(b - a, 0.0)
 
 
-def em_deposits(
-    rng: np.random.Generator,
-    particle: Particle,
-    energy: F64,
-    track: TrackMap,
-    shower: SamplingMedium = ACCORDION,
-    readout: LayerResponse | None = None,
-) -> list[Component]:
+def em_deposits(rng: np.random.Generator, primaries: Primaries) -> list[Component]:
     """E.m. showers of photons (start ~ Exp(9/7 X0)) and electrons (start at 0).
 
     Args:
         rng: the batch's generator.
-        particle: an ``em`` particle.
-        energy: incident energies, shape ``(n,)``, MeV.
-        track: the material map of the batch's tracks.
-        shower: GFlash quantities of the detector's e.m. showers.
-        readout: what the readout layers record (default: the e.m. scale of their media).
+        primaries: ``em`` particles at their incident energies, and their detector.
     """
-    resp = readout or layer_response(track.media, "em-scale")
+    energy, track, c_em = primaries.energy, primaries.track, primaries.readout.c_em
     n = energy.shape[0]
-    photon = particle.pdg == 22
+    photon = primaries.particle.pdg == 22
     t0: F64 = np.asarray(rng.exponential(9.0 / 7.0, n)) if photon else np.zeros(n)
-    t_max, alpha, beta = draw_profile(energy, rng.standard_normal((2, n)), shower)
+    profile = _GFlashProfile.draw(energy, rng.standard_normal((2, n)), t0, primaries)
     bounds = track.layer_bounds("x0")
-    c_em = resp.c_em
     # early charged tracks: 2 after a conversion, 1 for an electron
     n_tracks = 2.0 if photon else 1.0
     early_total = np.minimum(
@@ -228,31 +299,11 @@ def em_deposits(
     early_len = early_total / (n_tracks * EARLY.mev_per_x0)
     early_raw = n_tracks * EARLY.mev_per_x0 * _overlap(t0, t0 + early_len, bounds)
     shower_energy = energy - early_total
-    rel, cdf, frac = _profile(t0, alpha, beta, bounds)
-    raw = shower_energy[:, None] * frac
+    raw = shower_energy[:, None] * profile.fraction
     vis = _fluctuate(rng, raw, c_em[None, :])
     early_vis = _fluctuate(rng, early_raw, c_em[None, :])
-    e_gev = energy / 1e3
-    em = Component(
-        "gflash",
-        vis,
-        _spots(spot_count(shower_energy / 1e3, shower), frac, raw),
-        start=t0,
-        shape=alpha,
-        rate=beta,
-        bounds=rel,
-        cdf=cdf,
-        t_max=t_max,
-        energy_gev=e_gev,
-        radius_mm=np.array([m.moliere_mm for m in track.media]),
-        medium=shower,
-    )
-    early = Component(
-        "track",
-        early_vis,
-        np.where(early_raw > 0, int(n_tracks), 0).astype(np.int64),
-        radius_mm=np.full(len(track.media), EARLY.radius_mm),
-    )
+    em = profile.component(vis, raw, shower_energy / 1e3, energy / 1e3, primaries)
+    early = primaries.track_component(early_vis, early_raw, int(n_tracks), EARLY.radius_mm)
     return [em, early]
 
 
@@ -278,28 +329,18 @@ def _mip_track(track: TrackMap, kinetic: F64, x_int: F64) -> tuple[F64, F64, npt
     return rate * length, end, x_int < stop
 
 
-def hadron_deposits(
-    rng: np.random.Generator,
-    particle: Particle,
-    kinetic: F64,
-    track: TrackMap,
-    shower: SamplingMedium = ACCORDION,
-    readout: LayerResponse | None = None,
-) -> list[Component]:
+def hadron_deposits(rng: np.random.Generator, primaries: Primaries) -> list[Component]:
     """Pion-model showers: MIP track, first interaction, e.m. and hadronic parts.
 
     Args:
         rng: the batch's generator.
-        particle: a ``hadron`` particle (simulated at its kinetic energy; antibaryons add
-            their rest mass at the end of the track).
-        kinetic: kinetic energies, shape ``(n,)``, MeV.
-        track: the material map of the batch's tracks.
-        shower: GFlash quantities of the e.m. part.
-        readout: what the readout layers record (default: the e.m. scale of their media).
+        primaries: ``hadron`` particles at their kinetic energies, and their detector
+            (antibaryons add their rest mass at the end of the track).
     """
-    resp = readout or layer_response(track.media, "em-scale")
+    particle, kinetic, track = primaries.particle, primaries.energy, primaries.track
+    resp = primaries.readout
     h = HADRON
-    n, n_lay = kinetic.shape[0], track.active.shape[0]
+    n = kinetic.shape[0]
     # --- draws, always in this order and these shapes
     x_int: F64 = np.asarray(rng.exponential(h.lambda_pi, n), dtype=np.float64)
     moyal_z = rng.standard_normal((n, len(track.segments)))
@@ -332,9 +373,8 @@ def hadron_deposits(
     e_em_late = e_em_all - e_em
     # --- e.m. part: GFlash from the interaction point, alpha reduced
     start_x0 = track.lambda_to_x0(np.minimum(end, track.lambda_edges[:, -1] + 10.0))
-    t_max, alpha, beta = draw_profile(e_em, em_normals, shower, alpha_scale=h.alpha_scale)
-    rel_x0, cdf_em, frac_em = _profile(start_x0, alpha, beta, track.layer_bounds("x0"))
-    raw_em = (e_em * response)[:, None] * frac_em
+    em_profile = _GFlashProfile.draw(e_em, em_normals, start_x0, primaries, h.alpha_scale)
+    raw_em = (e_em * response)[:, None] * em_profile.fraction
     # --- hadronic part: Gamma in lambda_I with Bock's a and d, times the local h/e
     ln_e = np.log(e_gev)
     a_bock = np.maximum(0.6165 + 0.3183 * ln_e, 0.3) * np.exp(h.a_sigma * g[0])
@@ -362,27 +402,8 @@ def hadron_deposits(
     # a shower's visible energy cannot exceed its energy: saturate smoothly above 80 %
     scale = _saturate(vis_em.sum(axis=1) + vis_h.sum(axis=1), e_shower)
     vis_em, vis_h = vis_em * scale[:, None], vis_h * scale[:, None]
-    moliere = np.array([m.moliere_mm for m in track.media])
-    mip = Component(
-        "track",
-        mip_vis,
-        np.where(mip_vis > 0, h.mip_hits, 0).astype(np.int64),
-        radius_mm=np.full(n_lay, h.mip_radius_mm),
-    )
-    em = Component(
-        "gflash",
-        vis_em,
-        _spots(spot_count(e_em / 1e3, shower), frac_em, raw_em),
-        start=start_x0,
-        shape=alpha,
-        rate=beta,
-        bounds=rel_x0,
-        cdf=cdf_em,
-        t_max=t_max,
-        energy_gev=np.maximum(e_em / 1e3, 1e-3),
-        radius_mm=moliere,
-        medium=shower,
-    )
+    mip = primaries.track_component(mip_vis, mip_vis, h.mip_hits, h.mip_radius_mm)
+    em = em_profile.component(vis_em, raw_em, e_em / 1e3, np.maximum(e_em / 1e3, 1e-3), primaries)
     had = Component(
         "hadron",
         vis_h,
@@ -418,10 +439,8 @@ def draw_deposits(
         signal: how the readout layers record energy (``em-scale``, ``active``, ``total``).
     """
     response = layer_response(track.media, signal)
-    if particle.shower == "em":
-        comps = em_deposits(rng, particle, energy, track, shower, response)
-    else:
-        comps = hadron_deposits(rng, particle, energy, track, shower, response)
+    model = em_deposits if particle.shower == "em" else hadron_deposits
+    comps = model(rng, Primaries(particle, energy, track, shower, response))
     if np.any(response.scale != 1.0):
         # the active medium's share, applied after the fluctuations of the e.m.-scale signal
         for comp in comps:

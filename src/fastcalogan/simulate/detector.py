@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -34,7 +34,9 @@ from .em import SamplingMedium
 from .material import Medium, Slab
 
 __all__ = [
+    "Beam",
     "Detector",
+    "EtaRange",
     "EtaSlice",
     "FaceIncidence",
     "GivenTracks",
@@ -128,13 +130,49 @@ class Tracks:
         return self.origin_mm is None and self.slope is None
 
 
+@dataclass(frozen=True)
+class Beam:
+    """A batch's particles as an incidence sees them.
+
+    Attributes:
+        energies: shape ``(n,)``, MeV (kinetic energy for hadrons).
+        layer_ids: the detector's readout layer ids (``Tracks.origin_mm``'s layer axis).
+        mass_mev: the particle's mass (momenta of massive particles).
+        first_event: index of the batch's first event among the call's events.
+    """
+
+    energies: F64
+    layer_ids: tuple[int, ...]
+    mass_mev: float
+    first_event: int = 0
+
+    @property
+    def n(self) -> int:
+        """Number of particles."""
+        return int(self.energies.shape[0])
+
+    @property
+    def n_layers(self) -> int:
+        """Number of readout layers."""
+        return len(self.layer_ids)
+
+    @property
+    def momentum(self) -> F64:
+        """|p| of each particle, shape ``(n,)``, MeV; e.m. particles: |p| = E."""
+        if self.mass_mev <= 1.0:
+            return self.energies
+        return np.sqrt(self.energies * (self.energies + 2.0 * self.mass_mev))
+
+
 class Incidence(ABC):
-    """How particles enter a detector; draws the :class:`Tracks` of a batch."""
+    """How particles enter a detector; draws the :class:`Tracks` of a batch.
+
+    A subclass implements :meth:`_tracks`; one that overrides :meth:`draw` itself works too.
+    """
 
     #: names of the per-event conditions the incidence stores (``Tracks.conditions`` columns)
     condition_names: tuple[str, ...] = ()
 
-    @abstractmethod
     def draw(
         self,
         rng: np.random.Generator,
@@ -152,6 +190,11 @@ class Incidence(ABC):
             mass_mev: the particle's mass (momenta of massive particles).
             first_event: index of the batch's first event among the call's events.
         """
+        return self._tracks(rng, Beam(energies, layer_ids, mass_mev, first_event))
+
+    def _tracks(self, rng: np.random.Generator, beam: Beam) -> Tracks:
+        """The tracks of ``beam`` (draw from ``rng`` first, in a fixed order)."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither _tracks nor draw")
 
     @abstractmethod
     def describe(self) -> str:
@@ -176,10 +219,12 @@ class Incidence(ABC):
 
 
 @dataclass(frozen=True)
-class EtaSlice(Incidence):
-    """The ATLAS barrel: |eta| uniform in ``[eta_min, eta_max]`` (fixed when equal).
+class EtaRange(Incidence):
+    """Particles from the interaction point into an |eta| slice of the ATLAS barrel.
 
-    Depths scale with cosh eta; the readout is centred on the particle direction.
+    |eta| is uniform in ``[eta_min, eta_max]`` (fixed when equal): one draw per event, first.
+    The common part of :class:`EtaSlice` and
+    :class:`~fastcalogan.simulate.AtlasCellsIncidence` (their validity, draw and messages).
     """
 
     eta_min: float
@@ -197,27 +242,30 @@ class EtaSlice(Incidence):
                     f"eta: |eta| = {x:g} is outside the barrel validity 0..{BARREL_ETA_MAX:g}"
                 )
 
-    def draw(
-        self,
-        rng: np.random.Generator,
-        energies: F64,
-        layer_ids: tuple[int, ...],
-        mass_mev: float,
-        first_event: int = 0,
-    ) -> Tracks:
-        """|eta| per event (one uniform draw per event unless the slice is one value)."""
+    def _abs_eta(self, rng: np.random.Generator, n: int) -> F64:
+        """|eta| of ``n`` events, shape ``(n,)`` (one uniform draw each unless fixed)."""
         lo, hi = self.eta_min, self.eta_max
-        n = energies.shape[0]
-        abs_eta = rng.uniform(lo, hi, n) if lo < hi else np.full(n, lo)
-        return Tracks(np.cosh(abs_eta))
+        return np.asarray(rng.uniform(lo, hi, n) if lo < hi else np.full(n, lo), dtype=np.float64)
 
     def describe(self) -> str:
         """``|eta| 0.20-0.25``."""
         return f"|eta| {self.eta_min:.2f}-{self.eta_max:.2f}"
 
-    def with_eta(self, eta_min: float, eta_max: float) -> EtaSlice:
-        """Another slice."""
-        return EtaSlice(eta_min, eta_max)
+    def with_eta(self, eta_min: float, eta_max: float) -> Self:
+        """The same incidence in another slice."""
+        return type(self)(eta_min, eta_max)
+
+
+@dataclass(frozen=True)
+class EtaSlice(EtaRange):
+    """The ATLAS barrel: |eta| uniform in ``[eta_min, eta_max]`` (fixed when equal).
+
+    Depths scale with cosh eta; the readout is centred on the particle direction.
+    """
+
+    def _tracks(self, rng: np.random.Generator, beam: Beam) -> Tracks:
+        """|eta| per event (one uniform draw per event unless the slice is one value)."""
+        return Tracks(np.cosh(self._abs_eta(rng, beam.n)))
 
     @property
     def centred(self) -> bool:
@@ -232,19 +280,12 @@ class NormalIncidence(Incidence):
     x_mm: float = 0.0
     y_mm: float = 0.0
 
-    def draw(
-        self,
-        rng: np.random.Generator,
-        energies: F64,
-        layer_ids: tuple[int, ...],
-        mass_mev: float,
-        first_event: int = 0,
-    ) -> Tracks:
+    def _tracks(self, rng: np.random.Generator, beam: Beam) -> Tracks:
         """No draw: path scale 1, the axis at ``(x_mm, y_mm)`` in every layer."""
-        n = energies.shape[0]
+        n = beam.n
         if self.x_mm == 0.0 and self.y_mm == 0.0:
             return Tracks(np.ones(n))
-        origin = np.broadcast_to(np.array([self.x_mm, self.y_mm]), (n, len(layer_ids), 2)).copy()
+        origin = np.broadcast_to(np.array([self.x_mm, self.y_mm]), (n, beam.n_layers, 2)).copy()
         return Tracks(np.ones(n), origin_mm=origin)
 
     def describe(self) -> str:
@@ -261,18 +302,12 @@ class NormalIncidence(Incidence):
 MOMENTUM_POINT_NAMES = LHCB_CONDITION_NAMES
 
 
-def _momentum(energies: F64, mass_mev: float) -> F64:
-    """|p| of particles of (kinetic) energy ``energies``; e.m. particles: |p| = E."""
-    if mass_mev <= 1.0:
-        return energies
-    return np.sqrt(energies * (energies + 2.0 * mass_mev))
-
-
-def _oblique_tracks(direction: F64, point: F64, p_abs: F64, n_layers: int) -> Tracks:
-    """Tracks from unit directions ``(n, 3)`` (z along the depth) and points ``(n, 2)``."""
+def _oblique_tracks(direction: F64, point: F64, beam: Beam) -> Tracks:
+    """Tracks of ``beam`` from unit directions ``(n, 3)`` (z along the depth) and points
+    ``(n, 2)``."""
     uz = direction[:, 2]
-    origin = np.repeat(point[:, None, :], n_layers, axis=1)
-    conditions = np.concatenate([direction * p_abs[:, None], point], axis=1)
+    origin = np.repeat(point[:, None, :], beam.n_layers, axis=1)
+    conditions = np.concatenate([direction * beam.momentum[:, None], point], axis=1)
     return Tracks(1.0 / uz, origin_mm=origin, slope=direction[:, :2], conditions=conditions)
 
 
@@ -291,16 +326,9 @@ class FaceIncidence(Incidence):
     slope_y: tuple[float, float] = (0.0, 0.0)
     condition_names: tuple[str, ...] = MOMENTUM_POINT_NAMES
 
-    def draw(
-        self,
-        rng: np.random.Generator,
-        energies: F64,
-        layer_ids: tuple[int, ...],
-        mass_mev: float,
-        first_event: int = 0,
-    ) -> Tracks:
+    def _tracks(self, rng: np.random.Generator, beam: Beam) -> Tracks:
         """Four uniforms per event: x, y, t_x, t_y."""
-        n = energies.shape[0]
+        n = beam.n
         u = rng.random((4, n))
         lo = np.array([self.x_mm[0], self.y_mm[0], self.slope_x[0], self.slope_y[0]])
         hi = np.array([self.x_mm[1], self.y_mm[1], self.slope_x[1], self.slope_y[1]])
@@ -308,7 +336,7 @@ class FaceIncidence(Incidence):
         direction = np.stack([tx, ty, np.ones(n)], axis=1)
         direction /= np.linalg.norm(direction, axis=1, keepdims=True)
         point = np.stack([x, y], axis=1)
-        return _oblique_tracks(direction, point, _momentum(energies, mass_mev), len(layer_ids))
+        return _oblique_tracks(direction, point, beam)
 
     def describe(self) -> str:
         """The ranges."""
@@ -347,26 +375,17 @@ class GivenTracks(Incidence):
         object.__setattr__(self, "momentum", p)
         object.__setattr__(self, "point", x)
 
-    def draw(
-        self,
-        rng: np.random.Generator,
-        energies: F64,
-        layer_ids: tuple[int, ...],
-        mass_mev: float,
-        first_event: int = 0,
-    ) -> Tracks:
+    def _tracks(self, rng: np.random.Generator, beam: Beam) -> Tracks:
         """The given tracks of events ``first_event ...`` (no random draw)."""
-        start = int(first_event)
-        stop = start + energies.shape[0]
+        start = int(beam.first_event)
+        stop = start + beam.n
         if stop > self.momentum.shape[0]:
             raise SimulationError(
                 f"tracks: {self.momentum.shape[0]} given, but event {stop - 1} was asked for"
             )
         p = self.momentum[start:stop]
         direction = p / np.linalg.norm(p, axis=1, keepdims=True)
-        return _oblique_tracks(
-            direction, self.point[start:stop], _momentum(energies, mass_mev), len(layer_ids)
-        )
+        return _oblique_tracks(direction, self.point[start:stop], beam)
 
     def describe(self) -> str:
         """How many tracks are given."""
@@ -414,7 +433,7 @@ class Detector:
     depth_slices: int | tuple[int, ...] = 4
 
     def __post_init__(self) -> None:
-        ids = [s.layer_id for s in self.slabs if s.is_readout]
+        ids = list(self.layer_ids)
         if not ids:
             raise SimulationError(f"detector {self.name}: no slab is a readout layer")
         if len(set(ids)) != len(ids):
@@ -436,9 +455,8 @@ class Detector:
     @property
     def layer_slices(self) -> tuple[int, ...]:
         """Depth sub-slices of each readout layer, front to back."""
-        n = sum(1 for s in self.slabs if s.is_readout)
         if isinstance(self.depth_slices, int):
-            return (int(self.depth_slices),) * n
+            return (int(self.depth_slices),) * len(self.layer_ids)
         return tuple(int(k) for k in self.depth_slices)
 
     @property

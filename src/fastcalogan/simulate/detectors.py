@@ -17,6 +17,8 @@ Add a detector by building a :class:`~fastcalogan.simulate.Detector` and registe
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..errors import ConfigError
 from ..geometry import LAYER_NAMES
 from .atlas_cells import AtlasCellsIncidence
@@ -94,13 +96,13 @@ LHCB_ECAL = Detector(
     depth_slices=8,
 )
 
-ATLAS_CELLS = Detector(
+#: the barrel's stack, e.m. showers and signal, read in cell windows instead of polar bins
+ATLAS_CELLS = replace(
+    ATLAS_BARREL,
     name="atlas-cells",
     summary="ATLAS EM barrel cells around the impact cell (266 cells), photons",
-    slabs=BARREL,
-    shower=ACCORDION,
-    signal="em-scale",
     incidence=AtlasCellsIncidence(0.20, 0.25),
+    sampling_names=None,
     geometry="atlas-cells",
     layout="atlas-cells",
     particles=("photon",),

@@ -181,7 +181,7 @@ class TrackMap:
             np.array([s.mip_mev / s.lambda_i for s in slabs])[None, :],
             (c.shape[0], len(slabs)),
         )
-        self.active = np.array([i for i, s in enumerate(slabs) if s.layer_id >= 0])
+        self.active = np.array([i for i, s in enumerate(slabs) if s.is_readout])
         self.media = [slabs[i].medium for i in self.active]
         self.layer_ids: tuple[int, ...] = tuple(slabs[i].layer_id for i in self.active)
 
@@ -208,14 +208,7 @@ class TrackMap:
 
     def lambda_to_x0(self, depth: F64) -> F64:
         """Convert depths in lambda_I (shape ``(n_events,)``) to X0, segment by segment."""
-        n_seg = len(self.segments)
-        seg = np.sum(depth[:, None] >= self.lambda_edges[:, 1:], axis=1)
-        seg = np.minimum(seg, n_seg - 1)
-        rows = np.arange(depth.shape[0])
-        l0, l1 = self.lambda_edges[rows, seg], self.lambda_edges[rows, seg + 1]
-        x0a, x0b = self.x0_edges[rows, seg], self.x0_edges[rows, seg + 1]
-        # beyond the last segment keep the last slab's ratio of X0 per lambda
-        return x0a + (depth - l0) * (x0b - x0a) / (l1 - l0)
+        return self.convert(depth, "lambda", "x0")
 
     def convert(
         self,

@@ -20,6 +20,7 @@ the e.m. resolution is the textbook estimate ``2.7 % sqrt(d_active[mm] / f_mip)`
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -106,6 +107,21 @@ class SamplingStructure:
         m_act = self.active_mm * self.active.density
         return m_abs / (m_abs + m_act), m_act / (m_abs + m_act)
 
+    def _thickness_mean(self, quantity: Callable[[Element], float]) -> float:
+        """The thickness-weighted mean of an element quantity over one period."""
+        return (
+            self.absorber_mm * quantity(self.absorber) + self.active_mm * quantity(self.active)
+        ) / self.period_mm
+
+    @cached_property
+    def _critical_per_x0(self) -> float:
+        """``sum w_i E_c,i / X0_i`` (MeV cm^2/g), shared by E_c,eff and the Moliere radius."""
+        w_abs, w_act = self._weights
+        return (
+            w_abs * self.absorber.critical_mev / self.absorber.x0_g_cm2
+            + w_act * self.active.critical_mev / self.active.x0_g_cm2
+        )
+
     @property
     def period_mm(self) -> float:
         """Thickness of one absorber + active period."""
@@ -114,9 +130,7 @@ class SamplingStructure:
     @property
     def density(self) -> float:
         """Mean density, g/cm^3."""
-        return (
-            self.absorber_mm * self.absorber.density + self.active_mm * self.active.density
-        ) / self.period_mm
+        return self._thickness_mean(lambda e: e.density)
 
     @property
     def z_eff(self) -> float:
@@ -146,21 +160,12 @@ class SamplingStructure:
     @property
     def critical_mev(self) -> float:
         """Effective critical energy, MeV."""
-        w_abs, w_act = self._weights
-        return self.x0_g_cm2 * (
-            w_abs * self.absorber.critical_mev / self.absorber.x0_g_cm2
-            + w_act * self.active.critical_mev / self.active.x0_g_cm2
-        )
+        return self.x0_g_cm2 * self._critical_per_x0
 
     @property
     def moliere_mm(self) -> float:
         """Effective Moliere radius in mm."""
-        w_abs, w_act = self._weights
-        inv = (
-            w_abs * self.absorber.critical_mev / self.absorber.x0_g_cm2
-            + w_act * self.active.critical_mev / self.active.x0_g_cm2
-        ) / E_S_MEV
-        return 10.0 / inv / self.density
+        return 10.0 / (self._critical_per_x0 / E_S_MEV) / self.density
 
     @property
     def f_s(self) -> float:
@@ -175,9 +180,7 @@ class SamplingStructure:
     @property
     def mip_mev_per_mm(self) -> float:
         """Minimum ionisation loss per mm of the structure."""
-        return (
-            self.absorber_mm * self.absorber.dedx_mev_mm + self.active_mm * self.active.dedx_mev_mm
-        ) / self.period_mm
+        return self._thickness_mean(lambda e: e.dedx_mev_mm)
 
     @property
     def f_mip(self) -> float:
