@@ -47,7 +47,17 @@ from torch import nn
 from .._config import StageConfig
 from ..errors import ModelError
 from ..preprocess import ConditionTransform, PreprocessConfig
-from .family import BatchSource, ModelFamily, ModelShape, NoiseSpec, Objective, Preset
+from .family import (
+    AdversarialObjective,
+    BatchSource,
+    ModelFamily,
+    ModelShape,
+    NoiseSpec,
+    Objective,
+    Preset,
+    cpu_state,
+    seeded,
+)
 from .lhcb_networks import CriticNet, GeneratorNet, RegressorNet, image_shape
 
 __all__ = [
@@ -159,14 +169,9 @@ class LhcbRegressorObjectiveConfig(StageConfig):
     weight_decay: float = pydantic.Field(default=0.0, ge=0)
 
 
-def _cpu(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {k: v.detach().cpu() for k, v in state.items()}
-
-
 def _build_regressor(config: LhcbRegressorConfig, shape: ModelShape, seed: int = 0) -> RegressorNet:
     """A regressor initialised from ``seed`` (the global torch RNG is left alone)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         return RegressorNet(
             image_shape(shape), shape.n_conditions - 1, config.channels, config.leaky_slope
         )
@@ -196,7 +201,7 @@ class LoadedRegressor:
     def to_state(self) -> dict[str, Any]:
         """What a GAN checkpoint stores (plain values and CPU tensors)."""
         return {
-            "weights": _cpu(self.network.state_dict()),
+            "weights": cpu_state(self.network),
             "model_config": self.config.model_dump(mode="json"),
             "model_shape": self.shape.to_dict(),
             "preprocess": self.preprocess,
@@ -283,7 +288,7 @@ def _nan(device: torch.device) -> torch.Tensor:
     return torch.full((), math.nan, device=device)
 
 
-class LhcbGanObjective(Objective):
+class LhcbGanObjective(AdversarialObjective[LhcbGanObjectiveConfig]):
     """One WGAN-GP iteration with the regressor's conditioning term.
 
     Args:
@@ -295,6 +300,8 @@ class LhcbGanObjective(Objective):
         device: where the networks are.
     """
 
+    critic: CriticNet
+
     def __init__(
         self,
         generator: GeneratorNet,
@@ -305,18 +312,11 @@ class LhcbGanObjective(Objective):
         lr: float,
         device: torch.device,
     ) -> None:
-        self.sampler = generator
-        self.critic = critic
-        self.noise = noise
-        self.settings = settings
-        self.device = device
+        # fused (single-kernel) updates, as the MLP WGAN-GP
+        super().__init__(generator, critic, noise, settings, lr, device, fused=True)
         self.regressor = regressor
         if regressor is not None:
             regressor.network.to(device)
-        betas = (settings.beta1, settings.beta2)
-        # fused (single-kernel) updates, as the MLP WGAN-GP
-        self.opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=betas, fused=True)
-        self.opt_d = torch.optim.Adam(critic.parameters(), lr=lr, betas=betas, fused=True)
 
     def check_preprocessing(self, state: Mapping[str, Any]) -> None:
         """Refuse a regressor trained on other inputs than this run's.
@@ -398,17 +398,13 @@ class LhcbGanObjective(Objective):
     def state_dict(self) -> dict[str, Any]:
         """The critic, both optimisers and the regressor (weights and what it was trained on)."""
         return {
-            "critic": _cpu(self.critic.state_dict()),
-            "optimizer_generator": self.opt_g.state_dict(),
-            "optimizer_critic": self.opt_d.state_dict(),
+            **super().state_dict(),
             "regressor": None if self.regressor is None else self.regressor.to_state(),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore :meth:`state_dict`'s output (a stored regressor replaces the loaded one)."""
-        self.critic.load_state_dict(state["critic"])
-        self.opt_g.load_state_dict(state["optimizer_generator"])
-        self.opt_d.load_state_dict(state["optimizer_critic"])
+        super().load_state_dict(state)
         stored = state.get("regressor")
         if stored is not None:
             self.regressor = LoadedRegressor.from_state(stored, "the checkpoint's regressor")
@@ -464,8 +460,7 @@ class LhcbWganGp(ModelFamily[LhcbGanConfig, LhcbGanObjectiveConfig]):
 
     def build_sampler(self, config: LhcbGanConfig, shape: ModelShape, seed: int = 0) -> nn.Module:
         """The generator."""
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded(seed):
             return self._generator(config, shape)
 
     def build_objective(
@@ -483,8 +478,7 @@ class LhcbWganGp(ModelFamily[LhcbGanConfig, LhcbGanObjectiveConfig]):
         Raises:
             ModelError: the regressor cannot be read or was built for another shape.
         """
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded(seed):
             generator = self._generator(config, shape)
             critic = CriticNet(
                 image_shape(shape),
