@@ -23,7 +23,8 @@ from fastcalogan.models import (
     preset_names,
     register_family,
 )
-from fastcalogan.models.family import AdversarialObjective, cpu_state, seeded
+from fastcalogan.models.adversarial import AdversarialObjective
+from fastcalogan.models.family import cpu_state, seeded
 from fastcalogan.train import TrainConfig
 
 

@@ -44,9 +44,9 @@ from torch import nn
 from .._config import StageConfig
 from ..errors import ModelError
 from ..preprocess import ConditionTransform, PreprocessConfig
+from .adversarial import WassersteinObjective
 from .config import ModelConfig
 from .family import (
-    AdversarialObjective,
     BatchSource,
     ModelFamily,
     ModelShape,
@@ -526,7 +526,7 @@ class CellGenerator(nn.Module):
         return cell_transform_inverse(self.raw(noise, label), self.transform)
 
 
-class AtlasWganObjective(AdversarialObjective[AtlasWganObjectiveConfig]):
+class AtlasWganObjective(WassersteinObjective[AtlasWganObjectiveConfig]):
     """Critic and generator updates of one WGAN iteration in the cell space.
 
     Real showers are mapped into the cell space (:func:`cell_transform_forward`); the
@@ -560,30 +560,21 @@ class AtlasWganObjective(AdversarialObjective[AtlasWganObjectiveConfig]):
         Returns:
             ``(critic loss, generator loss, gradient penalty, Wasserstein estimate)``.
         """
-        n = batches.batch_size
         transform = self.sampler.transform
-        for _ in range(self.settings.n_critic):
-            x, label = batches.draw()
-            real = cell_transform_forward(x, transform)
-            noise = self.noise.sample(n, generator, self.device)
-            with torch.no_grad():
-                fake = self.sampler.raw(noise, label)
-            d_real, d_fake, gp = critic_terms(
-                self.critic, real, fake, label, self.settings.gp_lambda, generator
-            )
-            loss_d = d_fake - d_real + gp
-            self.opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.opt_d.step()
-        label = batches.draw_conditions()
-        noise = self.noise.sample(n, generator, self.device)
-        self.critic.requires_grad_(False)
-        loss_g = -self.critic(self.sampler.raw(noise, label), label).mean()
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_g.step()
-        self.critic.requires_grad_(True)
+        loss_d, d_real, d_fake, gp = self.critic_updates(
+            batches,
+            generator,
+            self._critic_terms,
+            real_view=lambda x: cell_transform_forward(x, transform),
+            generate=self.sampler.raw,
+        )
+        loss_g = self.generator_update(batches, generator, self.sampler.raw)
         return (loss_d, loss_g, gp, d_real - d_fake)
+
+    def _critic_terms(
+        self, real: torch.Tensor, fake: torch.Tensor, label: torch.Tensor, gen: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return critic_terms(self.critic, real, fake, label, self.settings.gp_lambda, gen)
 
 
 class AtlasWgan(ModelFamily[AtlasWganConfig, AtlasWganObjectiveConfig]):

@@ -35,9 +35,9 @@ from torch import nn
 from .._config import StageConfig
 from ..errors import ModelError
 from ..preprocess import PreprocessConfig
+from .adversarial import AdversarialObjective
 from .calogan_nets import CaloGanDiscriminator, CaloGanGenerator, split_layers
 from .family import (
-    AdversarialObjective,
     BatchSource,
     ModelFamily,
     ModelShape,

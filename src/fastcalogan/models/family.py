@@ -34,7 +34,6 @@ from ..errors import ModelError
 from ..preprocess import PreprocessConfig
 
 __all__ = [
-    "AdversarialObjective",
     "Batch",
     "BatchSource",
     "ModelFamily",
@@ -247,86 +246,6 @@ class Objective(abc.ABC):
         Raises:
             ModelError: the state does not fit the objective's frozen networks.
         """
-
-
-class AdamBetas(Protocol):
-    """Objective settings with Adam's betas (shared by the generator and the critic)."""
-
-    @property
-    def beta1(self) -> float: ...
-    @property
-    def beta2(self) -> float: ...
-
-
-SettingsT = TypeVar("SettingsT", bound=AdamBetas)
-
-
-class AdversarialObjective(Objective, Generic[SettingsT]):
-    """The state every GAN objective shares: the generator (:attr:`sampler`), the network that
-    judges it (:attr:`critic`; CaloGAN's discriminator), the noise, the settings and one Adam
-    optimiser per network (:attr:`opt_g`, :attr:`opt_d`) with the settings' betas.
-
-    :meth:`state_dict` holds the critic's weights under :attr:`critic_key` and the two
-    optimisers' states under ``optimizer_generator`` and ``optimizer_<critic_key>``; a family
-    with more state (the LHCb GAN's regressor) extends both methods.
-
-    Args:
-        generator, critic: the networks, in training mode on ``device``.
-        noise: the generator's noise input.
-        settings: the objective's settings (``beta1``, ``beta2`` and the family's own).
-        lr: the generator's learning rate (and the critic's unless ``critic_lr``).
-        device: where the networks are.
-        critic_lr: the critic's learning rate when it differs.
-        fused: passed to both Adams (``True``: the single-kernel update; ``None``: torch's
-            default).
-    """
-
-    #: The critic's name in :meth:`state_dict` (and so in checkpoints).
-    critic_key: ClassVar[str] = "critic"
-
-    critic: nn.Module
-    noise: NoiseSpec
-    settings: SettingsT
-    device: torch.device
-    opt_g: torch.optim.Optimizer
-    opt_d: torch.optim.Optimizer
-
-    def __init__(
-        self,
-        generator: nn.Module,
-        critic: nn.Module,
-        noise: NoiseSpec,
-        settings: SettingsT,
-        lr: float,
-        device: torch.device,
-        *,
-        critic_lr: float | None = None,
-        fused: bool | None = None,
-    ) -> None:
-        self.sampler = generator
-        self.critic = critic
-        self.noise = noise
-        self.settings = settings
-        self.device = device
-        betas = (settings.beta1, settings.beta2)
-        self.opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=betas, fused=fused)
-        self.opt_d = torch.optim.Adam(
-            critic.parameters(), lr=lr if critic_lr is None else critic_lr, betas=betas, fused=fused
-        )
-
-    def state_dict(self) -> dict[str, Any]:
-        """The critic's weights and both optimisers' states."""
-        return {
-            self.critic_key: cpu_state(self.critic),
-            "optimizer_generator": self.opt_g.state_dict(),
-            f"optimizer_{self.critic_key}": self.opt_d.state_dict(),
-        }
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore :meth:`state_dict`'s output."""
-        self.critic.load_state_dict(state[self.critic_key])
-        self.opt_g.load_state_dict(state["optimizer_generator"])
-        self.opt_d.load_state_dict(state[f"optimizer_{self.critic_key}"])
 
 
 NetworkConfigT = TypeVar("NetworkConfigT", bound=StageConfig)

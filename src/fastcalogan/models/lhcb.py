@@ -47,8 +47,8 @@ from torch import nn
 from .._config import StageConfig
 from ..errors import ModelError
 from ..preprocess import ConditionTransform, PreprocessConfig
+from .adversarial import WassersteinObjective
 from .family import (
-    AdversarialObjective,
     BatchSource,
     ModelFamily,
     ModelShape,
@@ -288,7 +288,7 @@ def _nan(device: torch.device) -> torch.Tensor:
     return torch.full((), math.nan, device=device)
 
 
-class LhcbGanObjective(AdversarialObjective[LhcbGanObjectiveConfig]):
+class LhcbGanObjective(WassersteinObjective[LhcbGanObjectiveConfig]):
     """One WGAN-GP iteration with the regressor's conditioning term.
 
     Args:
@@ -359,19 +359,10 @@ class LhcbGanObjective(AdversarialObjective[LhcbGanObjectiveConfig]):
             conditioning term, regressor MSE on the generated images, regressor MSE on the
             reference images)``; the last three are NaN without a regressor.
         """
-        n = batches.batch_size
-        for _ in range(self.settings.n_critic):
-            real, label = batches.draw()
-            noise = self.noise.sample(n, generator, self.device)
-            with torch.no_grad():
-                fake = self.sampler(noise, label)
-            d_real, d_fake, gp = self._critic_terms(real, fake, label, generator)
-            loss_d = d_fake - d_real + gp
-            self.opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.opt_d.step()
+        loss_d, d_real, d_fake, gp = self.critic_updates(batches, generator, self._critic_terms)
+        # the generator step draws a whole batch: the perceptual term compares with its images
         real, label = batches.draw()
-        noise = self.noise.sample(n, generator, self.device)
+        noise = self.noise.sample(batches.batch_size, generator, self.device)
         self.critic.requires_grad_(False)
         fake = self.sampler(noise, label)
         loss_g = -self.critic(fake, label).mean()

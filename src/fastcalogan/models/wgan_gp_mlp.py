@@ -20,8 +20,9 @@ from torch import nn
 from .._config import StageConfig
 from ..errors import ModelError
 from ..preprocess import PreprocessConfig
+from .adversarial import WassersteinObjective
 from .config import PRESETS, ModelConfig
-from .family import AdversarialObjective, BatchSource, ModelFamily, ModelShape, NoiseSpec, Preset
+from .family import BatchSource, ModelFamily, ModelShape, NoiseSpec, Preset
 from .fused import critic_backward, critic_input_gradient
 from .gan import Critic, Generator, build_generator, build_models, critic_terms, noise_spec
 
@@ -62,7 +63,7 @@ def fused_critic_supported(config: ModelConfig) -> bool:
     return config.critic_activation == "relu" and not config.critic_spectral_norm
 
 
-class WganGpObjective(AdversarialObjective[WganGpObjectiveConfig]):
+class WganGpObjective(WassersteinObjective[WganGpObjectiveConfig]):
     """Critic and generator updates of one WGAN-GP iteration.
 
     Args:
@@ -157,27 +158,14 @@ class WganGpObjective(AdversarialObjective[WganGpObjectiveConfig]):
         self, batches: BatchSource, generator: torch.Generator
     ) -> tuple[torch.Tensor, ...]:
         """:meth:`step` with :func:`critic_terms` and autograd (the reference)."""
-        n = batches.batch_size
-        gp_lambda = self.settings.gp_lambda
-        for _ in range(self.settings.n_critic):
-            real, label = batches.draw()
-            noise = self.noise.sample(n, generator, self.device)
-            with torch.no_grad():
-                fake = self.sampler(noise, label)
-            d_real, d_fake, gp = critic_terms(self.critic, real, fake, label, gp_lambda, generator)
-            loss_d = d_fake - d_real + gp
-            self.opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.opt_d.step()
-        label = batches.draw_conditions()
-        noise = self.noise.sample(n, generator, self.device)
-        self.critic.requires_grad_(False)
-        loss_g = -self.critic(self.sampler(noise, label), label).mean()
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_g.step()
-        self.critic.requires_grad_(True)
+        loss_d, d_real, d_fake, gp = self.critic_updates(batches, generator, self._critic_terms)
+        loss_g = self.generator_update(batches, generator)
         return (loss_d, loss_g, gp, d_real - d_fake)
+
+    def _critic_terms(
+        self, real: torch.Tensor, fake: torch.Tensor, label: torch.Tensor, gen: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return critic_terms(self.critic, real, fake, label, self.settings.gp_lambda, gen)
 
 
 def fold_batch_norm(net: nn.Sequential) -> nn.Sequential:
