@@ -283,6 +283,30 @@ def _differing_keys(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
     return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
 
 
+def _preset(
+    family: str,
+    summary: str,
+    model: StageConfig,
+    objective: StageConfig,
+    batch_size: int,
+    lr: float,
+) -> Preset:
+    """A preset of the study (named after its family): electrons in the ``lhcb-ecal``
+    geometry, with :data:`LHCB_PREPROCESS`."""
+    return Preset(
+        name=family,
+        family=family,
+        summary=summary,
+        model=model,
+        objective=objective,
+        preprocess=LHCB_PREPROCESS,
+        batch_size=batch_size,
+        lr=lr,
+        particle="electron",
+        geometry="lhcb-ecal",
+    )
+
+
 # ----- the GAN --------------------------------------------------------------------------------
 def _nan(device: torch.device) -> torch.Tensor:
     return torch.full((), math.nan, device=device)
@@ -422,17 +446,13 @@ class LhcbWganGp(ModelFamily[LhcbGanConfig, LhcbGanObjectiveConfig]):
     #: are those of the WGAN-GP paper (Gulrajani et al. 2017: Adam 1e-4, betas 0 and 0.9,
     #: 5 critic steps, lambda 10), which the LHCb paper does not state otherwise.
     presets = (
-        Preset(
-            name="lhcb-wgan-gp",
-            family="lhcb-wgan-gp",
-            summary="LHCb ECAL GAN, Chekalina et al., EPJ Web Conf. 214 (2019) 02034",
-            model=LhcbGanConfig(),
-            objective=LhcbGanObjectiveConfig(),
-            preprocess=LHCB_PREPROCESS,
+        _preset(
+            "lhcb-wgan-gp",
+            "LHCb ECAL GAN, Chekalina et al., EPJ Web Conf. 214 (2019) 02034",
+            LhcbGanConfig(),
+            LhcbGanObjectiveConfig(),
             batch_size=64,
             lr=1e-4,
-            particle="electron",
-            geometry="lhcb-ecal",
         ),
     )
 
@@ -556,17 +576,13 @@ class LhcbRegressor(ModelFamily[LhcbRegressorConfig, LhcbRegressorObjectiveConfi
     objective_config = LhcbRegressorObjectiveConfig
     loss_columns = ("mse", "max_condition_mse")
     presets = (
-        Preset(
-            name="lhcb-regressor",
-            family="lhcb-regressor",
-            summary="regressor of Chekalina et al., EPJ Web Conf. 214 (2019) 02034",
-            model=LhcbRegressorConfig(),
-            objective=LhcbRegressorObjectiveConfig(),
-            preprocess=LHCB_PREPROCESS,
+        _preset(
+            "lhcb-regressor",
+            "regressor of Chekalina et al., EPJ Web Conf. 214 (2019) 02034",
+            LhcbRegressorConfig(),
+            LhcbRegressorObjectiveConfig(),
             batch_size=128,
             lr=1e-3,
-            particle="electron",
-            geometry="lhcb-ecal",
         ),
     )
 
