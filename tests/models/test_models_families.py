@@ -23,6 +23,8 @@ from fastcalogan.models import (
     preset_names,
     register_family,
 )
+from fastcalogan.models.adversarial import AdversarialObjective
+from fastcalogan.models.family import cpu_state, seeded
 from fastcalogan.train import TrainConfig
 
 
@@ -180,3 +182,86 @@ def test_vae_export_module_is_the_decoder() -> None:
     assert torch.equal(torch.get_rng_state(), before)
     for a, b in zip(decoder.state_dict().values(), again.state_dict().values(), strict=True):
         assert torch.equal(a, b)
+
+
+_GAN_CASES = [
+    (
+        "wgan-gp-mlp",
+        {"generator_hidden": [8], "critic_hidden": [8], "latent_dim": 4},
+        ModelShape(6),
+        "critic",
+        True,
+    ),
+    (
+        "atlas18-wgan",
+        {"generator_hidden": [8], "critic_hidden": [8], "latent_dim": 4},
+        ModelShape(6, 1, (), ((2, 3),)),
+        "critic",
+        None,
+    ),
+    (
+        "calogan",
+        {
+            "latent_dim": 4,
+            "generator_dense_channels": 2,
+            "generator_conv_channels": 2,
+            "generator_local_channels": 2,
+            "discriminator_conv_channels": 2,
+            "discriminator_local_channels": [2, 2, 2],
+            "mbd_kernels": 2,
+            "mbd_kernel_dim": 2,
+        },
+        ModelShape(8, 1, (), ((2, 2), (2, 2))),
+        "discriminator",
+        None,
+    ),
+    (
+        "lhcb-wgan-gp",
+        {"latent_dim": 4, "channels": [4, 2]},
+        ModelShape(64, 6, (), ((8, 8),)),
+        "critic",
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "model", "shape", "key", "fused"), _GAN_CASES)
+def test_gan_objectives_share_one_state_layout(
+    name: str,
+    model: dict[str, Any],
+    shape: ModelShape,
+    key: str,
+    fused: bool | None,
+) -> None:
+    """Every GAN family's objective keeps its checkpoint keys through the shared base."""
+    family = get_family(name)
+    config = family.network_config.model_validate(model)
+    settings = family.objective_config()
+    built = family.build_objective(config, settings, shape, 1e-3, 0, torch.device("cpu"))
+    assert isinstance(built, AdversarialObjective)
+    state = built.state_dict()
+    expected = [key, "optimizer_generator", f"optimizer_{key}"]
+    assert list(state)[:3] == expected
+    assert all(v.device.type == "cpu" for v in state[key].values())
+    assert all(g["fused"] is fused for o in (built.opt_g, built.opt_d) for g in o.param_groups)
+    # a second objective from another seed takes the state back exactly
+    other = family.build_objective(config, settings, shape, 1e-3, 1, torch.device("cpu"))
+    other.load_state_dict(state)
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(state[key].values(), cpu_state(other.critic).values(), strict=True)
+    )
+    with pytest.raises(KeyError, match=f"optimizer_{key}"):
+        other.load_state_dict({k: v for k, v in state.items() if k != f"optimizer_{key}"})
+
+
+def test_seeded_builds_repeat_and_leave_the_global_generator_alone() -> None:
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    with seeded(7):
+        a = torch.nn.Linear(3, 2).weight.detach().clone()
+    with seeded(7):
+        b = torch.nn.Linear(3, 2).weight.detach().clone()
+    assert torch.equal(a, b)
+    assert torch.equal(torch.rand(3), expected)

@@ -264,30 +264,22 @@ class Atlas2018Suite(Suite):
         for obs in ("E_mid/E_inc", "depth"):
             for grp, (mr, er, mg, eg) in zip(groups, means[obs], strict=True):
                 rows.append(_row(f"{names[obs]} (mean)", grp.energy, mr, er, mg, eg, None))
-        for j, grp in enumerate(groups):
-            rows.append(
-                _row(
-                    "response <E_tot/E_inc>",
-                    grp.energy,
-                    response["reference"][j],
-                    response["reference_error"][j],
-                    response["generated"][j],
-                    response["generated_error"][j],
-                    per_energy["total energy"]["chi2_ndf"][j],
+        for what, table, chi2_ndf in (
+            ("response <E_tot/E_inc>", response, per_energy["total energy"]["chi2_ndf"]),
+            ("resolution RMS/mean of E_tot", resolution, None),
+        ):
+            for j, grp in enumerate(groups):
+                rows.append(
+                    _row(
+                        what,
+                        grp.energy,
+                        table["reference"][j],
+                        table["reference_error"][j],
+                        table["generated"][j],
+                        table["generated_error"][j],
+                        None if chi2_ndf is None else chi2_ndf[j],
+                    )
                 )
-            )
-        for j, grp in enumerate(groups):
-            rows.append(
-                _row(
-                    "resolution RMS/mean of E_tot",
-                    grp.energy,
-                    resolution["reference"][j],
-                    resolution["reference_error"][j],
-                    resolution["generated"][j],
-                    resolution["generated_error"][j],
-                    None,
-                )
-            )
         for name, entry in chi2.items():
             rows.append([f"chi2 of {name}", "all", "", "", _fmt_chi2(entry)])
         return SuiteResult(

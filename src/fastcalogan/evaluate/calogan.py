@@ -76,10 +76,6 @@ __all__ = [
 _N_BINS = 40
 
 
-def _is_calogan(geometry: Geometry) -> bool:
-    return geometry.kind == "cartesian" and load_geometry("calogan").same_voxels(geometry)
-
-
 def eta_width(showers: npt.NDArray[Any], geometry: Geometry) -> npt.NDArray[np.float64]:
     """CaloGAN's lateral width per layer: RMS of the cell-centre eta position (mm) weighted by
     the cell energies, ``(n_events, n_layers)``; 0 for an empty layer."""
@@ -150,7 +146,15 @@ def shape_label(key: str) -> str:
     }.get(stem, key)
 
 
-class CaloGanShowerShapes(Suite):
+class _CaloGanSuite(Suite):
+    """What the CaloGAN suites share: they apply to files of the ``calogan`` cells."""
+
+    def applies(self, geometry: Geometry, attrs: Mapping[str, Any]) -> bool:
+        """Files of the ``calogan`` cells (any name or labels)."""
+        return geometry.kind == "cartesian" and load_geometry("calogan").same_voxels(geometry)
+
+
+class CaloGanShowerShapes(_CaloGanSuite):
     """CaloGAN's Table IV shower shapes and average images (see the module docstring)."""
 
     name = "calogan"
@@ -164,10 +168,6 @@ class CaloGanShowerShapes(Suite):
         "disjoint (its statistical floor beside it); W1 is the 1-D Wasserstein distance over "
         "the reference's standard deviation. Below: the average image of each layer (MeV)."
     )
-
-    def applies(self, geometry: Geometry, attrs: Mapping[str, Any]) -> bool:
-        """Files of the ``calogan`` cells."""
-        return _is_calogan(geometry)
 
     def compute(
         self,
@@ -421,7 +421,7 @@ _CELLS = (
 )
 
 
-class CaloGanTransfer(Suite):
+class CaloGanTransfer(_CaloGanSuite):
     """CaloGAN's classifier transfer table (Table II); see the module docstring."""
 
     name = "calogan-transfer"
@@ -445,10 +445,6 @@ class CaloGanTransfer(Suite):
             first = err.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise ConfigError(f"suite_options.calogan-transfer.{where}: {first['msg']}") from err
-
-    def applies(self, geometry: Geometry, attrs: Mapping[str, Any]) -> bool:
-        """Files of the ``calogan`` cells."""
-        return _is_calogan(geometry)
 
     def compute(
         self,

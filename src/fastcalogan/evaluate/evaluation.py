@@ -20,7 +20,7 @@ from .._fileio import atomic_path, json_safe, write_json
 from .._logging import ProgressCallback
 from .._provenance import git_hash
 from ..data import ShowerData, geometry_of_file, read_shower_attrs, read_showers
-from ..data.distances import frechet_physics_distance, kernel_physics_distance
+from ..data.distances import DistanceResult, frechet_physics_distance, kernel_physics_distance
 from ..data.features import CALOCHALLENGE_THRESHOLD_MEV, feature_set, observable_table
 from ..data.observables import voxel_spectrum
 from ..data.stats import compare_samples, histogram_counts, reference_edges
@@ -264,6 +264,31 @@ def _max_dev(values: list[float | None]) -> float | None:
     return max(v) if v else None
 
 
+def _record_distance(
+    name: str,
+    result: DistanceResult,
+    cpu_start: float,
+    common: Mapping[str, Any],
+    metrics: dict[str, Any],
+    headline: dict[str, Any],
+) -> None:
+    """Store a physics distance (``fpd``, ``kpd``) in ``metrics[name]`` and its value, error
+    and published value in the headline; ``cpu_start``: process time when it began."""
+    metrics[name] = {
+        "value": result.value,
+        "error": result.error,
+        "published": result.published,
+        "published_error": result.published_error,
+        "method": result.method,
+        "n_batches": result.n_batches,
+        "batch_sizes": list(result.batch_sizes),
+        "cpu_seconds": time.process_time() - cpu_start,
+        **common,
+    }
+    headline[name], headline[f"{name}_error"] = result.value, result.error
+    headline[f"{name}_published"] = result.published
+
+
 def _save_npz(path: Path, arrays: Mapping[str, npt.NDArray[Any]]) -> Path:
     buf = io.BytesIO()
     savez: Any = np.savez_compressed  # its stub types **kwds as bool
@@ -470,19 +495,7 @@ def evaluate(
             config.clip_quantile,
             "max_abs",
         )
-        metrics["fpd"] = {
-            "value": r.value,
-            "error": r.error,
-            "published": r.published,
-            "published_error": r.published_error,
-            "method": r.method,
-            "n_batches": r.n_batches,
-            "batch_sizes": list(r.batch_sizes),
-            "cpu_seconds": time.process_time() - cpu,
-            **distance_common,
-        }
-        headline["fpd"], headline["fpd_error"] = r.value, r.error
-        headline["fpd_published"] = r.published
+        _record_distance("fpd", r, cpu, distance_common, metrics, headline)
         t = lap("fpd", t)
         step("fpd")
     if "kpd" in config.metrics:
@@ -496,19 +509,7 @@ def evaluate(
             config.clip_quantile,
             "max_abs",
         )
-        metrics["kpd"] = {
-            "value": r.value,
-            "error": r.error,
-            "published": r.published,
-            "published_error": r.published_error,
-            "method": r.method,
-            "n_batches": r.n_batches,
-            "batch_sizes": list(r.batch_sizes),
-            "cpu_seconds": time.process_time() - cpu,
-            **distance_common,
-        }
-        headline["kpd"], headline["kpd_error"] = r.value, r.error
-        headline["kpd_published"] = r.published
+        _record_distance("kpd", r, cpu, distance_common, metrics, headline)
         t = lap("kpd", t)
         step("kpd")
 

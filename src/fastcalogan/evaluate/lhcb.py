@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from abc import abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -213,7 +214,40 @@ def _not_applicable(reason: str) -> SuiteResult:
     )
 
 
-class LhcbShowerSuite(Suite):
+class _LhcbSuite(Suite):
+    """What both LHCb suites share: the geometry they apply to, and the five conditions of
+    both samples, without which a suite reports itself not computed."""
+
+    def applies(self, geometry: Geometry, attrs: Mapping[str, Any]) -> bool:
+        """One Cartesian layer of an LHCb ECAL geometry."""
+        return _lhcb_geometry(geometry)
+
+    def compute(
+        self,
+        reference: ShowerData,
+        generated: ShowerData,
+        geometry: Geometry,
+        rng: np.random.Generator,
+    ) -> SuiteResult:
+        """:meth:`_compare` of the two samples with their conditions (module docstring)."""
+        c_ref, c_gen = _conditions(reference), _conditions(generated)
+        if c_ref is None or c_gen is None:
+            return _not_applicable("a sample lacks the conditions px, py, pz, x, y")
+        return self._compare(reference, generated, geometry, c_ref, c_gen)
+
+    @abstractmethod
+    def _compare(
+        self,
+        reference: ShowerData,
+        generated: ShowerData,
+        geometry: Geometry,
+        c_ref: npt.NDArray[np.float64],
+        c_gen: npt.NDArray[np.float64],
+    ) -> SuiteResult:
+        """The suite's figures of merit; ``c_ref``, ``c_gen``: the conditions ``(N, 5)``."""
+
+
+class LhcbShowerSuite(_LhcbSuite):
     """Cluster asymmetry, shower widths and sparsity, as functions of |p| and the impact
     point (Chekalina et al. 2019's physics figures of merit)."""
 
@@ -230,21 +264,15 @@ class LhcbShowerSuite(Suite):
         "y columns)."
     )
 
-    def applies(self, geometry: Geometry, attrs: Mapping[str, Any]) -> bool:
-        """One Cartesian layer of an LHCb ECAL geometry."""
-        return _lhcb_geometry(geometry)
-
-    def compute(
+    def _compare(
         self,
         reference: ShowerData,
         generated: ShowerData,
         geometry: Geometry,
-        rng: np.random.Generator,
+        c_ref: npt.NDArray[np.float64],
+        c_gen: npt.NDArray[np.float64],
     ) -> SuiteResult:
         """Observables of both samples, binned in the reference's conditions."""
-        c_ref, c_gen = _conditions(reference), _conditions(generated)
-        if c_ref is None or c_gen is None:
-            return _not_applicable("a sample lacks the conditions px, py, pz, x, y")
         o_ref = lhcb_observables(reference.showers, c_ref, geometry)
         o_gen = lhcb_observables(generated.showers, c_gen, geometry)
         hists: dict[str, npt.NDArray[Any]] = {}
@@ -389,7 +417,7 @@ def regressor_residuals(
     )
 
 
-class LhcbRegressorSuite(Suite):
+class LhcbRegressorSuite(_LhcbSuite):
     """Bias and resolution of the conditioning regressor on generated and reference images."""
 
     name = "lhcb-regressor"
@@ -403,21 +431,15 @@ class LhcbRegressorSuite(Suite):
         "histograms show the residuals (predicted - given)."
     )
 
-    def applies(self, geometry: Geometry, attrs: Mapping[str, Any]) -> bool:
-        """One Cartesian layer of an LHCb ECAL geometry."""
-        return _lhcb_geometry(geometry)
-
-    def compute(
+    def _compare(
         self,
         reference: ShowerData,
         generated: ShowerData,
         geometry: Geometry,
-        rng: np.random.Generator,
+        c_ref: npt.NDArray[np.float64],
+        c_gen: npt.NDArray[np.float64],
     ) -> SuiteResult:
         """Residuals of both samples per parameter."""
-        c_ref, c_gen = _conditions(reference), _conditions(generated)
-        if c_ref is None or c_gen is None:
-            return _not_applicable("a sample lacks the conditions px, py, pz, x, y")
         try:
             regressor = _regressor_of(generated)
             r_ref = regressor_residuals(regressor, reference, c_ref)

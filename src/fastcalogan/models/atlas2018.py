@@ -33,8 +33,8 @@ photon energy (a scaled sigmoid).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Literal
 
 import pydantic
 import torch
@@ -44,8 +44,16 @@ from torch import nn
 from .._config import StageConfig
 from ..errors import ModelError
 from ..preprocess import ConditionTransform, PreprocessConfig
+from .adversarial import WassersteinObjective
 from .config import ModelConfig
-from .family import BatchSource, ModelFamily, ModelShape, NoiseSpec, Objective, Preset
+from .family import (
+    BatchSource,
+    ModelFamily,
+    ModelShape,
+    NoiseSpec,
+    Preset,
+    seeded,
+)
 from .gan import Critic, build_generator, build_models, critic_terms, noise_spec
 from .vae_mlp import Encoder, EncoderObjective, mlp
 from .wgan_gp_mlp import fold_batch_norm
@@ -418,8 +426,7 @@ class AtlasVae(ModelFamily[AtlasVaeConfig, AtlasVaeObjectiveConfig]):
     def build_sampler(self, config: AtlasVaeConfig, shape: ModelShape, seed: int = 0) -> nn.Module:
         """The decoder."""
         layer_sizes_of(shape, self.name)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded(seed):
             return CellDecoder(config, shape.n_features, shape.n_conditions)
 
     def build_objective(
@@ -433,8 +440,7 @@ class AtlasVae(ModelFamily[AtlasVaeConfig, AtlasVaeObjectiveConfig]):
     ) -> AtlasVaeObjective:
         """Encoder and decoder (initialised together from ``seed``) and their update."""
         sizes = layer_sizes_of(shape, self.name)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded(seed):
             decoder = CellDecoder(config, shape.n_features, shape.n_conditions)
             encoder = CellEncoder(config, shape.n_features, shape.n_conditions)
         decoder.to(device).train()
@@ -520,7 +526,7 @@ class CellGenerator(nn.Module):
         return cell_transform_inverse(self.raw(noise, label), self.transform)
 
 
-class AtlasWganObjective(Objective):
+class AtlasWganObjective(WassersteinObjective[AtlasWganObjectiveConfig]):
     """Critic and generator updates of one WGAN iteration in the cell space.
 
     Real showers are mapped into the cell space (:func:`cell_transform_forward`); the
@@ -535,6 +541,7 @@ class AtlasWganObjective(Objective):
     """
 
     sampler: CellGenerator
+    critic: Critic
 
     def __init__(
         self,
@@ -545,14 +552,7 @@ class AtlasWganObjective(Objective):
         lr: float,
         device: torch.device,
     ) -> None:
-        self.sampler = generator
-        self.critic = critic
-        self.noise = noise
-        self.settings = settings
-        self.device = device
-        betas = (settings.beta1, settings.beta2)
-        self.opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=betas)
-        self.opt_d = torch.optim.Adam(critic.parameters(), lr=lr, betas=betas)
+        super().__init__(generator, critic, noise, settings, lr, device)
 
     def step(self, batches: BatchSource, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
         """``n_critic`` critic steps on ``D(fake) - D(real) + penalty``, one generator step.
@@ -560,44 +560,21 @@ class AtlasWganObjective(Objective):
         Returns:
             ``(critic loss, generator loss, gradient penalty, Wasserstein estimate)``.
         """
-        n = batches.batch_size
         transform = self.sampler.transform
-        for _ in range(self.settings.n_critic):
-            x, label = batches.draw()
-            real = cell_transform_forward(x, transform)
-            noise = self.noise.sample(n, generator, self.device)
-            with torch.no_grad():
-                fake = self.sampler.raw(noise, label)
-            d_real, d_fake, gp = critic_terms(
-                self.critic, real, fake, label, self.settings.gp_lambda, generator
-            )
-            loss_d = d_fake - d_real + gp
-            self.opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.opt_d.step()
-        label = batches.draw_conditions()
-        noise = self.noise.sample(n, generator, self.device)
-        self.critic.requires_grad_(False)
-        loss_g = -self.critic(self.sampler.raw(noise, label), label).mean()
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_g.step()
-        self.critic.requires_grad_(True)
+        loss_d, d_real, d_fake, gp = self.critic_updates(
+            batches,
+            generator,
+            self._critic_terms,
+            real_view=lambda x: cell_transform_forward(x, transform),
+            generate=self.sampler.raw,
+        )
+        loss_g = self.generator_update(batches, generator, self.sampler.raw)
         return (loss_d, loss_g, gp, d_real - d_fake)
 
-    def state_dict(self) -> dict[str, Any]:
-        """The critic's weights and both optimisers' states."""
-        return {
-            "critic": {k: v.detach().cpu() for k, v in self.critic.state_dict().items()},
-            "optimizer_generator": self.opt_g.state_dict(),
-            "optimizer_critic": self.opt_d.state_dict(),
-        }
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore :meth:`state_dict`'s output."""
-        self.critic.load_state_dict(state["critic"])
-        self.opt_g.load_state_dict(state["optimizer_generator"])
-        self.opt_d.load_state_dict(state["optimizer_critic"])
+    def _critic_terms(
+        self, real: torch.Tensor, fake: torch.Tensor, label: torch.Tensor, gen: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return critic_terms(self.critic, real, fake, label, self.settings.gp_lambda, gen)
 
 
 class AtlasWgan(ModelFamily[AtlasWganConfig, AtlasWganObjectiveConfig]):

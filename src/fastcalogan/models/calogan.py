@@ -26,8 +26,7 @@ GeV; the generator returns them over the incident energy, as the toolkit's other
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import pydantic
 import torch
@@ -36,8 +35,16 @@ from torch import nn
 from .._config import StageConfig
 from ..errors import ModelError
 from ..preprocess import PreprocessConfig
+from .adversarial import AdversarialObjective
 from .calogan_nets import CaloGanDiscriminator, CaloGanGenerator, split_layers
-from .family import BatchSource, ModelFamily, ModelShape, NoiseSpec, Objective, Preset
+from .family import (
+    BatchSource,
+    ModelFamily,
+    ModelShape,
+    NoiseSpec,
+    Preset,
+    seeded,
+)
 
 __all__ = ["CaloGan", "CaloGanConfig", "CaloGanObjective", "CaloGanObjectiveConfig"]
 
@@ -115,11 +122,7 @@ def _check_shape(shape: ModelShape) -> None:
         )
 
 
-def _cpu(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {k: v.detach().cpu() for k, v in state.items()}
-
-
-class CaloGanObjective(Objective):
+class CaloGanObjective(AdversarialObjective[CaloGanObjectiveConfig]):
     """CaloGAN's training iteration: two discriminator updates (real, then generated
     batch), then ``generator_steps`` generator updates; see the module docstring.
 
@@ -132,6 +135,10 @@ class CaloGanObjective(Objective):
         device: where the networks are.
     """
 
+    #: The checkpoint's keys are ``discriminator`` and ``optimizer_discriminator``.
+    critic_key = "discriminator"
+    critic: CaloGanDiscriminator
+
     def __init__(
         self,
         generator: CaloGanGenerator,
@@ -142,19 +149,23 @@ class CaloGanObjective(Objective):
         energy_scale_gev: float,
         device: torch.device,
     ) -> None:
-        self.sampler = generator
-        self.layer_shapes = generator.layer_shapes
-        self.discriminator = discriminator
-        self.noise = noise
-        self.settings = settings
-        self.scale = float(energy_scale_gev)
-        self.device = device
-        betas = (settings.beta1, settings.beta2)
-        self.opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=betas)
-        self.opt_d = torch.optim.Adam(
-            discriminator.parameters(), lr=settings.discriminator_lr, betas=betas
+        super().__init__(
+            generator,
+            discriminator,
+            noise,
+            settings,
+            lr,
+            device,
+            critic_lr=settings.discriminator_lr,
         )
+        self.layer_shapes = generator.layer_shapes
+        self.scale = float(energy_scale_gev)
         self.bce = nn.BCEWithLogitsLoss()
+
+    @property
+    def discriminator(self) -> CaloGanDiscriminator:
+        """The discriminator (the shared GAN objective's :attr:`critic`)."""
+        return self.critic
 
     def _judge(
         self, x: torch.Tensor, label: torch.Tensor
@@ -214,20 +225,6 @@ class CaloGanObjective(Objective):
             torch.stack(maes).mean(),
         )
 
-    def state_dict(self) -> dict[str, Any]:
-        """The discriminator's weights and both optimisers' states."""
-        return {
-            "discriminator": _cpu(self.discriminator.state_dict()),
-            "optimizer_generator": self.opt_g.state_dict(),
-            "optimizer_discriminator": self.opt_d.state_dict(),
-        }
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore :meth:`state_dict`'s output."""
-        self.discriminator.load_state_dict(state["discriminator"])
-        self.opt_g.load_state_dict(state["optimizer_generator"])
-        self.opt_d.load_state_dict(state["optimizer_discriminator"])
-
 
 class CaloGan(ModelFamily[CaloGanConfig, CaloGanObjectiveConfig]):
     """CaloGAN (Paganini, de Oliveira, Nachman 2018)."""
@@ -262,8 +259,7 @@ class CaloGan(ModelFamily[CaloGanConfig, CaloGanObjectiveConfig]):
     def build_sampler(self, config: CaloGanConfig, shape: ModelShape, seed: int = 0) -> nn.Module:
         """The generator."""
         _check_shape(shape)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded(seed):
             return CaloGanGenerator(config, shape.layer_shapes, shape.n_conditions)
 
     def build_objective(
@@ -277,8 +273,7 @@ class CaloGan(ModelFamily[CaloGanConfig, CaloGanObjectiveConfig]):
     ) -> CaloGanObjective:
         """Generator and discriminator (initialised together from ``seed``) and their updates."""
         _check_shape(shape)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded(seed):
             generator = CaloGanGenerator(config, shape.layer_shapes, shape.n_conditions)
             discriminator = CaloGanDiscriminator(config, shape.layer_shapes, shape.n_conditions)
         generator.to(device).train()

@@ -20,8 +20,9 @@ family registers itself with :func:`~fastcalogan.models.register_family`, with i
 from __future__ import annotations
 
 import abc
+import contextlib
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Literal, NamedTuple, Protocol, TypeVar
 
@@ -40,7 +41,33 @@ __all__ = [
     "NoiseSpec",
     "Objective",
     "Preset",
+    "cpu_state",
+    "seeded",
 ]
+
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Networks built inside are initialised from ``seed``; the global torch RNG (CPU) is as
+    it was afterwards. How every family builds its networks (:meth:`ModelFamily.build_sampler`,
+    :meth:`ModelFamily.build_objective`).
+
+    >>> with seeded(1):
+    ...     a = torch.rand(2)
+    >>> with seeded(1):
+    ...     b = torch.rand(2)
+    >>> torch.equal(a, b)
+    True
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def cpu_state(module: nn.Module) -> dict[str, torch.Tensor]:
+    """``module``'s state (weights and buffers) as detached CPU tensors, what a checkpoint
+    stores."""
+    return {k: v.detach().cpu() for k, v in module.state_dict().items()}
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,16 @@ from ..preprocess.energy_features import (
     energy_parts,
     fit_standardisation,
 )
-from .family import BatchSource, ModelFamily, ModelShape, NoiseSpec, Objective, Preset
+from .family import (
+    BatchSource,
+    ModelFamily,
+    ModelShape,
+    NoiseSpec,
+    Objective,
+    Preset,
+    cpu_state,
+    seeded,
+)
 from .flow_gan_nets import FlowGanSampler, ShapeCritic, ShapeGenerator, build_energy_flow
 
 __all__ = ["FlowGan", "FlowGanConfig", "FlowGanObjective", "FlowGanObjectiveConfig"]
@@ -354,8 +363,8 @@ class FlowGanObjective(Objective):
     def state_dict(self) -> dict[str, Any]:
         """The trained generator, the critic, the optimisers and the phase counters."""
         return {
-            "generator": {k: v.detach().cpu() for k, v in self.generator.state_dict().items()},
-            "critic": {k: v.detach().cpu() for k, v in self.critic.state_dict().items()},
+            "generator": cpu_state(self.generator),
+            "critic": cpu_state(self.critic),
             "optimizer_flow": self.opt_flow.state_dict(),
             "optimizer_generator": self.opt_g.state_dict(),
             "optimizer_critic": self.opt_d.state_dict(),
@@ -417,8 +426,7 @@ class FlowGan(ModelFamily[FlowGanConfig, FlowGanObjectiveConfig]):
 
     def build_sampler(self, config: FlowGanConfig, shape: ModelShape, seed: int = 0) -> nn.Module:
         """The flow, the averaged shape generator and the energy decoder."""
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded(seed):
             sampler, _, _ = _networks(config, shape)
         return sampler
 
@@ -432,8 +440,7 @@ class FlowGan(ModelFamily[FlowGanConfig, FlowGanObjectiveConfig]):
         device: torch.device,
     ) -> FlowGanObjective:
         """All networks from one seed, and their updates."""
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded(seed):
             sampler, generator, critic = _networks(config, shape)
         for net in (sampler, generator, critic):
             net.to(device).train()

@@ -16,7 +16,7 @@ from torch import nn
 
 from ..errors import ModelError
 from .config import ModelConfig
-from .family import NoiseSpec
+from .family import NoiseSpec, seeded
 from .heads import OutputHead, activation
 
 __all__ = [
@@ -154,8 +154,7 @@ def build_models(
         ``(generator, critic)`` on the CPU, in training mode.
     """
     check_shape(n_features, layer_sizes)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         generator = Generator(config, n_features, layer_sizes, n_conditions)
         critic = Critic(config, n_features, n_conditions)
         _initialise(generator, config.init)
@@ -172,8 +171,7 @@ def build_generator(
 ) -> Generator:
     """The generator of :func:`build_models` alone (the same weights for the same seed)."""
     check_shape(n_features, layer_sizes)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         generator = Generator(config, n_features, layer_sizes, n_conditions)
         _initialise(generator, config.init)
     return generator

@@ -47,7 +47,17 @@ from torch import nn
 from .._config import StageConfig
 from ..errors import ModelError
 from ..preprocess import ConditionTransform, PreprocessConfig
-from .family import BatchSource, ModelFamily, ModelShape, NoiseSpec, Objective, Preset
+from .adversarial import WassersteinObjective
+from .family import (
+    BatchSource,
+    ModelFamily,
+    ModelShape,
+    NoiseSpec,
+    Objective,
+    Preset,
+    cpu_state,
+    seeded,
+)
 from .lhcb_networks import CriticNet, GeneratorNet, RegressorNet, image_shape
 
 __all__ = [
@@ -159,14 +169,9 @@ class LhcbRegressorObjectiveConfig(StageConfig):
     weight_decay: float = pydantic.Field(default=0.0, ge=0)
 
 
-def _cpu(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {k: v.detach().cpu() for k, v in state.items()}
-
-
 def _build_regressor(config: LhcbRegressorConfig, shape: ModelShape, seed: int = 0) -> RegressorNet:
     """A regressor initialised from ``seed`` (the global torch RNG is left alone)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         return RegressorNet(
             image_shape(shape), shape.n_conditions - 1, config.channels, config.leaky_slope
         )
@@ -196,7 +201,7 @@ class LoadedRegressor:
     def to_state(self) -> dict[str, Any]:
         """What a GAN checkpoint stores (plain values and CPU tensors)."""
         return {
-            "weights": _cpu(self.network.state_dict()),
+            "weights": cpu_state(self.network),
             "model_config": self.config.model_dump(mode="json"),
             "model_shape": self.shape.to_dict(),
             "preprocess": self.preprocess,
@@ -278,12 +283,36 @@ def _differing_keys(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
     return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
 
 
+def _preset(
+    family: str,
+    summary: str,
+    model: StageConfig,
+    objective: StageConfig,
+    batch_size: int,
+    lr: float,
+) -> Preset:
+    """A preset of the study (named after its family): electrons in the ``lhcb-ecal``
+    geometry, with :data:`LHCB_PREPROCESS`."""
+    return Preset(
+        name=family,
+        family=family,
+        summary=summary,
+        model=model,
+        objective=objective,
+        preprocess=LHCB_PREPROCESS,
+        batch_size=batch_size,
+        lr=lr,
+        particle="electron",
+        geometry="lhcb-ecal",
+    )
+
+
 # ----- the GAN --------------------------------------------------------------------------------
 def _nan(device: torch.device) -> torch.Tensor:
     return torch.full((), math.nan, device=device)
 
 
-class LhcbGanObjective(Objective):
+class LhcbGanObjective(WassersteinObjective[LhcbGanObjectiveConfig]):
     """One WGAN-GP iteration with the regressor's conditioning term.
 
     Args:
@@ -295,6 +324,8 @@ class LhcbGanObjective(Objective):
         device: where the networks are.
     """
 
+    critic: CriticNet
+
     def __init__(
         self,
         generator: GeneratorNet,
@@ -305,18 +336,11 @@ class LhcbGanObjective(Objective):
         lr: float,
         device: torch.device,
     ) -> None:
-        self.sampler = generator
-        self.critic = critic
-        self.noise = noise
-        self.settings = settings
-        self.device = device
+        # fused (single-kernel) updates, as the MLP WGAN-GP
+        super().__init__(generator, critic, noise, settings, lr, device, fused=True)
         self.regressor = regressor
         if regressor is not None:
             regressor.network.to(device)
-        betas = (settings.beta1, settings.beta2)
-        # fused (single-kernel) updates, as the MLP WGAN-GP
-        self.opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=betas, fused=True)
-        self.opt_d = torch.optim.Adam(critic.parameters(), lr=lr, betas=betas, fused=True)
 
     def check_preprocessing(self, state: Mapping[str, Any]) -> None:
         """Refuse a regressor trained on other inputs than this run's.
@@ -359,19 +383,10 @@ class LhcbGanObjective(Objective):
             conditioning term, regressor MSE on the generated images, regressor MSE on the
             reference images)``; the last three are NaN without a regressor.
         """
-        n = batches.batch_size
-        for _ in range(self.settings.n_critic):
-            real, label = batches.draw()
-            noise = self.noise.sample(n, generator, self.device)
-            with torch.no_grad():
-                fake = self.sampler(noise, label)
-            d_real, d_fake, gp = self._critic_terms(real, fake, label, generator)
-            loss_d = d_fake - d_real + gp
-            self.opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.opt_d.step()
+        loss_d, d_real, d_fake, gp = self.critic_updates(batches, generator, self._critic_terms)
+        # the generator step draws a whole batch: the perceptual term compares with its images
         real, label = batches.draw()
-        noise = self.noise.sample(n, generator, self.device)
+        noise = self.noise.sample(batches.batch_size, generator, self.device)
         self.critic.requires_grad_(False)
         fake = self.sampler(noise, label)
         loss_g = -self.critic(fake, label).mean()
@@ -398,17 +413,13 @@ class LhcbGanObjective(Objective):
     def state_dict(self) -> dict[str, Any]:
         """The critic, both optimisers and the regressor (weights and what it was trained on)."""
         return {
-            "critic": _cpu(self.critic.state_dict()),
-            "optimizer_generator": self.opt_g.state_dict(),
-            "optimizer_critic": self.opt_d.state_dict(),
+            **super().state_dict(),
             "regressor": None if self.regressor is None else self.regressor.to_state(),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore :meth:`state_dict`'s output (a stored regressor replaces the loaded one)."""
-        self.critic.load_state_dict(state["critic"])
-        self.opt_g.load_state_dict(state["optimizer_generator"])
-        self.opt_d.load_state_dict(state["optimizer_critic"])
+        super().load_state_dict(state)
         stored = state.get("regressor")
         if stored is not None:
             self.regressor = LoadedRegressor.from_state(stored, "the checkpoint's regressor")
@@ -435,17 +446,13 @@ class LhcbWganGp(ModelFamily[LhcbGanConfig, LhcbGanObjectiveConfig]):
     #: are those of the WGAN-GP paper (Gulrajani et al. 2017: Adam 1e-4, betas 0 and 0.9,
     #: 5 critic steps, lambda 10), which the LHCb paper does not state otherwise.
     presets = (
-        Preset(
-            name="lhcb-wgan-gp",
-            family="lhcb-wgan-gp",
-            summary="LHCb ECAL GAN, Chekalina et al., EPJ Web Conf. 214 (2019) 02034",
-            model=LhcbGanConfig(),
-            objective=LhcbGanObjectiveConfig(),
-            preprocess=LHCB_PREPROCESS,
+        _preset(
+            "lhcb-wgan-gp",
+            "LHCb ECAL GAN, Chekalina et al., EPJ Web Conf. 214 (2019) 02034",
+            LhcbGanConfig(),
+            LhcbGanObjectiveConfig(),
             batch_size=64,
             lr=1e-4,
-            particle="electron",
-            geometry="lhcb-ecal",
         ),
     )
 
@@ -464,8 +471,7 @@ class LhcbWganGp(ModelFamily[LhcbGanConfig, LhcbGanObjectiveConfig]):
 
     def build_sampler(self, config: LhcbGanConfig, shape: ModelShape, seed: int = 0) -> nn.Module:
         """The generator."""
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded(seed):
             return self._generator(config, shape)
 
     def build_objective(
@@ -483,8 +489,7 @@ class LhcbWganGp(ModelFamily[LhcbGanConfig, LhcbGanObjectiveConfig]):
         Raises:
             ModelError: the regressor cannot be read or was built for another shape.
         """
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded(seed):
             generator = self._generator(config, shape)
             critic = CriticNet(
                 image_shape(shape),
@@ -571,17 +576,13 @@ class LhcbRegressor(ModelFamily[LhcbRegressorConfig, LhcbRegressorObjectiveConfi
     objective_config = LhcbRegressorObjectiveConfig
     loss_columns = ("mse", "max_condition_mse")
     presets = (
-        Preset(
-            name="lhcb-regressor",
-            family="lhcb-regressor",
-            summary="regressor of Chekalina et al., EPJ Web Conf. 214 (2019) 02034",
-            model=LhcbRegressorConfig(),
-            objective=LhcbRegressorObjectiveConfig(),
-            preprocess=LHCB_PREPROCESS,
+        _preset(
+            "lhcb-regressor",
+            "regressor of Chekalina et al., EPJ Web Conf. 214 (2019) 02034",
+            LhcbRegressorConfig(),
+            LhcbRegressorObjectiveConfig(),
             batch_size=128,
             lr=1e-3,
-            particle="electron",
-            geometry="lhcb-ecal",
         ),
     )
 

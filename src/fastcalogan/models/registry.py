@@ -6,7 +6,8 @@ family adds one line there (or calls :func:`register_family` from its own packag
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from ..errors import ModelError
 from .family import ModelFamily, Preset
@@ -18,6 +19,8 @@ __all__ = [
     "preset_names",
     "register_family",
 ]
+
+T = TypeVar("T")
 
 _FAMILIES: dict[str, ModelFamily[Any, Any]] = {}
 _PRESETS: dict[str, Preset] = {}
@@ -61,11 +64,7 @@ def get_family(name: str) -> ModelFamily[Any, Any]:
     Raises:
         ModelError: no such family (the message lists the registered ones).
     """
-    try:
-        return _FAMILIES[name]
-    except KeyError:
-        known = ", ".join(_FAMILIES)
-        raise ModelError(f"unknown model family '{name}' (registered: {known})") from None
+    return _lookup(_FAMILIES, "model family", name)
 
 
 def get_preset(name: str) -> Preset:
@@ -74,8 +73,13 @@ def get_preset(name: str) -> Preset:
     Raises:
         ModelError: no such preset (the message lists the registered ones).
     """
+    return _lookup(_PRESETS, "preset", name)
+
+
+def _lookup(table: Mapping[str, T], what: str, name: str) -> T:
+    """``table[name]``, or a :class:`ModelError` listing the registered names."""
     try:
-        return _PRESETS[name]
+        return table[name]
     except KeyError:
-        known = ", ".join(_PRESETS)
-        raise ModelError(f"unknown preset '{name}' (registered: {known})") from None
+        known = ", ".join(table)
+        raise ModelError(f"unknown {what} '{name}' (registered: {known})") from None

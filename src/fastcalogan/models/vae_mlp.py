@@ -22,7 +22,16 @@ from torch import nn
 
 from .._config import StageConfig
 from ..preprocess import PreprocessConfig
-from .family import BatchSource, ModelFamily, ModelShape, NoiseSpec, Objective, Preset
+from .family import (
+    BatchSource,
+    ModelFamily,
+    ModelShape,
+    NoiseSpec,
+    Objective,
+    Preset,
+    cpu_state,
+    seeded,
+)
 from .gan import check_shape
 from .heads import OutputHead, activation
 
@@ -129,7 +138,7 @@ class EncoderObjective(Objective):
     def state_dict(self) -> dict[str, Any]:
         """The encoder's weights and the optimiser's state."""
         return {
-            "encoder": {k: v.detach().cpu() for k, v in self.encoder.state_dict().items()},
+            "encoder": cpu_state(self.encoder),
             "optimizer": self.optimizer.state_dict(),
         }
 
@@ -207,8 +216,7 @@ class VaeMlp(ModelFamily[VaeMlpConfig, VaeObjectiveConfig]):
     def build_sampler(self, config: VaeMlpConfig, shape: ModelShape, seed: int = 0) -> nn.Module:
         """The decoder."""
         check_shape(shape.n_features, shape.head_layer_sizes)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded(seed):
             return Decoder(
                 config, shape.n_features, shape.head_layer_sizes or None, shape.n_conditions
             )
@@ -224,8 +232,7 @@ class VaeMlp(ModelFamily[VaeMlpConfig, VaeObjectiveConfig]):
     ) -> VaeObjective:
         """Encoder and decoder (initialised together from ``seed``) and their update."""
         check_shape(shape.n_features, shape.head_layer_sizes)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded(seed):
             decoder = Decoder(
                 config, shape.n_features, shape.head_layer_sizes or None, shape.n_conditions
             )

@@ -10,7 +10,7 @@ condition label as extra input columns (networks in :mod:`.gan`, architecture in
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import pydantic
@@ -20,8 +20,9 @@ from torch import nn
 from .._config import StageConfig
 from ..errors import ModelError
 from ..preprocess import PreprocessConfig
+from .adversarial import WassersteinObjective
 from .config import PRESETS, ModelConfig
-from .family import BatchSource, ModelFamily, ModelShape, NoiseSpec, Objective, Preset
+from .family import BatchSource, ModelFamily, ModelShape, NoiseSpec, Preset
 from .fused import critic_backward, critic_input_gradient
 from .gan import Critic, Generator, build_generator, build_models, critic_terms, noise_spec
 
@@ -62,11 +63,7 @@ def fused_critic_supported(config: ModelConfig) -> bool:
     return config.critic_activation == "relu" and not config.critic_spectral_norm
 
 
-def _cpu(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {k: v.detach().cpu() for k, v in state.items()}
-
-
-class WganGpObjective(Objective):
+class WganGpObjective(WassersteinObjective[WganGpObjectiveConfig]):
     """Critic and generator updates of one WGAN-GP iteration.
 
     Args:
@@ -77,6 +74,8 @@ class WganGpObjective(Objective):
         device: where the networks are.
     """
 
+    critic: Critic
+
     def __init__(
         self,
         generator: Generator,
@@ -86,16 +85,9 @@ class WganGpObjective(Objective):
         lr: float,
         device: torch.device,
     ) -> None:
-        self.sampler = generator
-        self.critic = critic
-        self.noise = noise
-        self.settings = settings
-        self.device = device
-        betas = (settings.beta1, settings.beta2)
         # the fused (single-kernel) Adam update: about 10 % more iterations/s on CPU for the
         # FastCaloGAN preset, and still bit-identical across kill and resume
-        self.opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=betas, fused=True)
-        self.opt_d = torch.optim.Adam(critic.parameters(), lr=lr, betas=betas, fused=True)
+        super().__init__(generator, critic, noise, settings, lr, device, fused=True)
         supported = fused_critic_supported(critic.config)
         if settings.critic_step == "fused" and not supported:
             raise ModelError(
@@ -166,41 +158,14 @@ class WganGpObjective(Objective):
         self, batches: BatchSource, generator: torch.Generator
     ) -> tuple[torch.Tensor, ...]:
         """:meth:`step` with :func:`critic_terms` and autograd (the reference)."""
-        n = batches.batch_size
-        gp_lambda = self.settings.gp_lambda
-        for _ in range(self.settings.n_critic):
-            real, label = batches.draw()
-            noise = self.noise.sample(n, generator, self.device)
-            with torch.no_grad():
-                fake = self.sampler(noise, label)
-            d_real, d_fake, gp = critic_terms(self.critic, real, fake, label, gp_lambda, generator)
-            loss_d = d_fake - d_real + gp
-            self.opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.opt_d.step()
-        label = batches.draw_conditions()
-        noise = self.noise.sample(n, generator, self.device)
-        self.critic.requires_grad_(False)
-        loss_g = -self.critic(self.sampler(noise, label), label).mean()
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_g.step()
-        self.critic.requires_grad_(True)
+        loss_d, d_real, d_fake, gp = self.critic_updates(batches, generator, self._critic_terms)
+        loss_g = self.generator_update(batches, generator)
         return (loss_d, loss_g, gp, d_real - d_fake)
 
-    def state_dict(self) -> dict[str, Any]:
-        """The critic's weights and both optimisers' states."""
-        return {
-            "critic": _cpu(self.critic.state_dict()),
-            "optimizer_generator": self.opt_g.state_dict(),
-            "optimizer_critic": self.opt_d.state_dict(),
-        }
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore :meth:`state_dict`'s output."""
-        self.critic.load_state_dict(state["critic"])
-        self.opt_g.load_state_dict(state["optimizer_generator"])
-        self.opt_d.load_state_dict(state["optimizer_critic"])
+    def _critic_terms(
+        self, real: torch.Tensor, fake: torch.Tensor, label: torch.Tensor, gen: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return critic_terms(self.critic, real, fake, label, self.settings.gp_lambda, gen)
 
 
 def fold_batch_norm(net: nn.Sequential) -> nn.Sequential:
