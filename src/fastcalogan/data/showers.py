@@ -31,9 +31,6 @@ from ..geometry import Geometry, get_particle
 from ._detect import detect_layout
 from ._h5 import AtomicH5Writer, open_h5
 from ._layout_io import (
-    GEOMETRY_ATTR as GEOMETRY_ATTR,  # (its home before _layout_io; file_geometry reads it)
-)
-from ._layout_io import (
     file_attrs,
     geometry_attrs,
     iter_event_blocks,
