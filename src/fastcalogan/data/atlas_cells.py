@@ -25,13 +25,21 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import DataFormatError
-from ..geometry import Geometry, load_geometry
-from ._h5 import AtomicH5Writer, open_h5, require_dataset
+from ..geometry import Geometry
+from ._h5 import require_dataset
+from ._layout_io import (
+    BlockRequest,
+    EventBlock,
+    EventFields,
+    GeometryFileWriter,
+    LayoutBlock,
+    LayoutReader,
+    LayoutWriter,
+    optional_dataset,
+)
 from .showers import (
     DEFAULT_MAX_DEPOSIT_RATIO,
     ShowerData,
-    _plain,
-    geometry_attrs,
     validate_showers,
 )
 
@@ -53,37 +61,21 @@ ALIGNMENT_RANGES = (4, 2)
 ATLAS_CELLS_GEOMETRY = "atlas-cells"
 
 
-def _datasets(
-    f: h5py.File, path: Path
-) -> tuple[h5py.Dataset, h5py.Dataset, h5py.Dataset, h5py.Dataset | None]:
+def _fields(f: h5py.File, path: Path) -> EventFields:
+    """``incident_energies``, ``showers`` and ``alignment``; the overflow is checked only."""
     inc = require_dataset(f, path, "incident_energies", (1, 2))
     showers = require_dataset(f, path, "showers", 2)
     align = require_dataset(f, path, "alignment", 2)
-    overflow = require_dataset(f, path, "overflow", 2) if "overflow" in f else None
     n = showers.shape[0]
     if align.shape != (n, 2) or not np.issubdtype(align.dtype, np.integer):
         raise DataFormatError(
             f"{path}: field 'alignment' must be integers of shape ({n}, 2) (phi 0-3, eta 0-1), "
             f"found shape {align.shape} dtype {align.dtype}"
         )
-    if overflow is not None and overflow.shape[0] != n:
-        raise DataFormatError(
-            f"{path}: field 'overflow' must have {n} events, found shape {overflow.shape}"
-        )
-    return inc, showers, align, overflow
-
-
-def atlas_cells_attrs(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """File attributes plus ``n_events``, ``n_voxels`` and ``layout``."""
-    path = Path(path)
-    with open_h5(path) as f:
-        _inc, showers, _a, _o = _datasets(f, path)
-        attrs = {k: _plain(v) for k, v in f.attrs.items()}
-        attrs["n_events"] = int(showers.shape[0])
-        attrs["n_voxels"] = int(showers.shape[1])
-    attrs.setdefault("binning", ATLAS_CELLS_GEOMETRY)
-    attrs["layout"] = "atlas-cells"
-    return attrs
+    optional_dataset(f, path, "overflow", 2, n)
+    return EventFields(
+        {"incident_energies": inc, "showers": showers, "alignment": align}, n, showers.shape[1]
+    )
 
 
 def _check_alignment(path: Path | str, align: npt.NDArray[Any], first: int) -> None:
@@ -97,6 +89,26 @@ def _check_alignment(path: Path | str, align: npt.NDArray[Any], first: int) -> N
             )
 
 
+def _showers(read: BlockRequest, block: EventBlock) -> ShowerData:
+    """Showers and energies checked, alignments in range and as float conditions."""
+    e, s, a = (block.rows[k] for k in ("incident_energies", "showers", "alignment"))
+    validate_showers(
+        e, s, str(read.path), read.binning, read.max_deposit_ratio, first_event=block.start
+    )
+    _check_alignment(read.path, a, block.start)
+    return ShowerData(
+        e.reshape(-1).astype(np.float64), s, read.attrs, a.astype(np.float64), ALIGNMENT_NAMES
+    )
+
+
+_READER = LayoutReader("atlas-cells", ATLAS_CELLS_GEOMETRY, _fields, _showers)
+
+
+def atlas_cells_attrs(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """File attributes plus ``n_events``, ``n_voxels`` and ``layout``."""
+    return _READER.attrs(path)
+
+
 def iter_atlas_cells(
     path: str | os.PathLike[str],
     chunk_events: int = 50_000,
@@ -105,65 +117,38 @@ def iter_atlas_cells(
 ) -> Iterator[ShowerData]:
     """Stream an ATLAS cells file with the alignments as conditions.
 
+    Each block is checked: alignments in range (:data:`ALIGNMENT_RANGES`), energies in MeV.
     Yields at least one block (empty for a file without events).
     """
-    path = Path(path)
-    attrs = atlas_cells_attrs(path)
-    with open_h5(path) as f:
-        inc, showers, align, _overflow = _datasets(f, path)
-        n = showers.shape[0]
-        for start in range(0, max(n, 1), chunk_events):
-            sl = slice(start, min(n, start + chunk_events))
-            try:
-                e = np.asarray(inc[sl])
-                s = np.asarray(showers[sl])
-                a = np.asarray(align[sl])
-            except (OSError, RuntimeError) as err:
-                raise DataFormatError(
-                    f"{path}: cannot read events {sl.start}..{sl.stop} (truncated or corrupt: "
-                    f"{err})"
-                ) from err
-            validate_showers(e, s, str(path), binning, max_deposit_ratio, first_event=start)
-            _check_alignment(path, a, start)
-            yield ShowerData(
-                e.reshape(-1).astype(np.float64), s, attrs, a.astype(np.float64), ALIGNMENT_NAMES
-            )
+    return _READER.blocks(path, chunk_events, binning, max_deposit_ratio)
 
 
-class AtlasCellsWriter(AtomicH5Writer):
-    """Append showers to an ATLAS cells file, published atomically on close."""
+class AtlasCellsWriter(LayoutWriter, GeometryFileWriter):
+    """Append showers to an ATLAS cells file, published atomically on close.
 
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        geometry: Geometry | None = None,
-        attrs: Mapping[str, Any] | None = None,
-        dtype: npt.DTypeLike = np.float32,
-        chunk_events: int = 1024,
-    ) -> None:
-        self.geometry = geometry or load_geometry(ATLAS_CELLS_GEOMETRY)
-        super().__init__(path)
+    :meth:`append` takes energies (n,) MeV, showers (n, 266) MeV, the alignments (n, 2) (the
+    conditions) and the overflow (n, 4) MeV (zeros when not given).
+
+    Args:
+        path: output file.
+        geometry: the cells' geometry (default: the built-in ``atlas-cells``).
+        attrs: file attributes (the file carries its geometry too).
+        dtype: storage dtype of the cells and the overflow.
+        chunk_events: events per HDF5 chunk of the showers.
+    """
+
+    default_geometry = ATLAS_CELLS_GEOMETRY
+
+    def _create_datasets(self, dtype: npt.DTypeLike, chunk_events: int) -> None:
         g = self.geometry
         self._inc = self._extendable("incident_energies", (1,), np.float64, 4096)
         self._showers = self._extendable("showers", (g.n_voxels,), dtype, chunk_events)
         self._align = self._extendable("alignment", (2,), np.int8, 4096)
         self._overflow = self._extendable("overflow", (g.n_layers,), dtype, 4096)
-        for key, value in {**(attrs or {}), **geometry_attrs(g)}.items():
-            self._file.attrs[key] = value
-        self.n_events = 0
 
-    def append(
-        self,
-        incident_energies: npt.ArrayLike,
-        showers: npt.ArrayLike,
-        conditions: npt.ArrayLike | None = None,
-        overflow: npt.ArrayLike | None = None,
-    ) -> None:
-        """Append energies (n,) MeV, showers (n, 266) MeV, alignments (n, 2) (the conditions)
-        and the overflow (n, 4) MeV (zeros when not given)."""
-        e = np.asarray(incident_energies, dtype=np.float64).reshape(-1)
+    def _append_block(self, block: LayoutBlock) -> None:
+        e, s, conditions, overflow = block
         n, g = e.shape[0], self.geometry
-        s = np.asarray(showers)
         if s.shape != (n, g.n_voxels):
             raise DataFormatError(
                 f"{self.path}: block of shape {s.shape} does not fit ({n}, {g.n_voxels})"

@@ -26,15 +26,21 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import DataFormatError
-from ..geometry import Geometry, load_geometry
-from ._h5 import AtomicH5Writer, open_h5, require_dataset
+from ..geometry import Geometry
+from ._h5 import open_h5, require_dataset
+from ._layout_io import (
+    BlockRequest,
+    EventBlock,
+    EventFields,
+    GeometryFileWriter,
+    LayoutReader,
+    optional_dataset,
+)
 from .showers import (
     DEFAULT_MAX_DEPOSIT_RATIO,
     NEGATIVE_TOLERANCE_MEV,
     ShowerData,
     _deposit_offset,
-    _plain,
-    geometry_attrs,
     validate_showers,
 )
 
@@ -67,7 +73,7 @@ def _datasets(
     if not layers:
         raise DataFormatError(f"{path}: missing dataset 'layer_0' (found {sorted(f.keys())})")
     energy = require_dataset(f, path, "energy", (1, 2))
-    overflow = require_dataset(f, path, "overflow", 2) if "overflow" in f else None
+    overflow = optional_dataset(f, path, "overflow", 2)
     n = layers[0].shape[0]
     for name, ds in [(ds.name.lstrip("/"), ds) for ds in layers] + [("energy", energy)]:
         if ds.shape[0] != n:
@@ -85,20 +91,14 @@ def _datasets(
     return layers, energy, overflow
 
 
-def calogan_attrs(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """File attributes plus ``n_events``, ``n_voxels`` and ``layout``, without reading showers.
-
-    Files without a geometry get ``binning: calogan`` (the public files carry no attributes).
-    """
-    path = Path(path)
-    with open_h5(path) as f:
-        layers, _energy, _overflow = _datasets(f, path)
-        attrs = {k: _plain(v) for k, v in f.attrs.items()}
-        attrs["n_events"] = int(layers[0].shape[0])
-        attrs["n_voxels"] = int(sum(ds.shape[1] * ds.shape[2] for ds in layers))
-    attrs.setdefault("binning", CALOGAN_GEOMETRY)
-    attrs["layout"] = "calogan"
-    return attrs
+def _fields(f: h5py.File, path: Path) -> EventFields:
+    """``layer_0``, ``layer_1``, ... and ``energy``, in that order."""
+    layers, energy, _overflow = _datasets(f, path)
+    return EventFields(
+        {**{f"layer_{k}": ds for k, ds in enumerate(layers)}, "energy": energy},
+        layers[0].shape[0],
+        sum(ds.shape[1] * ds.shape[2] for ds in layers),
+    )
 
 
 def _check_block(
@@ -139,6 +139,29 @@ def _check_block(
         )
 
 
+def _showers(read: BlockRequest, block: EventBlock) -> ShowerData:
+    """Layers and energy (GeV) checked, then flat showers and energies in MeV."""
+    images = [im for name, im in block.rows.items() if name != "energy"]
+    e_gev = np.asarray(block.rows["energy"], dtype=np.float64).reshape(-1)
+    offset = _deposit_offset(read.attrs)
+    _check_block(read.path, images, e_gev, block.start, read.max_deposit_ratio, offset)
+    flat = np.concatenate([im.reshape(im.shape[0], -1) for im in images], axis=1)
+    e_mev = e_gev * GEV
+    validate_showers(e_mev, flat, str(read.path), read.binning, None, first_event=block.start)
+    return ShowerData(e_mev, flat, read.attrs)
+
+
+_READER = LayoutReader("calogan", CALOGAN_GEOMETRY, _fields, _showers)
+
+
+def calogan_attrs(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """File attributes plus ``n_events``, ``n_voxels`` and ``layout``, without reading showers.
+
+    Files without a geometry get ``binning: calogan`` (the public files carry no attributes).
+    """
+    return _READER.attrs(path)
+
+
 def iter_calogan(
     path: str | os.PathLike[str],
     chunk_events: int = 50_000,
@@ -147,29 +170,10 @@ def iter_calogan(
 ) -> Iterator[ShowerData]:
     """Stream a CaloGAN file as flat showers in MeV, in blocks of ``chunk_events``.
 
-    Yields at least one block (empty for a file without events).
+    Each block is checked in the file's units (cells in MeV, ``energy`` in GeV) before the
+    energies are converted to MeV. Yields at least one block (empty for a file without events).
     """
-    path = Path(path)
-    attrs = calogan_attrs(path)
-    offset = _deposit_offset(attrs)
-    with open_h5(path) as f:
-        layers, energy, _overflow = _datasets(f, path)
-        n = layers[0].shape[0]
-        for start in range(0, max(n, 1), chunk_events):
-            sl = slice(start, min(n, start + chunk_events))
-            try:
-                images = [np.asarray(ds[sl]) for ds in layers]
-                e_gev = np.asarray(energy[sl], dtype=np.float64).reshape(-1)
-            except (OSError, RuntimeError) as err:
-                raise DataFormatError(
-                    f"{path}: cannot read events {sl.start}..{sl.stop} (truncated or corrupt: "
-                    f"{err})"
-                ) from err
-            _check_block(path, images, e_gev, start, max_deposit_ratio, offset)
-            flat = np.concatenate([im.reshape(im.shape[0], -1) for im in images], axis=1)
-            e_mev = e_gev * GEV
-            validate_showers(e_mev, flat, str(path), binning, None, first_event=start)
-            yield ShowerData(e_mev, flat, attrs)
+    return _READER.blocks(path, chunk_events, binning, max_deposit_ratio)
 
 
 def read_calogan_overflow(path: str | os.PathLike[str]) -> npt.NDArray[np.float64]:
@@ -182,7 +186,7 @@ def read_calogan_overflow(path: str | os.PathLike[str]) -> npt.NDArray[np.float6
         return np.asarray(overflow, dtype=np.float64)
 
 
-class CaloGANWriter(AtomicH5Writer):
+class CaloGANWriter(GeometryFileWriter):
     """Append showers to a file in the CaloGAN layout, published atomically on close.
 
     Args:
@@ -191,27 +195,18 @@ class CaloGANWriter(AtomicH5Writer):
             becomes ``layer_k`` with its image shape.
         attrs: file attributes (the public files have none; ours carry the geometry too).
         dtype: storage dtype of the cells and the overflow.
+        chunk_events: events per HDF5 chunk of the layers.
     """
 
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        geometry: Geometry | None = None,
-        attrs: Mapping[str, Any] | None = None,
-        dtype: npt.DTypeLike = np.float32,
-        chunk_events: int = 1024,
-    ) -> None:
-        self.geometry = geometry or load_geometry(CALOGAN_GEOMETRY)
-        super().__init__(path)
+    default_geometry = CALOGAN_GEOMETRY
+
+    def _create_datasets(self, dtype: npt.DTypeLike, chunk_events: int) -> None:
         self._layers = [
             self._extendable(f"layer_{k}", shape, dtype, chunk_events)
             for k, shape in enumerate(self.geometry.layer_shapes)
         ]
         self._overflow = self._extendable("overflow", (self.geometry.n_layers,), dtype, 4096)
         self._energy = self._extendable("energy", (1,), np.float64, 4096)
-        for key, value in {**(attrs or {}), **geometry_attrs(self.geometry)}.items():
-            self._file.attrs[key] = value
-        self.n_events = 0
 
     def append(
         self,

@@ -14,7 +14,7 @@ from ..geometry import (
     get_particle,
     load_geometry,
 )
-from .showers import GEOMETRY_ATTR
+from ._layout_io import GEOMETRY_ATTR
 
 __all__ = ["geometry_label_mismatch", "geometry_of_file"]
 

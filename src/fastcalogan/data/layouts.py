@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from ..errors import DataFormatError
 from ..geometry import Geometry
 from ._detect import LAYOUT_NAMES, detect_layout
+from ._layout_io import LayoutBlock, LayoutWriter
 from .atlas_cells import AtlasCellsWriter, atlas_cells_attrs, iter_atlas_cells
 from .calogan import CaloGANWriter, calogan_attrs, iter_calogan
 from .lhcb import LHCbWriter, iter_lhcb, lhcb_attrs, read_lhcb_npz
@@ -69,52 +69,20 @@ def iter_layout(
         raise DataFormatError(f"{path}: layout '{layout}' is not one of {list(LAYOUT_NAMES)}")
 
 
-class LayoutWriter(Protocol):
-    """What ``simulate`` needs of a layout's writer."""
-
-    n_events: int
-
-    def append(
-        self,
-        incident_energies: npt.ArrayLike,
-        showers: npt.ArrayLike,
-        conditions: npt.ArrayLike | None = None,
-        overflow: npt.ArrayLike | None = None,
-    ) -> None:
-        """Append a block (MeV; conditions and overflow where the layout stores them)."""
-
-    def close(self, commit: bool = True) -> None:
-        """Publish the file (or drop it)."""
-
-
-class _CaloChallengeWriter(ShowerWriter):
+class _CaloChallengeWriter(LayoutWriter, ShowerWriter):
     """The CaloChallenge writer, taking (and not storing) the overflow."""
 
-    def append(
-        self,
-        incident_energies: npt.ArrayLike,
-        showers: npt.ArrayLike,
-        conditions: npt.ArrayLike | None = None,
-        overflow: npt.ArrayLike | None = None,
-    ) -> None:
-        """Append a block; the overflow is not part of the layout."""
-        super().append(incident_energies, showers, conditions)
+    def _append_block(self, block: LayoutBlock) -> None:
+        ShowerWriter.append(self, block.incident_energies, block.showers, block.conditions)
 
 
-class _CaloGANWriter(CaloGANWriter):
+class _CaloGANWriter(LayoutWriter, CaloGANWriter):  # type: ignore[misc]
     """The CaloGAN writer, refusing conditions (the layout has none)."""
 
-    def append(  # type: ignore[override]
-        self,
-        incident_energies: npt.ArrayLike,
-        showers: npt.ArrayLike,
-        conditions: npt.ArrayLike | None = None,
-        overflow: npt.ArrayLike | None = None,
-    ) -> None:
-        """Append a block of showers and their overflow."""
-        if conditions is not None and np.asarray(conditions).size:
+    def _append_block(self, block: LayoutBlock) -> None:
+        if block.conditions is not None and np.asarray(block.conditions).size:
             raise DataFormatError(f"{self.path}: the CaloGAN layout stores no conditions")
-        super().append(incident_energies, showers, overflow)
+        CaloGANWriter.append(self, block.incident_energies, block.showers, block.overflow)
 
 
 def open_layout_writer(

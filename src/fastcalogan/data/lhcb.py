@@ -32,14 +32,23 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import DataFormatError
-from ..geometry import Geometry, load_geometry
-from ._h5 import AtomicH5Writer, open_h5, require_dataset
+from ..geometry import Geometry
+from ._h5 import require_dataset
+from ._layout_io import (
+    BlockRequest,
+    EventBlock,
+    EventFields,
+    GeometryFileWriter,
+    LayoutBlock,
+    LayoutReader,
+    LayoutWriter,
+    names_attr,
+    optional_dataset,
+)
 from .showers import (
     CONDITIONS_DATASET,
     DEFAULT_MAX_DEPOSIT_RATIO,
     ShowerData,
-    _plain,
-    geometry_attrs,
     validate_showers,
 )
 
@@ -64,13 +73,11 @@ _DEPOSIT_FLOOR = 1e-3
 _UNITS = {"MeV": 1.0, "GeV": 1000.0, "keV": 1e-3, "mm": 1.0, "cm": 10.0, "m": 1000.0}
 
 
-def _datasets(
-    f: h5py.File, path: Path
-) -> tuple[h5py.Dataset, h5py.Dataset, h5py.Dataset, h5py.Dataset | None]:
+def _fields(f: h5py.File, path: Path) -> EventFields:
+    """``showers``, ``conditions`` and ``incident_energies``; the overflow is checked only."""
     showers = require_dataset(f, path, "showers", 3)
     cond = require_dataset(f, path, CONDITIONS_DATASET, 2)
     inc = require_dataset(f, path, "incident_energies", (1, 2))
-    overflow = require_dataset(f, path, "overflow", 2) if "overflow" in f else None
     n = showers.shape[0]
     if cond.shape != (n, len(LHCB_CONDITION_NAMES)):
         raise DataFormatError(
@@ -81,22 +88,39 @@ def _datasets(
         raise DataFormatError(
             f"{path}: field 'incident_energies' must have shape ({n}, 1), found {inc.shape}"
         )
-    if overflow is not None and overflow.shape[0] != n:
-        raise DataFormatError(
-            f"{path}: field 'overflow' must have {n} events, found shape {overflow.shape}"
-        )
-    names = _plain(cond.attrs.get("names", ""))
-    found = (
-        tuple(str(x) for x in names)
-        if isinstance(names, list)
-        else tuple(x for x in str(names).split(",") if x)
-    )
+    optional_dataset(f, path, "overflow", 2, n)
+    found = names_attr(cond)
     if found and found != LHCB_CONDITION_NAMES:
         raise DataFormatError(
             f"{path}: field 'conditions' names its columns {list(found)}; the LHCb layout has "
             f"{list(LHCB_CONDITION_NAMES)}"
         )
-    return showers, cond, inc, overflow
+    return EventFields(
+        {"showers": showers, CONDITIONS_DATASET: cond, "incident_energies": inc},
+        n,
+        showers.shape[1] * showers.shape[2],
+    )
+
+
+def _showers(read: BlockRequest, block: EventBlock) -> ShowerData:
+    """Showers flattened, |p| of the conditions equal to the energies, pz > 0, all checked."""
+    s = block.rows["showers"]
+    c = np.asarray(block.rows[CONDITIONS_DATASET], dtype=np.float64)
+    e = np.asarray(block.rows["incident_energies"], dtype=np.float64).reshape(-1)
+    flat = s.reshape(s.shape[0], -1)
+    _check_momentum(read.path, CONDITIONS_DATASET, c, e, block.start)
+    validate_showers(
+        e, flat, str(read.path), read.binning, read.max_deposit_ratio, first_event=block.start
+    )
+    if c.size and np.any(c[:, 2] <= 0):
+        row = int(np.argmax(c[:, 2] <= 0)) + block.start
+        raise DataFormatError(
+            f"{read.path}: field 'conditions': pz must be > 0 (into the calorimeter), event {row}"
+        )
+    return ShowerData(e, flat, read.attrs, c, LHCB_CONDITION_NAMES)
+
+
+_READER = LayoutReader("lhcb", LHCB_GEOMETRY, _fields, _showers)
 
 
 def lhcb_attrs(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -105,14 +129,7 @@ def lhcb_attrs(path: str | os.PathLike[str]) -> dict[str, Any]:
     if path.suffix.lower() == ".npz" or zipfile.is_zipfile(path):
         data = read_lhcb_npz(path, max_deposit_ratio=None)
         return {**data.attrs, "n_events": data.n_events, "n_voxels": data.n_voxels}
-    with open_h5(path) as f:
-        showers, _c, _i, _o = _datasets(f, path)
-        attrs = {k: _plain(v) for k, v in f.attrs.items()}
-        attrs["n_events"] = int(showers.shape[0])
-        attrs["n_voxels"] = int(showers.shape[1] * showers.shape[2])
-    attrs.setdefault("binning", LHCB_GEOMETRY)
-    attrs["layout"] = "lhcb"
-    return attrs
+    return _READER.attrs(path)
 
 
 def _check_momentum(
@@ -139,34 +156,10 @@ def iter_lhcb(
 ) -> Iterator[ShowerData]:
     """Stream an LHCb HDF5 file as flat showers with the five conditions.
 
+    Each block is checked: ``incident_energies`` must be |p| of the conditions and pz > 0.
     Yields at least one block (empty for a file without events).
     """
-    path = Path(path)
-    attrs = lhcb_attrs(path)
-    with open_h5(path) as f:
-        showers, cond, inc, _overflow = _datasets(f, path)
-        n = showers.shape[0]
-        for start in range(0, max(n, 1), chunk_events):
-            sl = slice(start, min(n, start + chunk_events))
-            try:
-                s = np.asarray(showers[sl])
-                c = np.asarray(cond[sl], dtype=np.float64)
-                e = np.asarray(inc[sl], dtype=np.float64).reshape(-1)
-            except (OSError, RuntimeError) as err:
-                raise DataFormatError(
-                    f"{path}: cannot read events {sl.start}..{sl.stop} (truncated or corrupt: "
-                    f"{err})"
-                ) from err
-            flat = s.reshape(s.shape[0], -1)
-            _check_momentum(path, CONDITIONS_DATASET, c, e, start)
-            validate_showers(e, flat, str(path), binning, max_deposit_ratio, first_event=start)
-            if c.size and np.any(c[:, 2] <= 0):
-                row = int(np.argmax(c[:, 2] <= 0)) + start
-                raise DataFormatError(
-                    f"{path}: field 'conditions': pz must be > 0 (into the calorimeter), "
-                    f"event {row}"
-                )
-            yield ShowerData(e, flat, attrs, c, LHCB_CONDITION_NAMES)
+    return _READER.blocks(path, chunk_events, binning, max_deposit_ratio)
 
 
 def read_lhcb_npz(
@@ -255,52 +248,41 @@ def read_lhcb_npz(
     return ShowerData(p_abs, flat, attrs, np.concatenate([p, xy], axis=1), LHCB_CONDITION_NAMES)
 
 
-class LHCbWriter(AtomicH5Writer):
+class LHCbWriter(LayoutWriter, GeometryFileWriter):
     """Append showers to an LHCb HDF5 file, published atomically on close.
+
+    :meth:`append` takes ``showers`` (n, 900) or (n, 30, 30) MeV, the ``conditions`` (n, 5)
+    and ``incident_energies`` (n,) MeV, which must be |p| of the conditions.
 
     Args:
         path: output file.
         geometry: one Cartesian layer (default: the built-in ``lhcb-ecal``, 30 x 30 cells).
         attrs: file attributes (the file carries its geometry too).
+        dtype: storage dtype of the cells and the overflow.
+        chunk_events: events per HDF5 chunk of the showers.
     """
 
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        geometry: Geometry | None = None,
-        attrs: Mapping[str, Any] | None = None,
-        dtype: npt.DTypeLike = np.float32,
-        chunk_events: int = 1024,
-    ) -> None:
-        self.geometry = geometry or load_geometry(LHCB_GEOMETRY)
+    default_geometry = LHCB_GEOMETRY
+
+    def _check_geometry(self, path: str | os.PathLike[str]) -> None:
         if self.geometry.n_layers != 1:
             raise DataFormatError(
                 f"{path}: the LHCb layout holds one layer of cells; geometry "
                 f"{self.geometry.name} has {self.geometry.n_layers}"
             )
-        super().__init__(path)
+
+    def _create_datasets(self, dtype: npt.DTypeLike, chunk_events: int) -> None:
         shape = self.geometry.layer_shapes[0]
         self._showers = self._extendable("showers", shape, dtype, chunk_events)
         self._cond = self._extendable(CONDITIONS_DATASET, (5,), np.float64, 4096)
         self._cond.attrs["names"] = ",".join(LHCB_CONDITION_NAMES)
         self._inc = self._extendable("incident_energies", (1,), np.float64, 4096)
         self._overflow = self._extendable("overflow", (1,), dtype, 4096)
-        for key, value in {**(attrs or {}), **geometry_attrs(self.geometry)}.items():
-            self._file.attrs[key] = value
-        self.n_events = 0
 
-    def append(
-        self,
-        incident_energies: npt.ArrayLike,
-        showers: npt.ArrayLike,
-        conditions: npt.ArrayLike | None = None,
-        overflow: npt.ArrayLike | None = None,
-    ) -> None:
-        """Append ``showers`` (n, 900) or (n, 30, 30) MeV, ``conditions`` (n, 5) and
-        ``incident_energies`` (n,) MeV, which must be |p| of the conditions."""
-        e = np.asarray(incident_energies, dtype=np.float64).reshape(-1)
+    def _append_block(self, block: LayoutBlock) -> None:
+        e, showers, conditions, overflow = block
         n = e.shape[0]
-        s = np.asarray(showers).reshape(n, *self.geometry.layer_shapes[0])
+        s = showers.reshape(n, *self.geometry.layer_shapes[0])
         if conditions is None:
             raise DataFormatError(f"{self.path}: the LHCb layout needs the conditions (n, 5)")
         c = np.asarray(conditions, dtype=np.float64)

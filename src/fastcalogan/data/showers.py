@@ -16,7 +16,6 @@ rebuild it (:func:`~fastcalogan.data.geometry_of_file`) without being told.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -28,9 +27,16 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import ConfigError, DataFormatError
-from ..geometry import Geometry, geometry_to_mapping, get_particle
+from ..geometry import Geometry, get_particle
 from ._detect import detect_layout
 from ._h5 import AtomicH5Writer, open_h5
+from ._layout_io import (
+    file_attrs,
+    geometry_attrs,
+    iter_event_blocks,
+    names_attr,
+    write_file_attrs,
+)
 
 __all__ = [
     "ShowerData",
@@ -48,8 +54,6 @@ __all__ = [
 NEGATIVE_TOLERANCE_MEV = 1e-3
 #: Default ceiling of E_deposit / E_incident; antiprotons need more (rest mass).
 DEFAULT_MAX_DEPOSIT_RATIO = 2.0
-#: The file attribute holding the serialised geometry (JSON text).
-GEOMETRY_ATTR = "geometry"
 #: Optional dataset of per-event conditions beyond the incident energy, ``(N, k)``; its
 #: attribute ``names`` lists the k column names.
 CONDITIONS_DATASET = "conditions"
@@ -62,21 +66,6 @@ def shower_file_bytes(n_events: int, n_voxels: int, itemsize: int = 4) -> int:
     1545536
     """
     return int(n_events) * (int(n_voxels) * int(itemsize) + 8) + (64 << 10)
-
-
-def geometry_attrs(geometry: Geometry) -> dict[str, str]:
-    """The attributes that make a shower file carry ``geometry``.
-
-    ``geometry``: the serialised form (:func:`~fastcalogan.geometry.geometry_to_mapping`) as
-    JSON text; ``binning``: the geometry's name, for people and for older readers.
-
-    >>> from fastcalogan.geometry import load_geometry
-    >>> a = geometry_attrs(load_geometry("ds1-photons"))
-    >>> a["binning"], json.loads(a["geometry"])["n_voxels"]
-    ('ds1-photons', 368)
-    """
-    text = json.dumps(geometry_to_mapping(geometry), separators=(",", ":"))
-    return {GEOMETRY_ATTR: text, "binning": geometry.name}
 
 
 @dataclass(frozen=True)
@@ -263,27 +252,13 @@ def _conditions_dataset(
         raise DataFormatError(
             f"{path}: field '{CONDITIONS_DATASET}' must be numeric, found dtype {ds.dtype}"
         )
-    raw = _plain(ds.attrs.get("names", ""))
-    names = (
-        tuple(str(x) for x in raw)
-        if isinstance(raw, list)
-        else tuple(x for x in str(raw).split(",") if x)
-    )
+    names = names_attr(ds)
     if len(names) != ds.shape[1]:
         raise DataFormatError(
             f"{path}: field '{CONDITIONS_DATASET}' has {ds.shape[1]} columns but its attribute "
             f"'names' lists {len(names)} ({list(names)})"
         )
     return ds, names
-
-
-def _read_block(ds: h5py.Dataset, sl: slice, path: Path, name: str) -> npt.NDArray[Any]:
-    try:
-        return np.asarray(ds[sl])
-    except (OSError, RuntimeError) as err:
-        raise DataFormatError(
-            f"{path}: field '{name}' cannot be read (file truncated or corrupt: {err})"
-        ) from err
 
 
 def read_shower_attrs(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -300,7 +275,7 @@ def read_shower_attrs(path: str | os.PathLike[str]) -> dict[str, Any]:
         return layout_attrs(layout, path)
     with open_h5(path) as f:
         _inc, sh = _datasets(f, path)
-        attrs = {k: _plain(v) for k, v in f.attrs.items()}
+        attrs = file_attrs(f)
         if sh.ndim != 2:
             raise DataFormatError(
                 f"{path}: field 'showers' must be 2-D (events, voxels), found shape {sh.shape}; "
@@ -309,16 +284,6 @@ def read_shower_attrs(path: str | os.PathLike[str]) -> dict[str, Any]:
         attrs["n_events"] = int(sh.shape[0])
         attrs["n_voxels"] = int(sh.shape[1])
     return attrs
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.decode()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value
 
 
 def iter_showers(
@@ -341,7 +306,7 @@ def iter_showers(
         return
     with open_h5(path) as f:
         inc, sh = _datasets(f, path)
-        attrs = {k: _plain(v) for k, v in f.attrs.items()}
+        attrs = file_attrs(f)
         if sh.ndim != 2:
             raise DataFormatError(
                 f"{path}: field 'showers' must be 2-D (events, voxels), found shape {sh.shape}"
@@ -354,24 +319,28 @@ def iter_showers(
         offset = _deposit_offset(attrs)
         n = sh.shape[0]
         cond, names = _conditions_dataset(f, path, n)
-        for start in range(0, n, chunk_events):
-            sl = slice(start, min(n, start + chunk_events))
-            e = _read_block(inc, sl, path, "incident_energies")
-            s = _read_block(sh, sl, path, "showers")
-            c = None if cond is None else _read_block(cond, sl, path, CONDITIONS_DATASET)
+        fields = {"incident_energies": inc, "showers": sh}
+        if cond is not None:
+            fields[CONDITIONS_DATASET] = cond
+        blocks = iter_event_blocks(
+            path, fields, n, chunk_events, empty_block=False, name_field=True
+        )
+        for block in blocks:
+            e, s = block.rows["incident_energies"], block.rows["showers"]
+            c = block.rows.get(CONDITIONS_DATASET)
             validate_showers(
                 e,
                 s,
                 str(path),
                 binning,
                 max_deposit_ratio,
-                first_event=start,
+                first_event=block.start,
                 deposit_offset=offset,
             )
             if c is not None and not np.all(np.isfinite(c)):
                 raise DataFormatError(
                     f"{path}: field '{CONDITIONS_DATASET}' holds NaN or inf "
-                    f"(events {sl.start}..{sl.stop - 1})"
+                    f"(events {block.start}..{block.stop - 1})"
                 )
             yield ShowerData(e.reshape(-1).astype(np.float64), s, attrs, c, names)
 
@@ -471,9 +440,7 @@ class ShowerWriter(AtomicH5Writer):
                 compression_opts=compression_level,
             )
             self._cond.attrs["names"] = ",".join(self.condition_names)
-        all_attrs = {**(attrs or {}), **(geometry_attrs(geometry) if geometry else {})}
-        for key, value in all_attrs.items():
-            self._file.attrs[key] = value
+        write_file_attrs(self._file, attrs, geometry)
         self.n_events = 0
 
     def append(
