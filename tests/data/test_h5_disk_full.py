@@ -15,7 +15,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from fastcalogan.data import HitShowers, ShowerWriter, _h5, read_showers, write_hits, write_showers
+from fastcalogan.data import (
+    HitShowers,
+    ShowerWriter,
+    _h5,
+    open_layout_writer,
+    read_showers,
+    write_hits,
+    write_showers,
+)
+from fastcalogan.geometry import load_geometry
 
 
 @pytest.fixture
@@ -74,6 +83,30 @@ def test_a_streamed_file_stops_at_the_first_refused_block(tmp_path: Path, disk_o
             blocks += 1
     assert info.value.errno == errno.ENOSPC and info.value.filename == str(out)
     assert 0 < blocks < 100 and not out.exists() and os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("layout", ["calogan", "lhcb", "atlas-cells"])
+def test_layout_writers_stop_at_the_first_refused_block(
+    tmp_path: Path, disk_of: Any, layout: str
+) -> None:
+    geometry = load_geometry("lhcb-ecal" if layout == "lhcb" else layout)
+    g = np.random.default_rng(0)
+    n = 400
+    e = np.full(n, 4000.0)
+    conditions = {
+        "lhcb": np.stack([np.zeros(n), np.zeros(n), e, np.zeros(n), np.zeros(n)], axis=1),
+        "atlas-cells": np.zeros((n, 2), dtype=int),
+    }.get(layout)
+    disk_of(300_000)
+    out = tmp_path / f"{layout}.h5"
+    blocks = 0
+    with pytest.raises(OSError) as info:
+        with open_layout_writer(layout, out, geometry) as writer:
+            for _ in range(100):
+                writer.append(e, g.random((n, geometry.n_voxels), dtype=np.float32), conditions)
+                blocks += 1
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(out)
+    assert 0 < blocks < 100 and os.listdir(tmp_path) == []
 
 
 def test_hit_files_too(tmp_path: Path, disk_of: Any) -> None:

@@ -101,6 +101,13 @@ def test_names_attr_reads_text_and_lists(tmp_path, stored, names):
         assert names_attr(f["c"]) == names
 
 
+def test_names_stored_as_a_fixed_length_bytes_array_read_as_text(tmp_path):
+    with h5py.File(tmp_path / "x.h5", "w") as f:
+        f["c"] = np.zeros((1, 2))
+        f["c"].attrs["names"] = np.array([b"px", b"py"])  # what h5py makes of a list of bytes
+        assert names_attr(f["c"]) == ("px", "py")
+
+
 def test_the_geometry_wins_over_the_binning_given(tmp_path):
     with h5py.File(tmp_path / "x.h5", "w") as f:
         write_file_attrs(f, {"binning": "old", "particle": "photon"}, load_geometry("calogan"))

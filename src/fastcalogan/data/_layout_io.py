@@ -79,7 +79,7 @@ def names_attr(ds: h5py.Dataset) -> tuple[str, ...]:
     """
     raw = plain_value(ds.attrs.get("names", ""))
     if isinstance(raw, list):
-        return tuple(str(x) for x in raw)
+        return tuple(x.decode() if isinstance(x, bytes) else str(x) for x in raw)
     return tuple(x for x in str(raw).split(",") if x)
 
 
@@ -314,6 +314,7 @@ class LayoutWriter(AtomicH5Writer):
         stores them."""
         e = np.asarray(incident_energies, dtype=np.float64).reshape(-1)
         self._append_block(LayoutBlock(e, np.asarray(showers), conditions, overflow))
+        self.check_io()  # a full disk shows at the block that hit it, not only at close
 
     def _append_block(self, block: LayoutBlock) -> None:
         """Check and store ``block``, counting its events in :attr:`n_events`."""

@@ -235,6 +235,7 @@ class CaloGANWriter(GeometryFileWriter):
         self._grow(self._overflow, o)
         self._grow(self._energy, (e / GEV)[:, None])
         self.n_events += e.shape[0]
+        self.check_io()
 
 
 def write_calogan(
