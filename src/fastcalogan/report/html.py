@@ -28,7 +28,13 @@ from matplotlib.collections import QuadMesh
 from matplotlib.colors import LogNorm, TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
-from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter
+from matplotlib.ticker import (
+    FormatStrFormatter,
+    FuncFormatter,
+    LogLocator,
+    MaxNLocator,
+    NullFormatter,
+)
 
 from .._fileio import write_text
 from ..geometry import Binning, Geometry, geometry_from_mapping
@@ -175,6 +181,18 @@ def _style() -> Iterator[None]:
     )
     with matplotlib.rc_context(params):
         yield
+
+
+def _minor_log_label(value: float, _pos: int | None = None) -> str:
+    """A log axis's minor tick label: ``%g`` at 2, 3 and 5 times a power of ten, else none.
+
+    >>> [_minor_log_label(v) for v in (0.2, 0.3, 0.4, 0.05, 7.0)]
+    ['0.2', '0.3', '', '0.05', '']
+    """
+    if value <= 0:
+        return ""
+    digit = round(value / 10 ** math.floor(math.log10(value)))
+    return f"{value:g}" if digit in (2, 3, 5) else ""
 
 
 def _png(fig: Figure) -> str:
@@ -724,6 +742,10 @@ def _energy_sections(
                 )
                 if vals.size:
                     ax.set_ylim(vals.min() / 1.6, vals.max() * 1.6)
+                # plain numbers (the default 4x10^-1 labels push the axis title off the
+                # figure); minor ticks labelled at 2, 3 and 5 times a power of ten
+                ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+                ax.yaxis.set_minor_formatter(FuncFormatter(_minor_log_label))
             ax.tick_params(labelbottom=False)
             plot_ratio_vs_energy(rax, d["energy"], d["ratio"], d["ratio_error"])
             fig.align_ylabels([ax, rax])

@@ -335,7 +335,7 @@ def plot_ratio_vs_energy(
     )
     ax.set_xscale("log")
     ax.set_xlabel(r"$E_\mathrm{inc}$ [GeV]")
-    ax.set_ylabel("gen / ref")
+    ax.set_ylabel("gen / ref", fontsize="small")  # fits the short ratio panel
     if ylim is not None:
         ax.set_ylim(*ylim)
     return artists
