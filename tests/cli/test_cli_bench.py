@@ -176,3 +176,23 @@ def test_bench_feeds_a_conditioned_preset_its_conditions(tmp_path: Path) -> None
         (b, n) for b in ("torch", "torch-graph", "onnxruntime") for n in (1, 10)
     }
     assert all(g["seconds_per_shower"] > 0 for g in gen)
+
+
+def test_a_failing_section_is_recorded_and_the_rest_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastcalogan.bench import run
+
+    def refuse(*args: object, **kwargs: object) -> list[dict[str, object]]:
+        raise RuntimeError("[ONNXRuntimeError] : 1 : FAIL : b zero point is not valid")
+
+    monkeypatch.setattr(run, "reduced_precision_rows", refuse)
+    out = tmp_path / "bench.json"
+    args = [*TINY, "--ensemble-sizes", "0", "--simulate-events", "0"]
+    result = CliRunner().invoke(cli, ["bench", *args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["reduced_precision"] == [] and data["training"]  # the next section ran
+    (err,) = data["errors"]
+    assert err["section"] == "reduced_precision" and err["preset"] == "fastcalogan"
+    assert "zero point" in err["error"] and "failed" in result.output

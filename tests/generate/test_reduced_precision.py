@@ -24,6 +24,7 @@ from fastcalogan.generate import (
     Simulator,
     export_generators,
     generate_onnx,
+    quantise_int8,
 )
 from fastcalogan.generate.graph import relative_difference
 from fastcalogan.train import TrainConfig, train
@@ -73,6 +74,36 @@ def test_int8_export_quantises_and_runs(tmp_path: Path, fastcalogan_model: objec
     assert relative_difference(b, a) < 0.1
     # the totals move by well under a per cent
     assert abs(b.sum() / a.sum() - 1.0) < 0.01
+
+
+def test_int8_keeps_batched_products_float(tmp_path: Path) -> None:
+    """A product with a 3-D weight (one matrix per position, as in CaloGAN's locally
+    connected layers) stays float32; the 2-D one is quantised; the model runs."""
+    g = np.random.default_rng(0)
+    w3 = g.normal(size=(2, 3, 5)).astype(np.float32)
+    w2 = g.normal(size=(5, 4)).astype(np.float32)
+    graph = onnx.helper.make_graph(
+        [
+            onnx.helper.make_node("MatMul", ["x", "w3"], ["h"], name="per_position"),
+            onnx.helper.make_node("MatMul", ["h", "w2"], ["y"], name="dense"),
+        ],
+        "g",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2, "n", 3])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [2, "n", 4])],
+        [onnx.numpy_helper.from_array(w3, "w3"), onnx.numpy_helper.from_array(w2, "w2")],
+    )
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(tmp_path / "f.onnx"))
+    quantise_int8(tmp_path / "f.onnx", tmp_path / "q.onnx")
+    nodes = onnx.load(str(tmp_path / "q.onnx")).graph.node
+    assert [n.op_type for n in nodes if n.name == "per_position"] == ["MatMul"]
+    assert "MatMulInteger" in {n.op_type for n in nodes}
+    x = g.normal(size=(2, 7, 3)).astype(np.float32)
+    import onnxruntime
+
+    y = onnxruntime.InferenceSession(str(tmp_path / "q.onnx")).run(None, {"x": x})[0]
+    np.testing.assert_allclose(y, x @ w3 @ w2, rtol=0.1, atol=0.1)
 
 
 def test_bf16_generation_is_close_to_fp32(fastcalogan_model: object) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import tempfile
@@ -29,6 +30,8 @@ from .sections import (
 )
 from .synthetic import synthetic_generator
 from .timing import matmul_peak, torch_threads
+
+log = logging.getLogger(__name__)
 
 __all__ = ["bench", "bench_table"]
 
@@ -99,6 +102,7 @@ def bench(
     reduced: list[dict[str, Any]] = []
     memory: list[dict[str, Any]] = []
     detectors: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []  # a section that failed for a preset; the rest runs
     with tempfile.TemporaryDirectory(prefix="fastcalogan-bench-") as tmp:
         folder = Path(tmp)
         for preset in config.presets:
@@ -113,7 +117,15 @@ def bench(
             step()
             # the precision guard compares showers of the energy alone (no conditions)
             if config.reduced_precision and not model.condition_names:
-                reduced += reduced_precision_rows(config, preset, model, onnx_path, main_threads)
+                try:
+                    reduced += reduced_precision_rows(
+                        config, preset, model, onnx_path, main_threads
+                    )
+                except RuntimeError as err:  # onnxruntime refusing a quantised graph
+                    log.warning("bench: reduced precision of %s failed: %s", preset, err)
+                    errors.append(
+                        {"section": "reduced_precision", "preset": preset, "error": str(err)}
+                    )
             step()
             with torch_threads(main_threads):
                 training.append(training_row(config, preset, folder, main_threads, peaks))
@@ -157,6 +169,7 @@ def bench(
         "detector_simulator": detectors,
         "speed_table": speed_table(generation, detectors),
         "memory": memory,
+        "errors": errors,
         "seconds": seconds,
     }
     step()
@@ -241,6 +254,10 @@ def bench_table(data: dict[str, Any]) -> list[tuple[str, ...]]:
                 f"{r['us_per_shower']:.3g} us/shower",
                 text,
             )
+        )
+    for err in data.get("errors", []):
+        rows.append(
+            (err["section"], err["preset"], "", "", "failed", err["error"].splitlines()[0][:120])
         )
     for e in data.get("ensemble", []):
         speedup = e.get("speedup_over_first")

@@ -347,10 +347,32 @@ def quantise_int8(source: str | os.PathLike[str], target: str | os.PathLike[str]
     root.addFilter(quieter)
     try:
         with atomic_path(target) as tmp:
-            quantize_dynamic(Path(source), tmp, weight_type=QuantType.QInt8, per_channel=True)
+            quantize_dynamic(
+                Path(source),
+                tmp,
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                nodes_to_exclude=_batched_products(source),
+            )
     finally:
         root.removeFilter(quieter)
     return target
+
+
+def _batched_products(source: str | os.PathLike[str]) -> list[str]:
+    """The ``MatMul`` nodes whose weight is not a 2-D matrix (CaloGAN's locally connected
+    layers: one small matrix per position, a 3-D initializer). onnxruntime's per-channel
+    ``MatMulInteger`` takes 2-D weights only and fails at run time on the others
+    ("b zero point is not valid"), so they stay float32."""
+    import onnx
+
+    graph = onnx.load(str(source), load_external_data=False).graph
+    dims = {init.name: len(init.dims) for init in graph.initializer}
+    return [
+        node.name
+        for node in graph.node
+        if node.op_type == "MatMul" and dims.get(node.input[1], 2) != 2
+    ]
 
 
 def export_generators(
