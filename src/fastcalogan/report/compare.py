@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,15 +209,25 @@ def _hist_panel(
         handles,
         labels,
         loc="upper right",
-        bbox_to_anchor=(0.975, 0.995),
+        bbox_to_anchor=(0.975, 0.905),  # a row of its own below the title
         ncol=len(labels),
         frameon=False,
         fontsize="small",
         handlelength=1.2,
         columnspacing=0.8,
     )
-    fig.text(0.02, 0.93, title, ha="left", va="top", fontsize="large")
+    fig.text(0.02, 0.985, _panel_title(title), ha="left", va="top", fontsize="large")
     return _png(fig)
+
+
+def _panel_title(key: str) -> str:
+    """A histogram key as a panel title: the energy point's sortable ``007 GeV`` spelt out.
+
+    >>> _panel_title("E_mid/E_inc 004 GeV"), _panel_title("profile EMB2 eta")
+    ('E_mid/E_inc, E_inc = 4 GeV', 'profile EMB2 eta')
+    """
+    match = re.fullmatch(r"(.*\S)\s+0*(\d+(?:\.\d+)?) GeV", key)
+    return key if match is None else f"{match[1]}, E_inc = {match[2]} GeV"
 
 
 def _fmt(v: float | None) -> str:
