@@ -190,8 +190,10 @@ class LayoutReader:
         showers; files without a ``binning`` attribute get the layout's geometry."""
         path = Path(path)
         with open_h5(path) as f:
-            found = self.fields(f, path)
-            attrs = file_attrs(f)
+            return self._attrs(f, self.fields(f, path))
+
+    def _attrs(self, f: h5py.File, found: EventFields) -> dict[str, Any]:
+        attrs = file_attrs(f)
         attrs["n_events"] = int(found.n_events)
         attrs["n_voxels"] = int(found.n_voxels)
         attrs.setdefault("binning", self.geometry)
@@ -208,9 +210,9 @@ class LayoutReader:
         """The file's showers in blocks of ``chunk_events`` events, each checked (at least one
         block, empty for a file without events)."""
         path = Path(path)
-        request = BlockRequest(path, self.attrs(path), binning, max_deposit_ratio)
-        with open_h5(path) as f:
+        with open_h5(path) as f:  # opened once: the checks, the attributes and the blocks
             found = self.fields(f, path)
+            request = BlockRequest(path, self._attrs(f, found), binning, max_deposit_ratio)
             for block in iter_event_blocks(path, found.datasets, found.n_events, chunk_events):
                 yield self.showers(request, block)
 
