@@ -3,6 +3,7 @@ configs for the GAN stages, and the optional ../shared folder."""
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from fastcalogan.cli import cli
-from fastcalogan.data import write_showers
+from fastcalogan.data import _h5, write_showers
 from fastcalogan.geometry import Binning, write_geometry_yaml
 from fastcalogan.models import get_preset
 from fastcalogan.train import TrainConfig
@@ -154,6 +155,34 @@ def fabricate_showers(
     e = np.repeat(np.asarray(energies), n_per_point)
     frac = g.dirichlet(np.ones(binning.n_voxels), size=e.size)
     return e, (frac * e[:, None] * g.uniform(0.8, 1.0, size=(e.size, 1))).astype(np.float32)
+
+
+@pytest.fixture
+def disk_of(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``disk_of(n_bytes)``: HDF5 writers get ENOSPC once ``n_bytes`` are written."""
+
+    def limit(n_bytes: int) -> None:
+        original = _h5._GuardedFile.__init__
+
+        def init(self: Any, path: Path) -> None:
+            original(self, path)
+            raw, budget = self._f, [n_bytes]
+
+            class Full:
+                def __getattr__(self, name: str) -> Any:
+                    return getattr(raw, name)
+
+                def write(self, data: Any) -> int:
+                    if budget[0] < len(data):
+                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                    budget[0] -= len(data)
+                    return int(raw.write(data))
+
+            self._f = Full()
+
+        monkeypatch.setattr(_h5._GuardedFile, "__init__", init)
+
+    return limit
 
 
 @pytest.fixture

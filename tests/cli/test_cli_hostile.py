@@ -20,7 +20,7 @@ import yaml
 from click.testing import CliRunner
 
 from fastcalogan.cli import cli
-from fastcalogan.data import HitShowers, _h5, write_hits, write_showers
+from fastcalogan.data import HitShowers, write_hits, write_showers
 from fastcalogan.geometry import load_geometry, write_binning_xml
 from fastcalogan.train import TrainConfig, checkpoint_path, train
 from fastcalogan.train import checkpoint as checkpoint_module
@@ -134,31 +134,14 @@ def test_replacing_an_old_output_is_said(tmp_path: Path) -> None:
 
 # ----- crashes --------------------------------------------------------------------------------------
 @pytest.fixture
-def full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+def full_disk(monkeypatch: pytest.MonkeyPatch, disk_of: Any) -> None:
     """Every HDF5 write and checkpoint write fails with ENOSPC after a few kilobytes."""
-    original = _h5._GuardedFile.__init__
-
-    def init(self: Any, path: Path) -> None:
-        original(self, path)
-        raw, budget = self._f, [4096]
-
-        class Full:
-            def __getattr__(self, name: str) -> Any:
-                return getattr(raw, name)
-
-            def write(self, data: Any) -> int:
-                if budget[0] < len(data):
-                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-                budget[0] -= len(data)
-                return int(raw.write(data))
-
-        self._f = Full()
+    disk_of(4096)
 
     def write_file(path: Path, data: Any) -> None:
         path.write_bytes(bytes(data)[:100])
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
-    monkeypatch.setattr(_h5._GuardedFile, "__init__", init)
     monkeypatch.setattr(checkpoint_module, "_write_file", write_file)
 
 

@@ -18,41 +18,12 @@ import pytest
 from fastcalogan.data import (
     HitShowers,
     ShowerWriter,
-    _h5,
     open_layout_writer,
     read_showers,
     write_hits,
     write_showers,
 )
 from fastcalogan.geometry import load_geometry
-
-
-@pytest.fixture
-def disk_of(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """``disk_of(n_bytes)``: HDF5 writers get ENOSPC once ``n_bytes`` are written."""
-
-    def limit(n_bytes: int) -> None:
-        original = _h5._GuardedFile.__init__
-
-        def init(self: Any, path: Path) -> None:
-            original(self, path)
-            raw, budget = self._f, [n_bytes]
-
-            class Full:
-                def __getattr__(self, name: str) -> Any:
-                    return getattr(raw, name)
-
-                def write(self, data: Any) -> int:
-                    if budget[0] < len(data):
-                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-                    budget[0] -= len(data)
-                    return int(raw.write(data))
-
-            self._f = Full()
-
-        monkeypatch.setattr(_h5._GuardedFile, "__init__", init)
-
-    return limit
 
 
 def _showers(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
