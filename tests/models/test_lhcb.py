@@ -27,6 +27,7 @@ from fastcalogan.models import (
 )
 from fastcalogan.models.family import Batch
 from fastcalogan.models.lhcb import LhcbGanObjective
+from fastcalogan.preprocess import FittedBoxCox
 from fastcalogan.models.lhcb_networks import CriticNet, GeneratorNet, RegressorNet, image_shape
 from fastcalogan.simulate import simulate_showers
 from fastcalogan.train import TrainConfig, load_checkpoint, train
@@ -154,8 +155,9 @@ def test_the_regressor_term_is_what_the_generator_step_adds(loss: str) -> None:
     torch.rand((6, 1), generator=replay)
     noise = objective.noise.sample(6, replay)
     values = objective.step(batches, g)
-    assert len(values) == len(get_family("lhcb-wgan-gp").loss_columns) == 7
-    term, mse_gen, mse_ref = (v.item() for v in values[4:])
+    assert len(values) == len(get_family("lhcb-wgan-gp").loss_columns) == 8
+    term, mse_gen, mse_ref = (v.item() for v in values[4:7])
+    assert np.isnan(values[7].item())  # no energy term asked for
     # recompute with the generator as it was before its update: rebuild from the seed
     before = _objective(loss)
     net = objective.regressor.network  # type: ignore[union-attr]
@@ -210,6 +212,73 @@ def test_without_a_regressor_the_terms_are_nan() -> None:
     assert all(np.isnan(v.item()) for v in values[4:])
     assert objective.state_dict()["regressor"] is None
     objective.check_preprocessing({"anything": 1})  # nothing to check
+
+
+def _energy_objective(weight: float) -> LhcbGanObjective:
+    objective = get_family("lhcb-wgan-gp").build_objective(
+        LhcbGanConfig(latent_dim=4, channels=(4, 2)),
+        LhcbGanObjectiveConfig(n_critic=1, energy_weight=weight),
+        LHCB,
+        1e-2,
+        5,
+        torch.device("cpu"),
+    )
+    # ln(MeV) standardised: mean 2.3, std 1.5 (the 50k sample's fit), cells up to 10 GeV
+    box_cox = FittedBoxCox(0.0, 0.075, 2.3, 1.5, -3.2, 4.6)
+    objective.check_preprocessing({"box_cox": box_cox.to_dict()})
+    return objective
+
+
+def test_the_energy_term_compares_summed_mev_with_the_paired_reference() -> None:
+    objective = _energy_objective(1.0)
+    box_cox = objective.box_cox
+    assert box_cox is not None
+    fake = torch.full((2, 900), -3.0)  # every cell just above the readout: a few MeV in all
+    real = torch.full((2, 900), -3.2)
+    real[:, 435] = 4.0  # one hot cell
+    # summed MeV + offset per cell, no readout threshold (lambda = 0: exp(y std + mean))
+    e_fake, e_real = (np.exp(v.numpy() * 1.5 + 2.3).sum(axis=1) for v in (fake, real))
+    expected = np.mean((np.log(e_fake) - np.log(e_real)) ** 2)
+    assert objective._energy_term(fake, real).item() == pytest.approx(expected, rel=1e-6)
+    assert objective._energy_term(real, real).item() == 0.0
+    # its gradient lifts a too-faint image, even one whose every cell reads zero
+    faint = (fake - 0.5).requires_grad_(True)
+    assert box_cox.inverse(faint.detach().numpy()).sum() == 0.0
+    objective._energy_term(faint, real).backward()
+    assert faint.grad is not None and bool((faint.grad < 0).all())
+
+
+def test_the_energy_term_raises_the_generated_energy() -> None:
+    real = torch.full((8, 900), -3.2)
+    real[:, 400:410] = 3.0  # ten hot cells: far more than the fresh generator's images
+    batches = _FixedBatches(real, torch.zeros(8, 6))
+    box_cox = FittedBoxCox(0.0, 0.075, 2.3, 1.5, -3.2, 4.6)
+
+    def energy_after(weight: float) -> float:
+        objective = _energy_objective(weight)
+        for _ in range(30):
+            values = objective.step(batches, torch.Generator().manual_seed(1))
+        assert np.isfinite(values[7].item()) == (weight > 0)
+        with torch.no_grad():
+            fake = objective.sampler(torch.randn(8, 4), torch.zeros(8, 6))
+        return float(box_cox.inverse(fake.numpy()).sum(axis=1).mean())
+
+    target = float(box_cox.inverse(real.numpy()).sum(axis=1).mean())
+    with_term, without = energy_after(20.0), energy_after(0.0)
+    assert abs(np.log(with_term / target)) < 0.5 * abs(np.log(without / target))
+
+
+def test_the_energy_term_needs_box_cox_cells() -> None:
+    objective = get_family("lhcb-wgan-gp").build_objective(
+        LhcbGanConfig(latent_dim=4, channels=(4, 2)),
+        LhcbGanObjectiveConfig(energy_weight=1.0),
+        LHCB,
+        1e-3,
+        0,
+        torch.device("cpu"),
+    )
+    with pytest.raises(ModelError, match="energy_weight.*Box-Cox"):
+        objective.check_preprocessing({"conditions": []})
 
 
 # ----- training runs ------------------------------------------------------------------------

@@ -224,3 +224,27 @@ def test_saturated_ties_are_broken_by_the_distance(fabricated_run: tuple[Path, P
     assert len({round(r.chi2_ndf, 9) for r in result.rows}) == 1
     assert all(r.n_saturated == 2 for r in result.rows)
     assert result.best_iteration == 4  # the nearest, not the first
+
+
+def test_a_run_saturated_everywhere_is_ranked_by_the_distance_not_by_its_ndf() -> None:
+    from fastcalogan.select.selection import _selection_key
+    from fastcalogan.train import PointScore, SelectionRow
+
+    def row(iteration: int, ndf: int, w1: float, chi2: float = 1990.0) -> SelectionRow:
+        # 1000 + 1000 showers per point: chi2 1990 is at the ceiling whatever the NDF
+        points = tuple(PointScore(e, chi2, ndf, 1000.0, 1000.0, w1) for e in (1e3, 1e4))
+        return SelectionRow(iteration, f"c{iteration}", 2 * chi2, 2 * ndf, points=points)
+
+    wide = row(150, 40, w1=0.11)  # reaches more bins: a lower chi2/NDF, farther away
+    near = row(1200, 30, w1=0.02)
+    assert wide.chi2_ndf < near.chi2_ndf and wide.n_saturated == near.n_saturated == 2
+    assert min([wide, near], key=_selection_key) is near
+    # a checkpoint that overlaps the reference somewhere ranks before both
+    overlapping = SelectionRow(
+        600,
+        "c600",
+        1000.0,
+        60,
+        points=(PointScore(1e3, 10.0, 30, 1000.0, 1000.0, 0.5), near.points[1]),
+    )
+    assert min([wide, near, overlapping], key=_selection_key) is overlapping

@@ -22,7 +22,10 @@ conditioned on five parameters (momentum px, py, pz and impact point x, y). Two 
   against those of the reference image that carries the same conditions, mean of
   (phi_R(G(z, c)) - phi_R(x))^2 (Johnson et al., ECCV 2016). The critic's loss is the
   plain WGAN-GP ``D(fake) - D(real) + lambda GP`` (the frozen regressor has no parameter
-  to train there). ``docs/lhcb.md`` starts from the paper's wording.
+  to train there). ``docs/lhcb.md`` starts from the paper's wording. An optional
+  total-energy term (``energy_weight``, not in the paper) adds
+  ``energy_weight * E[(log E_gen - log E_ref)^2]``, the images' summed MeV, each
+  generated image against the reference image drawn with its conditions.
 
 The regressor is never given to an optimiser; the GAN's objective keeps it (weights, network
 config, shape and the preprocessing it was trained with) in its state, so checkpoints carry
@@ -46,7 +49,7 @@ from torch import nn
 
 from .._config import StageConfig
 from ..errors import ModelError
-from ..preprocess import ConditionTransform, PreprocessConfig
+from ..preprocess import ConditionTransform, FittedBoxCox, PreprocessConfig
 from .adversarial import WassersteinObjective
 from .family import (
     BatchSource,
@@ -130,6 +133,10 @@ class LhcbGanObjectiveConfig(StageConfig):
             those of the reference image with the same conditions) or ``mse`` (regressor
             prediction against the requested conditions).
         condition_weight: weight of the conditioning term in the generator's loss.
+        energy_weight: weight of the total-energy term: the squared difference of the
+            logarithms of a generated image's summed energy (MeV, through the Box-Cox
+            inverse) and that of the reference image drawn with the same conditions; 0: none
+            (the paper has none; see :class:`LhcbGanObjective`).
     """
 
     n_critic: int = pydantic.Field(default=5, ge=1)
@@ -139,6 +146,7 @@ class LhcbGanObjectiveConfig(StageConfig):
     regressor: str | None = None
     condition_loss: Literal["perceptual", "mse"] = "perceptual"
     condition_weight: float = pydantic.Field(default=1.0, ge=0, allow_inf_nan=False)
+    energy_weight: float = pydantic.Field(default=0.0, ge=0, allow_inf_nan=False)
 
 
 class LhcbRegressorConfig(StageConfig):
@@ -339,16 +347,29 @@ class LhcbGanObjective(WassersteinObjective[LhcbGanObjectiveConfig]):
         # fused (single-kernel) updates, as the MLP WGAN-GP
         super().__init__(generator, critic, noise, settings, lr, device, fused=True)
         self.regressor = regressor
+        #: the run's Box-Cox transform (from :meth:`check_preprocessing`): the energy term
+        #: sums the cells in MeV
+        self.box_cox: FittedBoxCox | None = None
         if regressor is not None:
             regressor.network.to(device)
 
     def check_preprocessing(self, state: Mapping[str, Any]) -> None:
-        """Refuse a regressor trained on other inputs than this run's.
+        """Refuse a regressor trained on other inputs than this run's; keep the run's Box-Cox
+        transform for the energy term.
 
         Raises:
             ModelError: the run's fitted preprocessing differs from the regressor's (the
-                keys that differ are named).
+                keys that differ are named), or the energy term is asked for without a
+                Box-Cox transform of the cells.
         """
+        if self.settings.energy_weight > 0:
+            if "box_cox" not in state:
+                raise ModelError(
+                    "objective.energy_weight sums the cells through the Box-Cox inverse; this "
+                    "run's preprocessing has no Box-Cox transform (preprocess.voxel_transform: "
+                    "box_cox)"
+                )
+            self.box_cox = FittedBoxCox.from_dict(state["box_cox"])
         if self.regressor is None:
             return
         differ = _differing_keys(dict(state), self.regressor.preprocess)
@@ -381,7 +402,8 @@ class LhcbGanObjective(WassersteinObjective[LhcbGanObjectiveConfig]):
         Returns:
             ``(critic loss, generator loss, gradient penalty, Wasserstein estimate,
             conditioning term, regressor MSE on the generated images, regressor MSE on the
-            reference images)``; the last three are NaN without a regressor.
+            reference images, energy term)``; the three regressor values are NaN without a
+            regressor, the energy term without ``energy_weight``.
         """
         loss_d, d_real, d_fake, gp = self.critic_updates(batches, generator, self._critic_terms)
         # the generator step draws a whole batch: the perceptual term compares with its images
@@ -390,7 +412,7 @@ class LhcbGanObjective(WassersteinObjective[LhcbGanObjectiveConfig]):
         self.critic.requires_grad_(False)
         fake = self.sampler(noise, label)
         loss_g = -self.critic(fake, label).mean()
-        term = mse_gen = mse_real = _nan(self.device)
+        term = mse_gen = mse_real = energy = _nan(self.device)
         if self.regressor is not None:
             net = self.regressor.network
             target = label[:, 1:]
@@ -404,11 +426,36 @@ class LhcbGanObjective(WassersteinObjective[LhcbGanObjectiveConfig]):
             else:
                 term = mse_gen
             loss_g = loss_g + self.settings.condition_weight * term
+        if self.settings.energy_weight > 0:
+            energy = self._energy_term(fake, real)
+            loss_g = loss_g + self.settings.energy_weight * energy
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
         self.critic.requires_grad_(True)
-        return (loss_d, loss_g, gp, d_real - d_fake, term, mse_gen, mse_real)
+        return (loss_d, loss_g, gp, d_real - d_fake, term, mse_gen, mse_real, energy)
+
+    def _energy_term(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """Mean over the batch of ``(log E_fake - log E_real)^2``, E the image's summed
+        cells in MeV (each plus the Box-Cox offset), each generated image against the
+        reference image with its conditions.
+
+        The gradient of the logarithm of a sum reaches each cell in proportion to its share
+        of the sum, so it lifts (or lowers) the whole image's energy scale at once, however
+        far from it the generator starts; the critic and the regressor see to the shape.
+        (A total-energy term of this kind is how the 3DGAN of Khattak et al., Eur. Phys. J.
+        C 82 (2022) 386, ties its images to the primary's energy.)
+        """
+        if self.box_cox is None:
+            raise ModelError(
+                "the energy term needs the run's Box-Cox transform: the trainer hands it over "
+                "through check_preprocessing before the first step"
+            )
+        # the smooth inverse: an image whose cells all read zero still has a gradient
+        e_fake = self.box_cox.smooth_inverse_torch(fake).sum(dim=1)
+        with torch.no_grad():
+            e_real = self.box_cox.smooth_inverse_torch(real).sum(dim=1)
+        return ((torch.log(e_fake) - torch.log(e_real)) ** 2).mean()
 
     def state_dict(self) -> dict[str, Any]:
         """The critic, both optimisers and the regressor (weights and what it was trained on)."""
@@ -441,6 +488,7 @@ class LhcbWganGp(ModelFamily[LhcbGanConfig, LhcbGanObjectiveConfig]):
         "condition_term",
         "regressor_mse_generated",
         "regressor_mse_reference",
+        "energy_term",
     )
     #: Chekalina et al. 2019 (architecture, 512-dim noise, WGAN-GP); the optimiser settings
     #: are those of the WGAN-GP paper (Gulrajani et al. 2017: Adam 1e-4, betas 0 and 0.9,

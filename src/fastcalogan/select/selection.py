@@ -366,6 +366,21 @@ def _ratio(chi2: float, ndf: int) -> float:
     return chi2 / ndf if ndf > 0 else float("inf")
 
 
+def _selection_key(row: SelectionRow) -> tuple[bool, float, float, int]:
+    """The order of checkpoints: the lowest figure of merit, then the nearest E_tot/E_inc
+    distribution (1-D Wasserstein distance), then the earliest.
+
+    A checkpoint whose every point is saturated (its samples and the reference barely
+    overlap anywhere) ranks after every checkpoint with some overlap, and among such
+    checkpoints the distance alone decides: their chi2/NDF only says "no overlap", and its
+    value there follows the NDF (how many bins the generated sample reaches), not the
+    distance (a run far from its reference early on would otherwise take whichever
+    checkpoint filled the most bins).
+    """
+    hopeless = bool(row.points) and row.n_saturated == len(row.points)
+    return (hopeless, 0.0 if hopeless else row.merit, _rank(row.wasserstein), row.iteration)
+
+
 def _reference_path(reference_path: Path | None, run: RunFolder, latest: dict[str, Any]) -> Path:
     if reference_path is not None:
         if not reference_path.is_file():
@@ -459,8 +474,7 @@ def _select_one(
         )
         if progress is not None:
             progress(i + 1, len(chosen))
-    # equal chi2/NDF happens at the ceiling (every point saturated): the distance still ranks
-    best = min(rows, key=lambda r: (r.merit, _rank(r.wasserstein), r.iteration))
+    best = min(rows, key=_selection_key)
 
     summary: dict[str, Any] = {
         "config": config.model_dump(mode="json"),
