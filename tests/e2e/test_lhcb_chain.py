@@ -8,6 +8,7 @@ in tests/evaluate/test_suites.py)."""
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def test_lhcb_study_runs_through_the_cli(tmp_path: Path) -> None:
     )
     (tmp_path / "gan.yaml").write_text(
         "preset: lhcb-wgan-gp\nmodel: {channels: [4, 2], latent_dim: 4}\nn_critic: 1\n"
-        f"objective: {{regressor: {tmp_path / 'reg' / 'checkpoints' / 'ckpt-00000002.pt'}}}\n"
+        f"objective: {{regressor: {tmp_path / 'reg' / 'checkpoints' / 'ckpt-00000002.pt'}, energy_weight: 1.0}}\n"
         + COMMON
     )
     gen = tmp_path / "gen.h5"
@@ -51,6 +52,10 @@ def test_lhcb_study_runs_through_the_cli(tmp_path: Path) -> None:
         result = runner.invoke(cli, args)
         assert result.exit_code == 0, (args[0], result.output)
 
+    # the energy term was on: logged, finite, beside the regressor's columns
+    with open(tmp_path / "gan" / "losses.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and all(np.isfinite(float(r["energy_term"])) for r in rows)
     # generated like the test file: its conditions, in its order, 30 x 30 cells in MeV
     ref, out = read_showers(test_h5), read_showers(gen)
     assert out.showers.shape == (24, 900)

@@ -27,8 +27,8 @@ from fastcalogan.models import (
 )
 from fastcalogan.models.family import Batch
 from fastcalogan.models.lhcb import LhcbGanObjective
-from fastcalogan.preprocess import FittedBoxCox
 from fastcalogan.models.lhcb_networks import CriticNet, GeneratorNet, RegressorNet, image_shape
+from fastcalogan.preprocess import FittedBoxCox
 from fastcalogan.simulate import simulate_showers
 from fastcalogan.train import TrainConfig, load_checkpoint, train
 
@@ -277,7 +277,7 @@ def test_the_energy_term_needs_box_cox_cells() -> None:
         0,
         torch.device("cpu"),
     )
-    with pytest.raises(ModelError, match="energy_weight.*Box-Cox"):
+    with pytest.raises(ModelError, match=r"energy_weight.*Box-Cox"):
         objective.check_preprocessing({"conditions": []})
 
 
