@@ -343,6 +343,7 @@ def test_gan_carries_its_regressor_and_resumes_bit_identical(
     lhcb_files: tuple[Path, Path], regressor_checkpoint: Path, tmp_path: Path
 ) -> None:
     objective = {"regressor": str(regressor_checkpoint), "condition_loss": "mse"}
+    objective["energy_weight"] = 5.0  # the resumed run gets its Box-Cox transform back too
     whole = train(
         _config("lhcb-wgan-gp", iterations=4, objective=objective), lhcb_files[0], tmp_path / "a"
     )
@@ -363,12 +364,13 @@ def test_gan_carries_its_regressor_and_resumes_bit_identical(
     for key, value in original.network.state_dict().items():
         assert torch.equal(again.network.state_dict()[key], value)
     losses = (tmp_path / "a" / "losses.csv").read_text().splitlines()
-    assert losses[0].split(",")[5:8] == [
+    assert losses[0].split(",")[5:9] == [
         "condition_term",
         "regressor_mse_generated",
         "regressor_mse_reference",
+        "energy_term",
     ]
-    assert all(v != "nan" for v in losses[-1].split(",")[5:8])
+    assert all(v != "nan" for v in losses[-1].split(",")[5:9])
 
 
 def test_a_regressor_of_other_inputs_is_refused(
