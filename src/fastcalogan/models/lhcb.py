@@ -137,6 +137,13 @@ class LhcbGanObjectiveConfig(StageConfig):
             logarithms of a generated image's summed energy (MeV, through the Box-Cox
             inverse) and that of the reference image drawn with the same conditions; 0: none
             (the paper has none; see :class:`LhcbGanObjective`).
+        energy_weight_end: where the energy term's weight ends: it falls geometrically
+            from ``energy_weight`` to this over ``energy_decay_iterations`` generator steps
+            and stays there; ``None``: constant. A strong term sets the energy scale in a
+            few hundred steps, but kept strong it outweighs the critic (whose judgement of
+            one cell is bounded by the gradient penalty) and the generator keeps part of
+            the energy in one fixed cell; weakened, the critic takes that cell back.
+        energy_decay_iterations: generator steps of the fall.
     """
 
     n_critic: int = pydantic.Field(default=5, ge=1)
@@ -147,6 +154,8 @@ class LhcbGanObjectiveConfig(StageConfig):
     condition_loss: Literal["perceptual", "mse"] = "perceptual"
     condition_weight: float = pydantic.Field(default=1.0, ge=0, allow_inf_nan=False)
     energy_weight: float = pydantic.Field(default=0.0, ge=0, allow_inf_nan=False)
+    energy_weight_end: float | None = pydantic.Field(default=None, gt=0, allow_inf_nan=False)
+    energy_decay_iterations: int = pydantic.Field(default=1000, ge=1)
 
 
 class LhcbRegressorConfig(StageConfig):
@@ -428,12 +437,28 @@ class LhcbGanObjective(WassersteinObjective[LhcbGanObjectiveConfig]):
             loss_g = loss_g + self.settings.condition_weight * term
         if self.settings.energy_weight > 0:
             energy = self._energy_term(fake, real)
-            loss_g = loss_g + self.settings.energy_weight * energy
+            loss_g = loss_g + self.energy_weight() * energy
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
         self.critic.requires_grad_(True)
         return (loss_d, loss_g, gp, d_real - d_fake, term, mse_gen, mse_real, energy)
+
+    def energy_weight(self) -> float:
+        """The energy term's weight at this generator step (``energy_weight`` falling
+        geometrically to ``energy_weight_end``; the step count is the generator optimiser's,
+        so a resumed run continues the schedule)."""
+        start, end = self.settings.energy_weight, self.settings.energy_weight_end
+        if end is None or start <= 0:
+            return start
+        done = min(1.0, self._generator_steps() / self.settings.energy_decay_iterations)
+        return float(start * (end / start) ** done)
+
+    def _generator_steps(self) -> int:
+        """Generator updates so far (Adam's step count; 0 before the first)."""
+        first = next(iter(self.opt_g.param_groups[0]["params"]))
+        step = self.opt_g.state.get(first, {}).get("step", 0)
+        return int(step.item() if isinstance(step, torch.Tensor) else step)
 
     def _energy_term(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         """Mean over the batch of ``(log E_fake - log E_real)^2``, E the image's summed
