@@ -268,6 +268,32 @@ def test_the_energy_term_raises_the_generated_energy() -> None:
     assert abs(np.log(with_term / target)) < 0.5 * abs(np.log(without / target))
 
 
+def test_the_energy_weight_falls_geometrically_over_the_generator_steps() -> None:
+    objective = get_family("lhcb-wgan-gp").build_objective(
+        LhcbGanConfig(latent_dim=4, channels=(4, 2)),
+        LhcbGanObjectiveConfig(
+            n_critic=1, energy_weight=30.0, energy_weight_end=3.0, energy_decay_iterations=4
+        ),
+        LHCB,
+        1e-3,
+        0,
+        torch.device("cpu"),
+    )
+    objective.check_preprocessing(
+        {"box_cox": FittedBoxCox(0.0, 0.075, 2.3, 1.5, -3.2, 4.6).to_dict()}
+    )
+    batches = _FixedBatches(torch.randn(4, 900), torch.randn(4, 6))
+    weights = []
+    for _ in range(6):
+        weights.append(objective.energy_weight())
+        objective.step(batches, torch.Generator().manual_seed(0))
+    expected = [30.0 * 0.1 ** min(1.0, n / 4) for n in range(6)]
+    assert weights == pytest.approx(expected)  # 30, 16.9, 9.5, 5.3, then 3 from step 4 on
+    constant = _energy_objective(7.0)
+    constant.step(batches, torch.Generator())
+    assert constant.energy_weight() == 7.0
+
+
 def test_the_energy_term_needs_box_cox_cells() -> None:
     objective = get_family("lhcb-wgan-gp").build_objective(
         LhcbGanConfig(latent_dim=4, channels=(4, 2)),
@@ -343,7 +369,9 @@ def test_gan_carries_its_regressor_and_resumes_bit_identical(
     lhcb_files: tuple[Path, Path], regressor_checkpoint: Path, tmp_path: Path
 ) -> None:
     objective = {"regressor": str(regressor_checkpoint), "condition_loss": "mse"}
-    objective["energy_weight"] = 5.0  # the resumed run gets its Box-Cox transform back too
+    # the resumed run gets its Box-Cox transform back, and the energy weight's fall goes on
+    # from where it was (2 of 3 steps)
+    objective |= {"energy_weight": 5.0, "energy_weight_end": 0.5, "energy_decay_iterations": 3}
     whole = train(
         _config("lhcb-wgan-gp", iterations=4, objective=objective), lhcb_files[0], tmp_path / "a"
     )
