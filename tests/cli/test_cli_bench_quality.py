@@ -68,7 +68,14 @@ def test_two_recipes_side_by_side(tmp_path: Path, tiny_file: Path, tiny_referenc
         assert set(r["crossings"]) == {"10", "5", "2"}
         for t, c in r["crossings"].items():
             assert c == crossing(timeline, float(t))
-        chosen = min(timeline, key=lambda p: p["merit"])
+        # selection's rule: the lowest merit among checkpoints that overlap the reference
+        # somewhere; if none does, the nearest by the E_tot/E_inc distance
+        overlapping = [p for p in timeline if not p["saturated_everywhere"]]
+        chosen = (
+            min(overlapping, key=lambda p: p["merit"])
+            if overlapping
+            else min(timeline, key=lambda p: p["w1"])
+        )
         assert r["selected"]["iteration"] == chosen["iteration"]
         assert r["iterations"] == timeline[-1]["iteration"]
         auc = r["classifier_features"]["auc"]
