@@ -127,8 +127,7 @@ def _train_and_score(
                 "parts": {p.name: p.chi2_ndf for p in row.parts},
                 "merit": row.merit,
                 "w1": _finite(row.wasserstein),
-                # every point saturated: selection ranks such checkpoints by w1 alone
-                "saturated_everywhere": bool(row.points) and row.n_saturated == len(row.points),
+                "saturated_everywhere": row.saturated_everywhere,
             }
         )
     best_etot = min(timeline, key=lambda p: p["etot_chi2_ndf"])

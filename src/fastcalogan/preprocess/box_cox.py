@@ -163,12 +163,7 @@ class FittedBoxCox:
         # float64 inside: (lambda z + 1)^(1 / lambda) amplifies the rounding of its base by
         # 1 / lambda
         dtype = y.dtype
-        z = y.to(torch.float64).clamp(self.low, self.high) * self.std + self.mean
-        if abs(self.lam) < _LOG_LAMBDA:
-            x = torch.exp(z) - self.offset
-        else:
-            # lambda z + 1 > 0 inside the clipped range; the floor guards rounding at its end
-            x = torch.pow((self.lam * z + 1.0).clamp_min(1e-30), 1.0 / self.lam) - self.offset
+        x = self._untransform(y.to(torch.float64).clamp(self.low, self.high)) - self.offset
         # below the offset a cell reads zero: an empty cell comes back as exactly 0 whatever
         # the rounding, and a filled one (>= 2 offsets with the default) as itself
         return torch.where(x >= self.offset, x, torch.zeros_like(x)).to(dtype)
@@ -181,9 +176,14 @@ class FittedBoxCox:
         cells all sit there has no gradient; this surrogate keeps one, at the price of
         ``offset`` per cell (0.075 MeV on the LHCb sample: 68 MeV over 900 cells).
         """
-        z = y.clamp_max(self.high) * self.std + self.mean
+        return self._untransform(y.clamp_max(self.high))
+
+    def _untransform(self, y: torch.Tensor) -> torch.Tensor:
+        """Standardised values -> values plus the offset (no clipping, no threshold)."""
+        z = y * self.std + self.mean
         if abs(self.lam) < _LOG_LAMBDA:
             return torch.exp(z)
+        # lambda z + 1 > 0 inside the clipped range; the floor guards rounding at its end
         return torch.pow((self.lam * z + 1.0).clamp_min(1e-30), 1.0 / self.lam)
 
     def to_dict(self) -> dict[str, Any]:

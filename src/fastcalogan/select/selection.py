@@ -377,7 +377,7 @@ def _selection_key(row: SelectionRow) -> tuple[bool, float, float, int]:
     distance (a run far from its reference early on would otherwise take whichever
     checkpoint filled the most bins).
     """
-    hopeless = bool(row.points) and row.n_saturated == len(row.points)
+    hopeless = row.saturated_everywhere
     return (hopeless, 0.0 if hopeless else row.merit, _rank(row.wasserstein), row.iteration)
 
 

@@ -232,6 +232,12 @@ class SelectionRow:
         return sum(p.saturated for p in self.points)
 
     @property
+    def saturated_everywhere(self) -> bool:
+        """Every energy point is saturated: chi2/NDF then follows the NDF, not the distance,
+        and selection ranks such checkpoints by :attr:`wasserstein` alone."""
+        return bool(self.points) and self.n_saturated == len(self.points)
+
+    @property
     def wasserstein(self) -> float:
         """Mean over energy points of the 1-D Wasserstein distance of E_tot/E_inc."""
         values = [p.wasserstein for p in self.points if math.isfinite(p.wasserstein)]
